@@ -1,0 +1,53 @@
+# assetcron — `make help` lists the targets.
+SHELL := /usr/bin/env bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.DEFAULT_GOAL := help
+.PHONY: help install k8s test test-unit lint crds demo bench dev-up dev-down clean
+
+help: ## List the targets with what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,examples]'
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install assetcron with the dev and example extras
+
+k8s: install ## Build (first time) or reuse the pinned Kubernetes binaries under ~/.cache/assetcron
+	$(BIN)/assetcron dev install
+
+test: k8s ## Run every test: unit, control-plane integration and end to end
+	$(BIN)/pytest
+
+test-unit: install ## Run only the tests that need no control plane
+	$(BIN)/pytest -m 'not controlplane and not e2e'
+
+lint: install ## ruff, mypy --strict, import contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+crds: install ## Regenerate crds/ (and the chart's CRD templates) from the operator's models
+	$(PY) -m assetcron_operator.crdgen
+
+demo: k8s ## The main job: local control plane + operator + weather example, one real run
+	$(PY) -m assetcron_operator.dev.demo
+
+bench: install ## Run the benchmarks (print figures; no assertions)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+dev-up: k8s ## Start the local control plane in the background (assetcron dev up)
+	$(BIN)/assetcron dev up
+
+dev-down: install ## Stop the local control plane (assetcron dev down)
+	$(BIN)/assetcron dev down
+
+clean: ## Remove the virtualenv and caches (keeps ~/.cache/assetcron binaries)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist
