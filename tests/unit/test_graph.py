@@ -1,0 +1,173 @@
+"""Asset keys and the asset graph: construction errors, queries, topological plans."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from assetcron._errors import (
+    AssetcronError,
+    DependencyCycleError,
+    InvalidDefinitionError,
+    UnknownAssetKeyError,
+)
+from assetcron._graph import AssetGraph, AssetKey, AssetNode
+
+
+def graph(edges: dict[str, list[str]]) -> AssetGraph:
+    """``{"b": ["a"]}``: b depends on a. Keys are user strings (``x/y`` = two parts)."""
+    return AssetGraph.build(
+        AssetNode(AssetKey.from_user_string(k), tuple(AssetKey.from_user_string(d) for d in v))
+        for k, v in edges.items()
+    )
+
+
+def names(keys: list[AssetKey]) -> list[str]:
+    return [k.to_user_string() for k in keys]
+
+
+# ------------------------------------------------------------------ AssetKey
+def test_key_from_str_is_one_part_even_with_a_slash() -> None:
+    assert AssetKey("a/b").path == ("a/b",)
+    assert AssetKey(["a", "b"]).path == ("a", "b")
+    assert AssetKey.from_user_string("a/b") == AssetKey(["a", "b"])
+    assert AssetKey(["a", "b"]).to_user_string() == "a/b"
+
+
+def test_key_from_coercible() -> None:
+    k = AssetKey(["a", "b"])
+    assert AssetKey.from_coercible(k) is k
+    assert AssetKey.from_coercible("a") == AssetKey("a")
+    assert AssetKey.from_coercible(("a", "b")) == k
+    with pytest.raises(InvalidDefinitionError, match="cannot use 3"):
+        AssetKey.from_coercible(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["", "a//b", "/a", [], ["a", ""]])
+def test_key_rejects_empty_parts(bad: str | list[str]) -> None:
+    with pytest.raises(InvalidDefinitionError, match="invalid asset key"):
+        AssetKey.from_user_string(bad) if isinstance(bad, str) else AssetKey(bad)
+
+
+def test_key_is_frozen_hashable_ordered_and_picklable() -> None:
+    a, ab, b = AssetKey("a"), AssetKey(["a", "b"]), AssetKey("b")
+    assert sorted([b, ab, a]) == [a, ab, b]
+    assert a < ab < b
+    assert b > ab > a
+    assert a <= AssetKey("a") <= ab
+    assert b >= AssetKey("b") >= ab
+    assert {AssetKey("a"), AssetKey(["a"])} == {a}
+    assert a != "a"
+    with pytest.raises(AttributeError):
+        a.path = ("x",)
+    assert pickle.loads(pickle.dumps(ab)) == ab
+    assert repr(ab) == "AssetKey(['a', 'b'])"
+
+
+def test_key_prefix_helpers() -> None:
+    assert AssetKey("t").with_prefix(["raw", "x"]) == AssetKey(["raw", "x", "t"])
+    assert AssetKey(["raw", "t"]).has_prefix(["raw"])
+    assert not AssetKey(["rawish", "t"]).has_prefix(["raw"])
+
+
+# ------------------------------------------------------------------ AssetNode
+def test_node_normalises_its_fields() -> None:
+    node = AssetNode("b", ["a", "a", ("x", "y")], tags={"t": "1"}, kinds={"python"})  # type: ignore[arg-type]
+    assert node.key == AssetKey("b")
+    assert node.deps == (AssetKey("a"), AssetKey(["x", "y"]))
+    assert node.group_name == "default"
+    with pytest.raises(TypeError):
+        node.tags["t"] = "2"  # type: ignore[index]
+    assert node.kinds == frozenset({"python"})
+    same = AssetNode(AssetKey("b"), node.deps, tags={"t": "1"}, kinds=frozenset({"python"}))
+    assert node == same
+    assert hash(node) == hash(same)
+    assert {node: 1}[same] == 1
+
+
+def test_node_rejects_an_empty_group() -> None:
+    with pytest.raises(InvalidDefinitionError, match="group_name"):
+        AssetNode(AssetKey("a"), group_name="")
+
+
+# ------------------------------------------------------------------ building
+def test_build_rejects_duplicate_keys() -> None:
+    with pytest.raises(InvalidDefinitionError, match="'a' is defined more than once"):
+        AssetGraph.build([AssetNode(AssetKey("a")), AssetNode(AssetKey("a"))])
+
+
+def test_build_rejects_missing_dependency_with_a_hint() -> None:
+    with pytest.raises(InvalidDefinitionError) as info:
+        graph({"orders": [], "report": ["order"]})
+    assert str(info.value) == (
+        "asset 'report' depends on 'order', which is not defined; did you mean 'orders'?"
+    )
+
+
+def test_build_names_a_cycle() -> None:
+    with pytest.raises(DependencyCycleError) as info:
+        graph({"root": [], "a": ["root", "c"], "b": ["a"], "c": ["b"], "d": ["c"]})
+    assert str(info.value) == "dependency cycle: a -> b -> c -> a"
+    assert info.value.cycle == ["a", "b", "c", "a"]
+    assert isinstance(info.value, AssetcronError)
+    assert info.value.exit_code == 2
+
+
+def test_build_names_a_self_dependency() -> None:
+    with pytest.raises(DependencyCycleError, match=r"^dependency cycle: a -> a$"):
+        graph({"a": ["a"]})
+
+
+def test_empty_graph() -> None:
+    g = AssetGraph.build([])
+    assert len(g) == 0
+    assert g.keys == frozenset()
+    assert g.toposort([]) == []
+
+
+# ------------------------------------------------------------------ queries
+DIAMOND = {"a": [], "b": ["a"], "c": ["a"], "d": ["c", "b"], "x/y": ["d"]}
+
+
+def test_parents_children_node_and_membership() -> None:
+    g = graph(DIAMOND)
+    assert names(list(g.parents("d"))) == ["b", "c"]
+    assert names(list(g.children("a"))) == ["b", "c"]
+    assert g.parents(AssetKey(["x", "y"])) == (AssetKey("d"),)
+    assert g.node("d").deps == (AssetKey("c"), AssetKey("b"))
+    assert AssetKey("a") in g
+    assert AssetKey("x/y") not in g
+    assert g.keys == {AssetKey(k) for k in "abcd"} | {AssetKey(["x", "y"])}
+    assert names(list(g)) == ["a", "b", "c", "d", "x/y"]
+
+
+def test_unknown_key_query_has_a_hint() -> None:
+    g = graph(DIAMOND)
+    with pytest.raises(UnknownAssetKeyError, match=r"unknown asset key 'x/z'; did you mean 'x/y'"):
+        g.node(AssetKey(["x", "z"]))
+
+
+# ------------------------------------------------------------------ toposort
+def test_toposort_all_is_kahn_with_key_order_ties() -> None:
+    g = graph({"z": [], "y": ["z"], "a": [], "m": ["a", "y"]})
+    # ready {a, z} -> a; ready {z} -> z; ready {y} -> y; then m.
+    assert names(g.toposort(g.keys)) == ["a", "z", "y", "m"]
+
+
+def test_toposort_subset_respects_edges_through_unselected_assets() -> None:
+    g = graph({"a": [], "b": ["a"], "c": ["b"], "d": []})
+    assert names(g.toposort([AssetKey("c"), AssetKey("a")])) == ["a", "c"]
+    # c waits for a (through b); d has no selected ancestor, so key order decides.
+    assert names(g.toposort([AssetKey("d"), AssetKey("c"), AssetKey("a")])) == ["a", "c", "d"]
+
+
+def test_toposort_subset_breaks_ties_by_key_order_among_ready_assets() -> None:
+    # a depends on the unselected x, but no selected asset precedes it: a before b.
+    g = graph({"x": [], "a": ["x"], "b": []})
+    assert names(g.toposort([AssetKey("b"), AssetKey("a")])) == ["a", "b"]
+
+
+def test_toposort_unknown_key() -> None:
+    with pytest.raises(UnknownAssetKeyError):
+        graph(DIAMOND).toposort([AssetKey("nope")])
