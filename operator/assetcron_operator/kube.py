@@ -1,0 +1,300 @@
+"""The storage layer: every call the operator makes to the Kubernetes API.
+
+Built on the official ``kubernetes`` client. Objects go in and come out as plain
+JSON-shaped dicts in the API's own camelCase (responses are read with
+``_preload_content=False`` and ``json.loads``), so the pure render/status code never
+sees client model classes.
+
+Writes:
+
+* CronJobs are written with server-side apply (``application/apply-patch+yaml``,
+  field manager ``assetcron``, ``force=True``, as the Kubernetes docs advise for
+  controllers: https://kubernetes.io/docs/reference/using-api/server-side-apply/#using-server-side-apply-in-a-controller).
+  The service only calls :meth:`Kube.apply_cronjob` after comparing the desired object
+  with the live one, so an idle resync writes nothing.
+* Every write is counted in :attr:`Kube.writes` (verb -> count); the integration test
+  and ``benchmarks/reconcile.py`` read it to prove an idle resync performs zero writes.
+
+Errors: :class:`kubernetes.client.ApiException` propagates, except where a method's
+docstring says it maps a status (404 -> ``None``, 409 on create -> the existing object).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any, cast
+
+import kubernetes
+
+__all__ = [
+    "FIELD_MANAGER",
+    "GROUP",
+    "JOB_PLURAL",
+    "SCHEDULE_PLURAL",
+    "VERSION",
+    "Kube",
+    "make_api_client",
+]
+
+GROUP = "assetcron.dev"
+VERSION = "v1alpha1"
+JOB_PLURAL = "assetjobs"
+SCHEDULE_PLURAL = "assetschedules"
+FIELD_MANAGER = "assetcron"
+
+_APPLY = "application/apply-patch+yaml"
+_MERGE = "application/merge-patch+json"
+_NOT_FOUND = 404
+_CONFLICT = 409
+
+JsonDict = dict[str, Any]
+
+
+def make_api_client(*, kubeconfig: str | None = None, pool_size: int = 32) -> Any:
+    """Build a :class:`kubernetes.client.ApiClient` from in-cluster config or a kubeconfig.
+
+    ``kubeconfig`` (a path) wins; otherwise the in-cluster service account is tried and
+    then ``$KUBECONFIG`` / ``~/.kube/config``. ``pool_size`` is the urllib3 connection
+    pool size: the operator calls the API from several handler threads at once.
+
+    Raises:
+        kubernetes.config.ConfigException: no usable configuration was found.
+    """
+    configuration = kubernetes.client.Configuration()
+    # The config loaders carry no annotations; Any keeps mypy --strict honest about that.
+    config: Any = kubernetes.config
+    if kubeconfig is not None:
+        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    else:
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+        except config.ConfigException:
+            config.load_kube_config(client_configuration=configuration)
+    configuration.connection_pool_maxsize = pool_size
+    return kubernetes.client.ApiClient(configuration)
+
+
+class Kube:
+    """Typed-by-convention access to the objects assetcron reads and writes.
+
+    Args:
+        api_client: a :class:`kubernetes.client.ApiClient` (injected; tests pass the
+            control plane's, the operator builds one with :func:`make_api_client`).
+    """
+
+    def __init__(self, api_client: Any) -> None:
+        self.api_client = api_client
+        self._custom = kubernetes.client.CustomObjectsApi(api_client)
+        self._batch = kubernetes.client.BatchV1Api(api_client)
+        self._core = kubernetes.client.CoreV1Api(api_client)
+        self._lock = threading.Lock()
+        #: Number of write calls made through this object, by verb (``apply``, ``patch``,
+        #: ``create``, ``status``).
+        self.writes: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ helpers
+    def _count(self, verb: str) -> None:
+        with self._lock:
+            self.writes[verb] += 1
+
+    @staticmethod
+    def _json(response: Any) -> JsonDict:
+        return cast(JsonDict, json.loads(response.data))
+
+    @property
+    def total_writes(self) -> int:
+        """Sum of :attr:`writes` over all verbs."""
+        with self._lock:
+            return sum(self.writes.values())
+
+    # ------------------------------------------------------------------ CronJobs
+    def get_cronjob(self, namespace: str, name: str) -> JsonDict | None:
+        """The live CronJob, or ``None`` when it does not exist (404)."""
+        try:
+            return self._json(
+                self._batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
+            )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
+
+    def list_cronjobs(self, namespace: str | None, label_selector: str) -> list[JsonDict]:
+        """CronJobs matching ``label_selector`` in ``namespace`` (``None``: all namespaces)."""
+        if namespace is None:
+            resp = self._batch.list_cron_job_for_all_namespaces(
+                label_selector=label_selector, _preload_content=False
+            )
+        else:
+            resp = self._batch.list_namespaced_cron_job(
+                namespace, label_selector=label_selector, _preload_content=False
+            )
+        return cast(list[JsonDict], self._json(resp).get("items", []))
+
+    def apply_cronjob(self, manifest: Mapping[str, Any]) -> JsonDict:
+        """Server-side apply ``manifest`` (a full ``batch/v1`` CronJob) and return the result.
+
+        Creates the CronJob when missing, updates it in place otherwise (same UID); fields
+        this manager set before and no longer sets are removed by the API server.
+        """
+        meta = manifest["metadata"]
+        self._count("apply")
+        return self._json(
+            self._batch.patch_namespaced_cron_job(
+                meta["name"],
+                meta["namespace"],
+                dict(manifest),
+                field_manager=FIELD_MANAGER,
+                force=True,
+                _content_type=_APPLY,
+                _preload_content=False,
+            )
+        )
+
+    def patch_cronjob(self, namespace: str, name: str, patch: Mapping[str, Any]) -> JsonDict | None:
+        """JSON merge-patch a CronJob (e.g. ``{"spec": {"suspend": true}}``); ``None`` if absent."""
+        self._count("patch")
+        try:
+            return self._json(
+                self._batch.patch_namespaced_cron_job(
+                    name,
+                    namespace,
+                    dict(patch),
+                    field_manager=FIELD_MANAGER,
+                    _content_type=_MERGE,
+                    _preload_content=False,
+                )
+            )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
+
+    # ------------------------------------------------------------------ Jobs and Pods
+    def list_jobs(self, namespace: str, label_selector: str) -> list[JsonDict]:
+        """``batch/v1`` Jobs in ``namespace`` matching ``label_selector``."""
+        resp = self._batch.list_namespaced_job(
+            namespace, label_selector=label_selector, _preload_content=False
+        )
+        return cast(list[JsonDict], self._json(resp).get("items", []))
+
+    def list_pods(self, namespace: str, label_selector: str) -> list[JsonDict]:
+        """Pods in ``namespace`` matching ``label_selector``."""
+        resp = self._core.list_namespaced_pod(
+            namespace, label_selector=label_selector, _preload_content=False
+        )
+        return cast(list[JsonDict], self._json(resp).get("items", []))
+
+    def create_job(self, manifest: Mapping[str, Any]) -> tuple[JsonDict, bool]:
+        """Create a Job; returns ``(job, created)``.
+
+        A 409 AlreadyExists is not an error: the Job's name is derived from the trigger,
+        so a retry after a crash finds the Job the first attempt made and returns it with
+        ``created=False`` (this is what makes "run now" act once per trigger value).
+        """
+        meta = manifest["metadata"]
+        self._count("create")
+        try:
+            # The client validates a plain dict into V1Job itself (camelCase keys kept).
+            body: Any = dict(manifest)
+            resp = self._batch.create_namespaced_job(
+                meta["namespace"], body, field_manager=FIELD_MANAGER, _preload_content=False
+            )
+            return self._json(resp), True
+        except kubernetes.client.ApiException as exc:
+            if exc.status != _CONFLICT:
+                raise
+        existing = self._batch.read_namespaced_job(
+            meta["name"], meta["namespace"], _preload_content=False
+        )
+        return self._json(existing), False
+
+    # ------------------------------------------------------------------ our custom resources
+    def get_assetjob(self, namespace: str, name: str) -> JsonDict | None:
+        """The AssetJob ``namespace/name``, or ``None`` when it does not exist."""
+        return self._get_custom(namespace, JOB_PLURAL, name)
+
+    def get_schedule(self, namespace: str, name: str) -> JsonDict | None:
+        """The AssetSchedule ``namespace/name``, or ``None`` when it does not exist."""
+        return self._get_custom(namespace, SCHEDULE_PLURAL, name)
+
+    def _get_custom(self, namespace: str, plural: str, name: str) -> JsonDict | None:
+        try:
+            return self._json(
+                self._custom.get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, name, _preload_content=False
+                )
+            )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
+
+    def patch_schedule_status(
+        self, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> JsonDict | None:
+        """Merge-patch ``status`` through the AssetSchedule's status subresource.
+
+        Used outside kopf handlers of the schedule itself (Job events); inside them the
+        handler's ``patch.status`` is used instead. ``None`` when the schedule is gone.
+        """
+        return self._patch_custom_status(namespace, SCHEDULE_PLURAL, name, status)
+
+    def patch_assetjob_status(
+        self, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> JsonDict | None:
+        """Merge-patch ``status`` through the AssetJob's status subresource."""
+        return self._patch_custom_status(namespace, JOB_PLURAL, name, status)
+
+    def _patch_custom_status(
+        self, namespace: str, plural: str, name: str, status: Mapping[str, Any]
+    ) -> JsonDict | None:
+        self._count("status")
+        try:
+            return self._json(
+                self._custom.patch_namespaced_custom_object_status(
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    plural,
+                    name,
+                    {"status": dict(status)},
+                    field_manager=FIELD_MANAGER,
+                    _content_type=_MERGE,
+                    _preload_content=False,
+                )
+            )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
+
+    def annotate_schedule(
+        self, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> JsonDict | None:
+        """Merge-patch annotations on an AssetSchedule (``None`` values remove a key).
+
+        Returns ``None`` when the schedule does not exist.
+        """
+        self._count("patch")
+        try:
+            return self._json(
+                self._custom.patch_namespaced_custom_object(
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    SCHEDULE_PLURAL,
+                    name,
+                    {"metadata": {"annotations": dict(annotations)}},
+                    field_manager=FIELD_MANAGER,
+                    _content_type=_MERGE,
+                    _preload_content=False,
+                )
+            )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
