@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from assetcron._errors import AssetcronError
 
@@ -61,7 +62,7 @@ class DailyPartitionsDefinition:
     def validate_key(self, key: str) -> str:
         """Return ``key`` normalised; raise :class:`PartitionKeyError` when not a
         ``YYYY-MM-DD`` day within ``[start_date, end_date)``."""
-        if len(key) != 10:  # noqa: PLR2004 - YYYY-MM-DD
+        if len(key) != 10:  # YYYY-MM-DD
             raise PartitionKeyError(f"invalid partition key {key!r} (expected YYYY-MM-DD)")
         day = _to_date(key, "partition key")
         if day < self.start:
@@ -83,16 +84,12 @@ class DailyPartitionsDefinition:
         at 2015-06-02T06:00Z targets ``2015-06-01``. Raises :class:`PartitionKeyError`
         when that day is outside the definition.
         """
-        from zoneinfo import ZoneInfo
-
         local = scheduled_time.astimezone(ZoneInfo(self.timezone))
         day = local.date() - timedelta(days=1) + timedelta(days=self.end_offset)
         return self.validate_key(day.isoformat())
 
     def time_window(self, key: str) -> tuple[datetime, datetime]:
         """``(start, end)`` of partition ``key`` as aware datetimes in the zone."""
-        from zoneinfo import ZoneInfo
-
         tz = ZoneInfo(self.timezone)
         day = date.fromisoformat(self.validate_key(key))
         start = datetime(day.year, day.month, day.day, tzinfo=tz)

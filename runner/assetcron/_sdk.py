@@ -1,0 +1,421 @@
+"""The asset SDK users write code locations with: ``@asset``, ``Definitions``, context.
+
+Modelled on Dagster's ``@asset`` / ``Definitions`` / ``AssetExecutionContext`` so that
+asset code carries over with the least change. How an asset function's parameters are
+bound (decided when the asset is defined, refined when ``Definitions`` is built):
+
+* ``context`` (by name) receives the :class:`AssetExecutionContext`;
+* a parameter annotated with a ``pydantic.BaseModel`` subclass receives this asset's
+  ``ops.<op name>.config`` validated into that model (Dagster's typed ``Config``);
+  ``config_schema=Model`` does the same and exposes it as ``context.config``;
+* a parameter named in ``required_resource_keys``, or named after a resource of the
+  ``Definitions`` while no asset has that key, receives the resource;
+* every other parameter is an upstream asset whose stored value is passed in: the key
+  is the last part of a matching ``deps`` entry, or else the parameter name prefixed
+  with the asset's ``key_prefix`` (Dagster's rule for inferred asset ins).
+
+The op name used in run config is the key's parts joined by ``__`` (as in Dagster):
+``AssetKey(["weather", "daily"])`` is configured under ``ops.weather__daily.config``.
+
+Nothing here imports pydantic: an annotation can only be a ``BaseModel`` subclass when
+the user's module imported pydantic already, so the check looks at ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import sys
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType, SimpleNamespace
+from typing import Any, Literal, overload
+
+from assetcron._errors import InvalidDefinitionError, RunConfigError
+from assetcron._graph import AssetGraph, AssetKey, AssetNode, CoercibleToAssetKey
+from assetcron._partitions import DailyPartitionsDefinition
+
+__all__ = [
+    "AssetExecutionContext",
+    "AssetsDefinition",
+    "Definitions",
+    "OutputFormat",
+    "asset",
+]
+
+#: How an asset's output is stored: Python pickle (any object) or JSON (plain data).
+OutputFormat = Literal["pickle", "json"]
+
+_CONTEXT_PARAM = "context"
+
+
+def _is_pydantic_model(annotation: object) -> bool:
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is None or not isinstance(annotation, type):
+        return False
+    return issubclass(annotation, pydantic.BaseModel)
+
+
+def op_name(key: AssetKey) -> str:
+    """The Dagster op name of an asset: its key's parts joined by ``__``."""
+    return "__".join(key.path)
+
+
+@dataclass(frozen=True)
+class AssetsDefinition:
+    """One asset: its key, metadata, function and how the function's parameters bind.
+
+    Made by :func:`asset`; users do not construct it. ``inputs`` maps parameter names
+    to the upstream keys whose values are passed; ``deps`` holds every upstream key
+    (inputs and non-argument ``deps``). Calling the definition calls the function
+    directly (handy in unit tests of user code).
+    """
+
+    key: AssetKey
+    fn: Callable[..., Any]
+    deps: tuple[AssetKey, ...] = ()
+    inputs: Mapping[str, AssetKey] = field(default_factory=dict)
+    group_name: str = "default"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    owners: tuple[str, ...] = ()
+    kinds: frozenset[str] = frozenset()
+    description: str | None = None
+    config_model: type[Any] | None = None
+    config_param: str | None = None
+    context_param: str | None = None
+    resource_params: tuple[str, ...] = ()
+    required_resource_keys: frozenset[str] = frozenset()
+    partitions_def: DailyPartitionsDefinition | None = None
+    output_format: OutputFormat = "pickle"
+
+    @property
+    def op_name(self) -> str:
+        """The name this asset is configured under in ``ops`` (Dagster's op name)."""
+        return op_name(self.key)
+
+    def node(self) -> AssetNode:
+        """The :class:`AssetNode` the graph and the selection see."""
+        return AssetNode(
+            key=self.key,
+            deps=self.deps,
+            group_name=self.group_name,
+            tags=self.tags,
+            owners=self.owners,
+            kinds=self.kinds,
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def validate_config(self, op_config: Mapping[str, Any] | None) -> Any:
+        """Validate this asset's ``ops.<op>.config`` against its config model.
+
+        Returns the model instance (or the plain mapping when the asset declares no
+        model). Raises :class:`RunConfigError` naming the asset and the first bad field.
+        """
+        raw = dict(op_config or {})
+        if self.config_model is None:
+            return raw
+        from pydantic import ValidationError
+
+        try:
+            return self.config_model.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "<config>"
+            raise RunConfigError(
+                f"run config for asset {self.key.to_user_string()!r} "
+                f"(ops.{self.op_name}.config): field {loc!r}: {first['msg']}"
+                + (f" ({exc.error_count()} errors)" if exc.error_count() > 1 else "")
+            ) from None
+
+
+def _coerce_strs(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+def _dep_key(dep: CoercibleToAssetKey | AssetsDefinition) -> AssetKey:
+    if isinstance(dep, AssetsDefinition):
+        return dep.key
+    if isinstance(dep, str):
+        # Dagster: deps=["a/b"] is a user string with parts; "a" is one part.
+        return AssetKey.from_user_string(dep)
+    return AssetKey.from_coercible(dep)
+
+
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references: fall back to raw annotations
+        return dict(getattr(fn, "__annotations__", {}))
+
+
+def _build(
+    fn: Callable[..., Any],
+    *,
+    name: str | None,
+    key: CoercibleToAssetKey | None,
+    key_prefix: str | Sequence[str] | None,
+    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None,
+    group_name: str | None,
+    tags: Mapping[str, str] | None,
+    owners: Iterable[str] | None,
+    kinds: Iterable[str] | None,
+    description: str | None,
+    config_schema: type[Any] | None,
+    partitions_def: DailyPartitionsDefinition | None,
+    required_resource_keys: Iterable[str] | None,
+    output_format: OutputFormat,
+) -> AssetsDefinition:
+    if not callable(fn):
+        raise InvalidDefinitionError(f"@asset expects a function, got {fn!r}")
+    prefix = _coerce_strs(key_prefix)
+    if key is not None:
+        if name is not None or prefix:
+            raise InvalidDefinitionError("@asset: pass either key or name/key_prefix, not both")
+        asset_key = AssetKey.from_coercible(key)
+    else:
+        asset_key = AssetKey([*prefix, name or fn.__name__])
+    where = f"asset {asset_key.to_user_string()!r}"
+    if output_format not in ("pickle", "json"):
+        raise InvalidDefinitionError(f"{where}: output_format must be 'pickle' or 'json'")
+    if partitions_def is not None and not isinstance(partitions_def, DailyPartitionsDefinition):
+        raise InvalidDefinitionError(f"{where}: partitions_def must be DailyPartitionsDefinition")
+    if config_schema is not None and not _is_pydantic_model(config_schema):
+        raise InvalidDefinitionError(f"{where}: config_schema must be a pydantic BaseModel class")
+
+    explicit_deps = [_dep_key(d) for d in (deps or ())]
+    by_last_part = {d.path[-1]: d for d in explicit_deps}
+    resource_keys = frozenset(_coerce_strs(required_resource_keys))
+    hints = _type_hints(fn)
+
+    inputs: dict[str, AssetKey] = {}
+    resource_params: list[str] = []
+    context_param: str | None = None
+    config_param: str | None = None
+    config_model = config_schema
+    for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(param.name)
+        if param.name == _CONTEXT_PARAM:
+            context_param = param.name
+        elif _is_pydantic_model(annotation):
+            if config_param is not None:
+                raise InvalidDefinitionError(f"{where}: more than one config parameter")
+            if config_schema is not None and annotation is not config_schema:
+                raise InvalidDefinitionError(
+                    f"{where}: config parameter {param.name!r} does not match config_schema"
+                )
+            config_param, config_model = param.name, annotation
+        elif param.name in resource_keys:
+            resource_params.append(param.name)
+        elif param.name in by_last_part:
+            inputs[param.name] = by_last_part[param.name]
+        else:
+            inputs[param.name] = AssetKey([*prefix, param.name])
+    all_deps = tuple(dict.fromkeys([*explicit_deps, *inputs.values()]))
+    if asset_key in all_deps:
+        raise InvalidDefinitionError(f"{where} depends on itself")
+    return AssetsDefinition(
+        key=asset_key,
+        fn=fn,
+        deps=all_deps,
+        inputs=MappingProxyType(inputs),
+        group_name=group_name or "default",
+        tags=MappingProxyType(dict(tags or {})),
+        owners=_coerce_strs(owners),
+        kinds=frozenset(_coerce_strs(kinds)),
+        description=description if description is not None else inspect.getdoc(fn),
+        config_model=config_model,
+        config_param=config_param,
+        context_param=context_param,
+        resource_params=tuple(resource_params),
+        required_resource_keys=resource_keys,
+        partitions_def=partitions_def,
+        output_format=output_format,
+    )
+
+
+@overload
+def asset(fn: Callable[..., Any], /) -> AssetsDefinition: ...
+
+
+@overload
+def asset(
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
+    group_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    description: str | None = None,
+    config_schema: type[Any] | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    output_format: OutputFormat = "pickle",
+) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
+
+
+def asset(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
+    group_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    description: str | None = None,
+    config_schema: type[Any] | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    output_format: OutputFormat = "pickle",
+) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
+    """Define an asset from a function, as Dagster's ``@asset`` (bare or with arguments).
+
+    The key is ``key`` or ``[*key_prefix, name or fn.__name__]``. ``deps`` lists
+    upstream assets whose values are not passed (strings are user strings, ``"a/b"``
+    has two parts; ``AssetsDefinition`` objects are accepted). ``group_name`` defaults
+    to ``"default"``; ``description`` to the docstring. ``output_format`` picks how the
+    returned value is stored (``"pickle"`` default, or ``"json"``). Parameter binding is
+    described in the module docstring. Programmatic use:
+    ``asset(name="a1", deps=["a0"], group_name="g")(fn)``.
+
+    Raises :class:`InvalidDefinitionError` for an inconsistent definition.
+    """
+    options: dict[str, Any] = {
+        "name": name,
+        "key": key,
+        "key_prefix": key_prefix,
+        "deps": deps,
+        "group_name": group_name,
+        "tags": tags,
+        "owners": owners,
+        "kinds": kinds,
+        "description": description,
+        "config_schema": config_schema,
+        "partitions_def": partitions_def,
+        "required_resource_keys": required_resource_keys,
+        "output_format": output_format,
+    }
+    if fn is not None:
+        return _build(fn, **options)
+
+    def decorator(f: Callable[..., Any]) -> AssetsDefinition:
+        return _build(f, **options)
+
+    return decorator
+
+
+class Definitions:
+    """A code location's assets and resources (Dagster's ``Definitions``).
+
+    Builds the :class:`AssetGraph` at construction, so a duplicate key, a dependency on
+    an undefined asset (:class:`InvalidDefinitionError`) or a cycle
+    (:class:`DependencyCycleError`, naming it) is rejected when the module is loaded.
+    A parameter that names no asset but names a resource is bound to that resource.
+    Raises :class:`InvalidDefinitionError` when an asset requires a resource that is
+    not provided.
+    """
+
+    def __init__(
+        self,
+        assets: Iterable[AssetsDefinition] = (),
+        resources: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.resources: Mapping[str, Any] = MappingProxyType(dict(resources or {}))
+        listed = list(assets)
+        for item in listed:
+            if not isinstance(item, AssetsDefinition):
+                raise InvalidDefinitionError(
+                    f"Definitions(assets=...) expects @asset definitions, got {item!r}"
+                )
+        defined = {a.key for a in listed}
+        bound = [self._bind_resources(a, defined) for a in listed]
+        # Duplicate keys would collapse in the mapping: the graph reports them first.
+        self.graph: AssetGraph = AssetGraph.build([a.node() for a in bound])
+        self.assets: Mapping[AssetKey, AssetsDefinition] = MappingProxyType(
+            {a.key: a for a in bound}
+        )
+
+    def _bind_resources(self, a: AssetsDefinition, defined: set[AssetKey]) -> AssetsDefinition:
+        missing = sorted(set(a.required_resource_keys) - set(self.resources))
+        if missing:
+            raise InvalidDefinitionError(
+                f"asset {a.key.to_user_string()!r} requires resource {missing[0]!r}, which "
+                "Definitions(resources=...) does not provide"
+            )
+        moved = [p for p, k in a.inputs.items() if k not in defined and p in self.resources]
+        if not moved:
+            return a
+        inputs = {p: k for p, k in a.inputs.items() if p not in moved}
+        gone = {a.inputs[p] for p in moved} - set(inputs.values())
+        return dataclasses.replace(
+            a,
+            inputs=MappingProxyType(inputs),
+            deps=tuple(d for d in a.deps if d not in gone),
+            resource_params=(*a.resource_params, *moved),
+            required_resource_keys=a.required_resource_keys | set(moved),
+        )
+
+    def get_asset(self, key: CoercibleToAssetKey) -> AssetsDefinition:
+        """The asset with ``key``; raises :class:`UnknownAssetKeyError`."""
+        return self.assets[self.graph.node(key).key]
+
+    def op_names(self) -> dict[str, AssetKey]:
+        """Op name (``a__b``) to asset key, for every asset."""
+        return {a.op_name: k for k, a in self.assets.items()}
+
+
+@dataclass
+class AssetExecutionContext:
+    """What an asset's ``context`` parameter receives (Dagster's AssetExecutionContext).
+
+    ``scheduled_time`` is the tick (aware, in the schedule's zone); ``partition_key``
+    the run's daily partition (``YYYY-MM-DD``) for a partitioned asset, else ``None``;
+    ``run_config`` the whole rendered run config; ``op_config`` this asset's
+    ``ops.<op>.config`` (a dict); ``config`` the validated config model (or the dict);
+    ``resources`` the resources by attribute (``context.resources.db``); ``log`` a
+    :class:`logging.Logger`; ``storage_dir`` the storage root for assets that keep
+    files of their own (e.g. a DuckDB database).
+    """
+
+    asset_key: AssetKey
+    run_id: str
+    scheduled_time: datetime
+    partition_key: str | None
+    run_config: Mapping[str, Any]
+    op_config: Mapping[str, Any]
+    config: Any
+    resources: SimpleNamespace
+    log: logging.Logger
+    storage_dir: Path
+    partitions_def: DailyPartitionsDefinition | None = None
+
+    @property
+    def has_partition_key(self) -> bool:
+        """Whether this materialization is for a partition."""
+        return self.partition_key is not None
+
+    @property
+    def partition_time_window(self) -> tuple[datetime, datetime]:
+        """``(start, end)`` of the partition in its zone; raises ``ValueError`` when the
+        asset is not partitioned."""
+        if self.partitions_def is None or self.partition_key is None:
+            raise ValueError(f"asset {self.asset_key.to_user_string()!r} is not partitioned")
+        return self.partitions_def.time_window(self.partition_key)
