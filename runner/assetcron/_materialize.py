@@ -1,0 +1,308 @@
+"""Materialize a plan of assets: bind inputs, run, persist, record, resume.
+
+The plan (asset keys in topological order) comes from the selection; this module does
+the I/O. Semantics:
+
+* the run id is deterministic (:func:`run_id_for`), so re-running the same run
+  (same code location, selection, partition key and scheduled time) resumes: an asset
+  whose record in that run is ``Materialized`` and whose value is still stored is
+  *Reused*, not recomputed, unless ``force``;
+* when an asset fails, every asset in the plan that depends on it (directly or through
+  other skipped assets) is *Skipped*; independent branches still run (Dagster's
+  behaviour for a failed step);
+* an upstream asset outside the plan is read from storage for the run's partition
+  (its latest stored value); when none is stored, the asset that needs it fails;
+* all run config is validated before anything runs (:func:`validate_run_config`), so
+  bad config writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from assetcron._errors import AssetcronError, InvalidDefinitionError, RunConfigError, did_you_mean
+from assetcron._graph import AssetKey
+from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._records import RecordStore
+from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions
+from assetcron._storage import MissingValueError, Storage
+from assetcron._summary import AssetOutcome
+
+__all__ = [
+    "Failure",
+    "RunResult",
+    "materialize",
+    "run_id_for",
+    "run_partition_key",
+    "validate_run_config",
+]
+
+#: Namespace of the deterministic run ids (uuid5).
+_RUN_NAMESPACE = uuid.UUID("6f7c2a52-3f7b-4d0e-9d59-5a1f1f0c4a11")
+_log = logging.getLogger("assetcron.materialize")
+
+
+class Failure(Exception):  # noqa: N818 - Dagster's name for the same thing
+    """Raise from an asset to fail it with a clear one-line message and no traceback
+    (Dagster's ``dagster.Failure``)."""
+
+
+def run_id_for(
+    code_location: str, selection: str, partition_key: str | None, scheduled_time: datetime
+) -> str:
+    """The deterministic run id: a UUID5 of the code location, the selection text, the
+    partition key and the scheduled time (as UTC ISO 8601)."""
+    stamp = scheduled_time.astimezone(UTC).isoformat()
+    name = "\x1f".join((code_location, selection, partition_key or "", stamp))
+    return str(uuid.uuid5(_RUN_NAMESPACE, name))
+
+
+def run_partition_key(
+    defs: Definitions,
+    plan: Sequence[AssetKey],
+    scheduled_time: datetime,
+    explicit: str | None,
+) -> str | None:
+    """The partition key of a run over ``plan``.
+
+    ``explicit`` (already rendered) wins and is validated against the plan's partitions
+    definition; else, when the planned assets are daily-partitioned, Dagster's rule for
+    schedules from partitioned jobs (:meth:`DailyPartitionsDefinition.
+    key_for_schedule_tick`); else ``None``. Raises :class:`InvalidDefinitionError` when
+    the planned assets use different partitions definitions (Dagster requires one per
+    job) and ``PartitionKeyError`` for a key outside the definition.
+    """
+    defs_used: list[DailyPartitionsDefinition] = []
+    for key in plan:
+        pd = defs.assets[key].partitions_def
+        if pd is not None and pd not in defs_used:
+            defs_used.append(pd)
+    if len(defs_used) > 1:
+        raise InvalidDefinitionError(
+            "the selected assets have different partitions definitions; select assets "
+            "that share one"
+        )
+    if not defs_used:
+        return explicit or None
+    if explicit:
+        return defs_used[0].validate_key(explicit)
+    return defs_used[0].key_for_schedule_tick(scheduled_time)
+
+
+def validate_run_config(
+    defs: Definitions, plan: Sequence[AssetKey], run_config: Mapping[str, Any]
+) -> dict[AssetKey, Any]:
+    """Validate Dagster-shaped run config (``{"ops": {"<op>": {"config": {...}}}}``).
+
+    Returns each planned asset's validated config (model instance or dict). Raises
+    :class:`RunConfigError` for a malformed shape, an ``ops`` entry that names no asset
+    (with a "did you mean" hint) or config failing an asset's model.
+    """
+    extra = sorted(set(run_config) - {"ops", "resources", "execution", "loggers"})
+    if extra:
+        raise RunConfigError(f"run config has unexpected top-level key {extra[0]!r}")
+    ops = run_config.get("ops") or {}
+    if not isinstance(ops, Mapping):
+        raise RunConfigError("run config 'ops' must be a mapping of op name to {config: ...}")
+    names = defs.op_names()
+    for op, entry in ops.items():
+        if op not in names:
+            hint = did_you_mean(str(op), names)
+            also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+            raise RunConfigError(f"run config ops.{op}: no asset has op name {op!r}{also}")
+        if not isinstance(entry, Mapping) or set(entry) - {"config"}:
+            raise RunConfigError(f"run config ops.{op}: expected {{config: {{...}}}}")
+    out: dict[AssetKey, Any] = {}
+    for key in plan:
+        a = defs.assets[key]
+        entry = ops.get(a.op_name) or {}
+        config = entry.get("config") or {}
+        if not isinstance(config, Mapping):
+            raise RunConfigError(f"run config ops.{a.op_name}.config must be a mapping")
+        out[key] = a.validate_config(config)
+    return out
+
+
+@dataclass
+class RunResult:
+    """The outcome of a run; ``duration`` in seconds."""
+
+    run_id: str
+    scheduled_time: datetime
+    partition_key: str | None
+    outcomes: list[AssetOutcome] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        """True when every asset was Materialized or Reused."""
+        return all(o.outcome in ("Materialized", "Reused") for o in self.outcomes)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, Failure | AssetcronError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def materialize(
+    defs: Definitions,
+    plan: Sequence[AssetKey],
+    *,
+    run_id: str,
+    scheduled_time: datetime,
+    partition_key: str | None,
+    run_config: Mapping[str, Any],
+    configs: Mapping[AssetKey, Any],
+    storage: Storage,
+    records: RecordStore,
+    force: bool = False,
+    on_outcome: Callable[[int, int, AssetOutcome], None] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> RunResult:
+    """Materialize ``plan`` in order (see the module docstring for the semantics).
+
+    ``configs`` comes from :func:`validate_run_config`; ``on_outcome(i, n, outcome)`` is
+    called after each asset (1-based ``i``) for progress output; ``clock`` gives the UTC
+    times written to the records. Exceptions raised by asset code become Failed
+    outcomes; only storage/record I/O errors propagate.
+    """
+    started = time.perf_counter()
+    result = RunResult(run_id=run_id, scheduled_time=scheduled_time, partition_key=partition_key)
+    planned = set(plan)
+    values: dict[AssetKey, Any] = {}
+    reused: set[AssetKey] = set()
+    blocked: set[AssetKey] = set()  # failed or skipped in this run
+    resources = SimpleNamespace(**defs.resources)
+    total = len(plan)
+    for i, key in enumerate(plan, start=1):
+        a = defs.assets[key]
+        part = partition_key if a.partitions_def is not None else None
+        user_key = key.to_user_string()
+        t0 = time.perf_counter()
+        bad_parent = next((d for d in a.deps if d in blocked), None)
+        if bad_parent is not None:
+            blocked.add(key)
+            outcome = AssetOutcome(
+                user_key,
+                "Skipped",
+                0.0,
+                f"upstream {bad_parent.to_user_string()!r} did not materialize",
+            )
+        elif not force and _already_done(records, storage, run_id, key, part):
+            reused.add(key)
+            outcome = AssetOutcome(user_key, "Reused", time.perf_counter() - t0)
+        else:
+            outcome = _run_one(
+                defs,
+                a,
+                run_id=run_id,
+                scheduled_time=scheduled_time,
+                partition_key=part,
+                run_partition_key=partition_key,
+                run_config=run_config,
+                config=configs[key],
+                storage=storage,
+                records=records,
+                resources=resources,
+                values=values,
+                reused=reused,
+                planned=planned,
+                clock=clock,
+            )
+            if outcome.outcome == "Failed":
+                blocked.add(key)
+        result.outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(i, total, outcome)
+    result.duration = time.perf_counter() - started
+    return result
+
+
+def _already_done(
+    records: RecordStore, storage: Storage, run_id: str, key: AssetKey, part: str | None
+) -> bool:
+    rec = records.get(run_id, key.to_user_string(), part)
+    return rec is not None and rec.status == "Materialized" and storage.exists(key, part)
+
+
+def _run_one(
+    defs: Definitions,
+    a: AssetsDefinition,
+    *,
+    run_id: str,
+    scheduled_time: datetime,
+    partition_key: str | None,
+    run_partition_key: str | None,
+    run_config: Mapping[str, Any],
+    config: Any,
+    storage: Storage,
+    records: RecordStore,
+    resources: SimpleNamespace,
+    values: dict[AssetKey, Any],
+    reused: set[AssetKey],
+    planned: set[AssetKey],
+    clock: Callable[[], datetime],
+) -> AssetOutcome:
+    key = a.key
+    user_key = key.to_user_string()
+    t0 = time.perf_counter()
+    records.start(run_id, user_key, partition_key, clock())
+    log = logging.getLogger(f"assetcron.asset.{user_key}")
+    try:
+        kwargs: dict[str, Any] = {}
+        for param, up in a.inputs.items():
+            if up in values:
+                kwargs[param] = values[up]
+                continue
+            up_def = defs.assets[up]
+            up_part = run_partition_key if up_def.partitions_def is not None else None
+            try:
+                kwargs[param] = storage.read(up, up_part)
+            except MissingValueError as exc:
+                why = "" if up in planned else " (it is not in the selection; materialize it first)"
+                raise Failure(f"{exc}{why}") from None
+            if up in reused:
+                values[up] = kwargs[param]
+        op_config = run_config.get("ops", {}).get(a.op_name, {}).get("config") or {}
+        context = AssetExecutionContext(
+            asset_key=key,
+            run_id=run_id,
+            scheduled_time=scheduled_time,
+            partition_key=partition_key,
+            run_config=run_config,
+            op_config=op_config,
+            config=config,
+            resources=resources,
+            log=log,
+            storage_dir=storage.root,
+            partitions_def=a.partitions_def,
+        )
+        if a.context_param:
+            kwargs[a.context_param] = context
+        if a.config_param:
+            kwargs[a.config_param] = config
+        for param in a.resource_params:
+            kwargs[param] = defs.resources[param]
+        value = a.fn(**kwargs)
+        location = storage.write(key, partition_key, value, a.output_format)
+    except Exception as exc:  # user code: any error fails this asset only
+        error = _one_line(exc)
+        if not isinstance(exc, Failure | AssetcronError):
+            log.error("asset %s failed:\n%s", user_key, traceback.format_exc().rstrip())
+        records.finish(run_id, user_key, partition_key, status="Failed", when=clock(), error=error)
+        return AssetOutcome(user_key, "Failed", time.perf_counter() - t0, error)
+    values[key] = value
+    records.finish(
+        run_id, user_key, partition_key, status="Materialized", when=clock(), location=location
+    )
+    return AssetOutcome(user_key, "Materialized", time.perf_counter() - t0)
