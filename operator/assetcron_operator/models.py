@@ -273,7 +273,7 @@ class AssetJobSpec(_Model):
     code_location: CodeLocation = Field(description="Image, module and attribute to load.")
     run_config: dict[str, Any] = Field(
         default_factory=dict,
-        description="Static run config in Dagster's shape ({ops: {<asset>: {config: ...}}}).",
+        description="Static run config in Dagster's shape: ops.<asset>.config.",
         json_schema_extra=_PRESERVE,
     )
     tags: dict[str, str] = Field(default_factory=dict, description="Free-form run tags.")
