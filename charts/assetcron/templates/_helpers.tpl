@@ -1,0 +1,122 @@
+{{/*
+Helpers of the assetcron chart. Every name is prefixed "assetcron." so that a parent chart
+including this one as a subchart cannot collide with them.
+*/}}
+
+{{/* assetcron.name: the chart name, or nameOverride; at most 63 characters. */}}
+{{- define "assetcron.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+assetcron.fullname: the prefix of every object name. fullnameOverride if set; otherwise
+the release name when it already contains the chart name (release "assetcron" gives
+"assetcron", not "assetcron-assetcron"), else "<release>-<chart>". At most 52 characters,
+so that "<fullname>-view" and "<fullname>-edit" stay valid label values too.
+*/}}
+{{- define "assetcron.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* assetcron.chart: "<chart>-<version>" for the helm.sh/chart label. */}}
+{{- define "assetcron.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+assetcron.selectorLabels: the immutable labels a Deployment selects its pods by.
+*/}}
+{{- define "assetcron.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "assetcron.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+assetcron.labels: the recommended labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/)
+on every object the chart renders, the generated CRD templates included.
+*/}}
+{{- define "assetcron.labels" -}}
+helm.sh/chart: {{ include "assetcron.chart" . }}
+{{ include "assetcron.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: assetcron
+{{- end }}
+
+{{/* assetcron.serviceAccountName: the ServiceAccount the operator runs as. */}}
+{{- define "assetcron.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "assetcron.fullname" .) .Values.serviceAccount.name }}
+{{- else if .Values.serviceAccount.name }}
+{{- .Values.serviceAccount.name }}
+{{- else }}
+{{- fail "serviceAccount.name is required when serviceAccount.create is false: name the existing ServiceAccount the operator runs as" }}
+{{- end }}
+{{- end }}
+
+{{/* assetcron.image: "repository@digest" when a digest is set, else "repository:tag". */}}
+{{- define "assetcron.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+assetcron.watchNamespaces: the namespaces the operator reconciles, comma-separated (the
+format of ASSETCRON_WATCH_NAMESPACES). Empty means the whole cluster, which only the
+cluster scope can grant: with rbac.scope "namespaced" an empty list means the release
+namespace.
+*/}}
+{{- define "assetcron.watchNamespaces" -}}
+{{- if .Values.watchNamespaces }}
+{{- join "," .Values.watchNamespaces }}
+{{- else if eq .Values.rbac.scope "namespaced" }}
+{{- .Release.Namespace }}
+{{- end }}
+{{- end }}
+
+{{/*
+assetcron.operatorRules: the namespaced permissions the operator uses, no more. They are
+granted by a ClusterRole (rbac.scope "cluster") or by a Role in each watched namespace
+(rbac.scope "namespaced"). Each rule names the code that needs it; the control-plane test
+tests/integration/test_chart.py runs the operator with exactly these permissions.
+*/}}
+{{- define "assetcron.operatorRules" -}}
+# kopf watches both kinds (list+watch), reads them back (get) and keeps its progress in
+# annotations under assetcron.dev/ (patch); the reconcile writes status via the
+# status subresource.
+- apiGroups: ["assetcron.dev"]
+  resources: ["assetjobs", "assetschedules"]
+  verbs: ["get", "list", "watch", "patch"]
+- apiGroups: ["assetcron.dev"]
+  resources: ["assetjobs/status", "assetschedules/status"]
+  verbs: ["patch"]
+# The desired CronJobs are server-side applied (patch; create when missing), compared
+# with the live ones first (get, list).
+- apiGroups: ["batch"]
+  resources: ["cronjobs"]
+  verbs: ["get", "list", "watch", "create", "patch"]
+# Finished Jobs are read into each schedule's run history; manual runs create a Job.
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "create"]
+# The runner's termination summary is read from the pods' container statuses.
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["list"]
+# kopf reports handler outcomes as Kubernetes Events on the reconciled objects.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- end }}
