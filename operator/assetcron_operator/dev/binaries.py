@@ -1,0 +1,278 @@
+"""Kubernetes binaries for the local control plane, built from their Go modules.
+
+``assetcron dev`` runs the real etcd, kube-apiserver and kube-controller-manager, plus
+kubectl and helm. They are built once from their Go modules at one pinned release and
+cached under ``~/.cache/assetcron/k8s/v<version>/bin`` (``$ASSETCRON_CACHE_DIR``
+overrides ``~/.cache/assetcron``), keyed by version so that a version bump builds anew.
+
+``k8s.io/kubernetes`` cannot be ``go install``-ed directly: its go.mod ``replace``-s every
+staging module (``k8s.io/api``, ``k8s.io/client-go``, …) with a local ``./staging`` path.
+We write a small build module that requires ``k8s.io/kubernetes`` and pins each staging
+module to the matching published ``v0.X.Y`` tag, the approach the Kubernetes docs give
+for depending on k8s.io/kubernetes ("Using k8s.io/kubernetes as a library is not
+supported", kubernetes/kubernetes#79384). etcd and helm are ordinary modules and are
+``go install``-ed at their pinned versions. The builds use ``GOTOOLCHAIN=local`` (never
+download a toolchain) and ``GOFLAGS=-mod=mod``.
+
+Binaries already present in ``$KUBEBUILDER_ASSETS`` (the controller-runtime envtest
+layout) or on ``PATH`` are used instead when their version has the same minor release.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The pinned Kubernetes release (kube-apiserver, kube-controller-manager, kubectl).
+KUBERNETES_VERSION = "1.36.3"
+#: The etcd release Kubernetes 1.36 is tested with (its go.mod requires etcd client v3.6.8).
+ETCD_VERSION = "3.6.8"
+#: The helm release.
+HELM_VERSION = "3.22.0"
+#: The Go language version the build module declares (k8s.io/kubernetes 1.36 needs 1.26).
+GO_VERSION = "1.26.0"
+
+KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kubectl")
+ALL_BINARIES = ("etcd", *KUBE_BINARIES, "helm")
+
+
+class BinariesError(RuntimeError):
+    """The binaries are missing and cannot be built; ``str()`` says what to do."""
+
+
+def cache_root() -> Path:
+    """``$ASSETCRON_CACHE_DIR`` or ``~/.cache/assetcron`` (XDG cache home honoured)."""
+    if env := os.environ.get("ASSETCRON_CACHE_DIR"):
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "assetcron"
+
+
+def cache_bin_dir(version: str = KUBERNETES_VERSION) -> Path:
+    """Directory holding the cached binaries of ``version``."""
+    return cache_root() / "k8s" / f"v{version}" / "bin"
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Absolute paths of the control-plane binaries (all five exist when constructed)."""
+
+    etcd: Path
+    kube_apiserver: Path
+    kube_controller_manager: Path
+    kubectl: Path
+    helm: Path
+
+    @property
+    def bin_dirs(self) -> list[Path]:
+        """The distinct directories of the binaries, for prepending to ``PATH``."""
+        seen: dict[Path, None] = {}
+        for p in (self.etcd, self.kube_apiserver, self.kube_controller_manager, self.kubectl):
+            seen.setdefault(p.parent, None)
+        seen.setdefault(self.helm.parent, None)
+        return list(seen)
+
+
+def _minor(version: str) -> str:
+    m = re.match(r"v?(\d+)\.(\d+)", version)
+    return f"{m.group(1)}.{m.group(2)}" if m else ""
+
+
+def _reported_version(path: Path, name: str) -> str:
+    args = {
+        "etcd": ["--version"],
+        "kube-apiserver": ["--version"],
+        "kube-controller-manager": ["--version"],
+        "kubectl": ["version", "--client"],
+        "helm": ["version", "--short"],
+    }[name]
+    try:
+        out = subprocess.run(
+            [str(path), *args], capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    text = out.stdout + out.stderr
+    m = re.search(r"v?(\d+\.\d+\.\d+)", text)
+    return m.group(1) if m else ""
+
+
+def _compatible(path: Path, name: str) -> bool:
+    version = _reported_version(path, name)
+    if name in KUBE_BINARIES:
+        # kube-apiserver/controller-manager/kubectl of the same minor release.
+        return _minor(version) == _minor(KUBERNETES_VERSION)
+    if name == "etcd":
+        return _minor(version) in {"3.5", "3.6"}
+    return version.startswith("3.")  # helm 3
+
+
+def _candidates(name: str) -> Iterable[Path]:
+    yield cache_bin_dir() / name
+    if assets := os.environ.get("KUBEBUILDER_ASSETS"):
+        yield Path(assets) / name
+    if found := shutil.which(name):
+        yield Path(found)
+
+
+def find_binaries() -> Binaries | None:
+    """Return compatible binaries from the cache, ``$KUBEBUILDER_ASSETS`` or ``PATH``.
+
+    The cache is trusted without running the binaries (it is keyed by version); other
+    locations are accepted only when ``--version`` reports a compatible release.
+    Returns ``None`` when any of the five is missing.
+    """
+    found: dict[str, Path] = {}
+    for name in ALL_BINARIES:
+        for cand in _candidates(name):
+            if not (cand.is_file() and os.access(cand, os.X_OK)):
+                continue
+            if cand.parent == cache_bin_dir() or _compatible(cand, name):
+                found[name] = cand.resolve()
+                break
+        else:
+            return None
+    return Binaries(
+        etcd=found["etcd"],
+        kube_apiserver=found["kube-apiserver"],
+        kube_controller_manager=found["kube-controller-manager"],
+        kubectl=found["kubectl"],
+        helm=found["helm"],
+    )
+
+
+def _build_module_text(kubernetes_mod: str) -> str:
+    """go.mod of the build module: require k8s.io/kubernetes, pin each staging module."""
+    staging = sorted(
+        set(re.findall(r"^\s*(k8s\.io/[\w.-]+)\s+=>\s+\./staging/", kubernetes_mod, re.M))
+    )
+    staging_version = "v0." + KUBERNETES_VERSION.split(".", 1)[1]
+    lines = [
+        "module assetcron.dev/k8s-build",
+        "",
+        f"go {GO_VERSION}",
+        "",
+        f"require k8s.io/kubernetes v{KUBERNETES_VERSION}",
+        "",
+    ]
+    lines += [f"replace {m} => {m} {staging_version}" for m in staging]
+    return "\n".join(lines) + "\n"
+
+
+_TOOLS_GO = """//go:build tools
+
+// Package tools pins the Kubernetes commands assetcron dev builds.
+package tools
+
+import (
+\t_ "k8s.io/kubernetes/cmd/kube-apiserver"
+\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+\t_ "k8s.io/kubernetes/cmd/kubectl"
+)
+"""
+
+
+def build_binaries(log: Callable[[str], None] = print) -> tuple[Binaries, dict[str, float]]:
+    """Build the five binaries into :func:`cache_bin_dir` and return them with timings.
+
+    Each binary is built only if missing from the cache, so an interrupted build resumes.
+    Timings are wall-clock seconds per binary (0.0 for one already cached).
+
+    Raises:
+        BinariesError: Go is not installed, or a ``go`` command failed (its output's
+            last lines are included).
+    """
+    go = shutil.which("go")
+    if go is None:
+        raise BinariesError(
+            "Go is needed to build the Kubernetes binaries once: install Go "
+            f">= {GO_VERSION[:4]} (https://go.dev/dl) or point KUBEBUILDER_ASSETS at "
+            f"etcd/kube-apiserver/kube-controller-manager/kubectl {KUBERNETES_VERSION[:4]}"
+        )
+    out = cache_bin_dir()
+    work = out.parent / "build"
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+
+    def go_run(*args: str, cwd: Path = work) -> str:
+        proc = subprocess.run(
+            [go, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+            raise BinariesError(f"`go {' '.join(args)}` failed:\n{tail}")
+        return proc.stdout
+
+    timings: dict[str, float] = {}
+    kube_missing = [b for b in KUBE_BINARIES if not (out / b).exists()]
+    if kube_missing:
+        log(f"assetcron dev: building Kubernetes v{KUBERNETES_VERSION} from its Go modules (once)")
+        go_run("mod", "download", f"k8s.io/kubernetes@v{KUBERNETES_VERSION}")
+        modcache = Path(go_run("env", "GOMODCACHE").strip())
+        mod = modcache / "cache/download/k8s.io/kubernetes/@v" / f"v{KUBERNETES_VERSION}.mod"
+        (work / "go.mod").write_text(_build_module_text(mod.read_text()))
+        (work / "tools.go").write_text(_TOOLS_GO)
+        go_run("mod", "tidy")
+    ldflags = (
+        "-s -w"
+        f" -X k8s.io/component-base/version.gitVersion=v{KUBERNETES_VERSION}"
+        f" -X k8s.io/client-go/pkg/version.gitVersion=v{KUBERNETES_VERSION}"
+        " -X k8s.io/component-base/version.gitMajor=1"
+        f" -X k8s.io/component-base/version.gitMinor={KUBERNETES_VERSION.split('.')[1]}"
+    )
+    for name in ALL_BINARIES:
+        target = out / name
+        if target.exists():
+            timings[name] = 0.0
+            continue
+        t0 = time.monotonic()
+        log(f"assetcron dev: building {name} ...")
+        tmp = out / f".{name}.tmp"
+        if name in KUBE_BINARIES:
+            go_run(
+                "build",
+                "-trimpath",
+                "-ldflags",
+                ldflags,
+                "-o",
+                str(tmp),
+                f"k8s.io/kubernetes/cmd/{name}",
+            )
+        else:
+            pkg = {
+                "etcd": f"go.etcd.io/etcd/server/v3@v{ETCD_VERSION}",
+                "helm": f"helm.sh/helm/v3/cmd/helm@v{HELM_VERSION}",
+            }[name]
+            gobin = work / f"gobin-{name}"
+            gobin.mkdir(exist_ok=True)
+            env["GOBIN"] = str(gobin)
+            go_run("install", "-trimpath", "-ldflags", "-s -w", pkg, cwd=out.parent)
+            del env["GOBIN"]
+            (built,) = list(gobin.iterdir())
+            built.replace(tmp)
+        tmp.replace(target)  # atomic: a half-built binary is never taken for a cached one
+        timings[name] = time.monotonic() - t0
+        log(f"assetcron dev: built {name} in {timings[name]:.0f}s")
+    found = find_binaries()
+    if found is None:  # pragma: no cover - every binary was just written
+        raise BinariesError(f"binaries missing from {out} after the build")
+    return found, timings
+
+
+def ensure_binaries(log: Callable[[str], None] = print) -> Binaries:
+    """Compatible binaries from cache/``KUBEBUILDER_ASSETS``/``PATH``, else build them.
+
+    Raises:
+        BinariesError: as :func:`build_binaries`.
+    """
+    found = find_binaries()
+    if found is not None:
+        return found
+    return build_binaries(log)[0]

@@ -1,0 +1,91 @@
+"""Shared fixtures. ``control_plane`` starts the real local control plane once per session.
+
+It runs real etcd, kube-apiserver and kube-controller-manager (cronjob, job,
+garbage-collector, serviceaccount controllers) plus the local pod executor, on free
+loopback ports in a temporary state directory, and stops every process at the end.
+The operator is not started here: tests that need it start their own, scoped to their
+namespaces.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class PlaneHandle:
+    """What tests get from ``control_plane``."""
+
+    plane: Any  # assetcron_operator.dev.plane.ControlPlane
+    kubeconfig: Path
+    bin_dir: Path
+    env: dict[str, str]
+    state_dir: Path
+
+    def kubectl(
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run kubectl against the plane; raises CalledProcessError when ``check`` fails."""
+        proc = subprocess.run(
+            [str(self.bin_dir / "kubectl"), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise subprocess.CalledProcessError(
+                proc.returncode, proc.args, proc.stdout, proc.stderr
+            )
+        return proc
+
+    def api_client(self) -> Any:
+        """A fresh ``kubernetes.client.ApiClient`` for the plane (admin credentials)."""
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaneHandle]:
+    """The real local control plane with the local pod executor, for the whole session."""
+    from assetcron_operator.dev.binaries import ensure_binaries
+    from assetcron_operator.dev.plane import ControlPlane, PlaneConfig, free_port
+
+    binaries = ensure_binaries()
+    state = tmp_path_factory.mktemp("plane")
+    etcd_port = free_port()
+    while etcd_port + 1 > 65535:
+        etcd_port = free_port()
+    plane = ControlPlane(
+        PlaneConfig(
+            state_dir=state,
+            apiserver_port=free_port(),
+            etcd_port=etcd_port,
+            executor=True,
+            operator=False,
+            code_paths=[ROOT / "examples"],
+        ),
+        binaries,
+    )
+    plane.up(timeout=180)
+    env = dict(os.environ)
+    env["KUBECONFIG"] = str(plane.kubeconfig)
+    env["PATH"] = os.pathsep.join(str(d) for d in binaries.bin_dirs) + os.pathsep + env["PATH"]
+    try:
+        yield PlaneHandle(plane, plane.kubeconfig, binaries.kubectl.parent, env, state)
+    finally:
+        plane.down()
