@@ -54,7 +54,6 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config, watch
-
 from kubernetes.client.exceptions import ApiException
 
 watch_module: Any = watch  # the watch helper has no type annotations
