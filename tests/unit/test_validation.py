@@ -1,0 +1,142 @@
+"""Operator-side validation: what the CRD schema cannot check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assetcron_operator import validation as v
+from assetcron_operator.models import AssetJobSpec, AssetScheduleSpec
+
+
+@pytest.mark.parametrize(
+    ("expression", "normalized"),
+    [
+        ("0 6 * * *", "0 6 * * *"),
+        ("@daily", "0 0 * * *"),
+        ("@hourly", "0 * * * *"),
+        ("*/15 8-18 * * MON-FRI", "*/15 8-18 * * MON-FRI"),
+        ("0 0 ? * sun", "0 0 ? * sun"),
+        ("0 0 29 2 *", "0 0 29 2 *"),
+        ("  5  4 1,15 jan-jun *  ", "5 4 1,15 jan-jun *"),
+    ],
+)
+def test_valid_crons_are_normalized(expression: str, normalized: str) -> None:
+    assert v.validate_cron(expression) == normalized
+
+
+@pytest.mark.parametrize(
+    ("expression", "fragment"),
+    [
+        ("* * * * * *", "has 6 fields"),
+        ("0 * * *", "has 4 fields"),
+        ("61 * * * *", "minute field '61'"),
+        ("0 24 * * *", "hour field '24'"),
+        ("0 0 0 * *", "day-of-month field '0'"),
+        ("0 0 * 13 *", "month field '13'"),
+        ("0 0 * * 7", "day-of-week field '7'"),
+        ("@every 5m", "@every is not supported"),
+        ("@reboot", "unsupported macro"),
+        ("TZ=UTC 0 * * * *", "TZ= and CRON_TZ="),
+        ("CRON_TZ=Europe/Paris 0 * * * *", "TZ= and CRON_TZ="),
+        ("0 0 31 2 *", "can never fire"),
+        ("0 0 31 4,6,9,11 *", "can never fire"),
+        ("30-10 * * * *", "descending"),
+        ("*/0 * * * *", "minute field"),
+        ("H * * * *", "minute field"),
+        ("", "must not be empty"),
+    ],
+)
+def test_bad_crons_are_refused_with_a_named_field(expression: str, fragment: str) -> None:
+    with pytest.raises(v.InvalidSpecError) as info:
+        v.validate_cron(expression)
+    assert info.value.reason == "InvalidSchedule"
+    assert "spec.cronSchedule" in str(info.value)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_time_zones() -> None:
+    assert str(v.validate_time_zone("Europe/Paris")) == "Europe/Paris"
+    for bad in ("Mars/Olympus", "Local", "", " UTC", "../etc/passwd"):
+        with pytest.raises(v.InvalidSpecError) as info:
+            v.validate_time_zone(bad)
+        assert info.value.reason == "InvalidTimeZone"
+        assert "spec.timeZone" in info.value.message
+
+
+@pytest.mark.parametrize("text", ["", "   ", "(group:a", "key:a)", 'key:"a'])
+def test_bad_selections(text: str) -> None:
+    with pytest.raises(v.InvalidSpecError) as info:
+        v.validate_selection(text)
+    assert info.value.reason == "InvalidSelection"
+
+
+def test_good_selection() -> None:
+    v.validate_selection("group:weather and not key:raw/*")
+
+
+def test_run_config_template_syntax_error_names_the_field() -> None:
+    v.validate_run_config_template(
+        {"ops": {"a": {"config": {"d": "{{ scheduled_date }}"}}}}, field="spec.runConfig"
+    )
+    with pytest.raises(v.InvalidSpecError) as info:
+        v.validate_run_config_template(
+            {"ops": {"a": {"config": {"d": "{{ scheduled_date "}}}}, field="spec.runConfig"
+        )
+    assert info.value.reason == "InvalidRunConfig"
+    assert info.value.message.startswith("spec.runConfig")
+
+
+def _schedule(**spec: Any) -> AssetScheduleSpec:
+    return AssetScheduleSpec.model_validate(
+        {"jobRef": {"name": "j"}, "cronSchedule": "0 6 * * *", **spec}
+    )
+
+
+def _job(**spec: Any) -> AssetJobSpec:
+    return AssetJobSpec.model_validate(
+        {"selection": "*", "codeLocation": {"image": "i", "module": "m"}, **spec}
+    )
+
+
+def test_run_config_budget_counts_the_merged_config() -> None:
+    half = "x" * (40 * 1024)
+    job = _job(runConfig={"ops": {"a": {"config": {"big": half}}}})
+    schedule = _schedule(runConfig={"ops": {"b": {"config": {"big": half}}}})
+    v.validate_asset_job(job)
+    with pytest.raises(v.InvalidSpecError) as info:
+        v.validate_asset_schedule(schedule, job)
+    assert info.value.reason == "InvalidRunConfig"
+    assert "65536" in info.value.message
+    assert v.validate_asset_schedule(schedule) == "0 6 * * *"
+
+
+def test_partition_key_template_is_checked() -> None:
+    with pytest.raises(v.InvalidSpecError) as info:
+        v.validate_asset_schedule(_schedule(partitionKey="{{ scheduled_time | ds"))
+    assert info.value.message.startswith("spec.partitionKey")
+
+
+def test_parse_turns_pydantic_errors_into_invalid_spec() -> None:
+    with pytest.raises(v.InvalidSpecError) as info:
+        v.parse_asset_schedule(
+            {"metadata": {"name": "s"}, "spec": {"jobRef": {"name": "j", "namespace": "other"}}}
+        )
+    assert info.value.reason == "InvalidSpec"
+    assert "spec.jobRef.namespace" in info.value.message
+    assert "spec.cronSchedule" in info.value.message
+    parsed = v.parse_asset_schedule(
+        {"metadata": {"name": "s"}, "spec": {"jobRef": {"name": "j"}, "cronSchedule": "@daily"}}
+    )
+    assert parsed.spec.time_zone == "UTC"
+    assert parsed.spec.concurrency_policy == "Allow"
+
+
+def test_negative_history_limit_and_unknown_policy_are_refused_by_the_model() -> None:
+    for bad in ({"failedJobsHistoryLimit": -1}, {"concurrencyPolicy": "Sometimes"}):
+        with pytest.raises(v.InvalidSpecError):
+            v.parse_asset_schedule(
+                {"spec": {"jobRef": {"name": "j"}, "cronSchedule": "@daily", **bad}}
+            )
