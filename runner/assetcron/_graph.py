@@ -183,6 +183,7 @@ class AssetGraph:
     """
 
     __slots__ = (
+        "_by_user_string",
         "_children",
         "_global_order",
         "_groups",
@@ -213,6 +214,7 @@ class AssetGraph:
         self._keyset: frozenset[AssetKey] | None = None
         self._user_strings: list[str] | None = None
         self._groups: dict[str, list[int]] | None = None
+        self._by_user_string: dict[str, list[int]] | None = None
 
     @classmethod
     def build(cls, nodes: Iterable[AssetNode]) -> AssetGraph:
@@ -315,6 +317,16 @@ class AssetGraph:
         if self._user_strings is None:
             self._user_strings = [k.to_user_string() for k in self._keys]
         return self._user_strings
+
+    def _user_string_index(self) -> dict[str, list[int]]:
+        """User string to the indices of the keys with it (cached). Usually one index;
+        ``AssetKey("a/b")`` and ``AssetKey(["a", "b"])`` share the string ``a/b``."""
+        if self._by_user_string is None:
+            index: dict[str, list[int]] = {}
+            for i, s in enumerate(self._user_key_strings()):
+                index.setdefault(s, []).append(i)
+            self._by_user_string = index
+        return self._by_user_string
 
     def _group_index(self) -> dict[str, list[int]]:
         """Group name to the indices of its assets (cached)."""

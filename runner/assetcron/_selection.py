@@ -1,0 +1,577 @@
+"""Asset selections: Dagster's ``AssetSelection`` expression tree, resolved over an
+:class:`~assetcron._graph.AssetGraph` (pure logic, no I/O).
+
+Three pure steps, as in Dagster: :func:`parse_selection` (string -> tree, implemented
+in ``_selection_parser``), :meth:`AssetSelection.resolve` (tree x graph -> keys) and
+:func:`plan` (keys -> topological order).
+
+Semantics follow Dagster 1.13's ``dagster._core.definitions.asset_selection``; the
+differences are deliberate and documented on the classes:
+
+- an exact key that is not defined is an :class:`UnknownAssetKeyError` with a "did you
+  mean" hint, also for ``key:name`` in the string syntax (Dagster resolves ``key:nope``
+  to nothing); a ``key:`` pattern with ``*`` that matches nothing is simply empty;
+- an empty result is an :class:`EmptySelectionError` unless ``allow_empty=True``;
+- there are no external (source) assets, so ``include_sources`` does not exist and
+  ``is:materializable`` is every asset.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import reduce
+
+from assetcron._errors import EmptySelectionError, UnknownAssetKeyError
+from assetcron._graph import AssetGraph, AssetKey, CoercibleToAssetKey, _bfs
+
+__all__ = ["AssetSelection", "parse_selection", "plan"]
+
+
+def _quote(value: str | None) -> str:
+    return "<null>" if value is None else '"' + value + '"'
+
+
+class AssetSelection(ABC):
+    """An immutable query over the assets of a graph (Dagster's ``AssetSelection``).
+
+    Build one with the static constructors (:meth:`all`, :meth:`assets`,
+    :meth:`groups`, :meth:`key_prefixes`, :meth:`tag`, :meth:`owner`, :meth:`kind`,
+    ...), combine with ``|`` (union), ``&`` (intersection) and ``-`` (difference),
+    traverse with :meth:`upstream` / :meth:`downstream`, restrict with :meth:`sinks` /
+    :meth:`roots`, or parse Dagster's string syntax with :meth:`from_string`. Nothing
+    is evaluated until :meth:`resolve`. Selections compare equal when their trees are
+    equal; ``str()`` is the selection in Dagster's string syntax.
+    """
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------ constructors
+    @staticmethod
+    def all() -> AssetSelection:
+        """Every asset (string syntax ``*``)."""
+        return AllSelection()
+
+    @staticmethod
+    def assets(*keys: CoercibleToAssetKey) -> AssetSelection:
+        """The assets with exactly these keys. A string is a user string (``"a/b"`` is
+        the two-part key), as in Dagster's ``AssetSelection.assets``. Resolving raises
+        :class:`UnknownAssetKeyError` for a key the graph does not define."""
+        return KeysSelection(
+            tuple(
+                AssetKey.from_user_string(k) if isinstance(k, str) else AssetKey.from_coercible(k)
+                for k in keys
+            )
+        )
+
+    @staticmethod
+    def keys(*keys: CoercibleToAssetKey) -> AssetSelection:
+        """Same as :meth:`assets` (Dagster's deprecated spelling)."""
+        return AssetSelection.assets(*keys)
+
+    @staticmethod
+    def key_prefixes(*prefixes: str | Sequence[str]) -> AssetSelection:
+        """Assets whose key path starts with any of the prefixes, compared part by part.
+        A string is ONE part (``"raw"`` matches ``raw/orders``, not ``rawish``), a
+        sequence is several, as in Dagster's ``AssetSelection.key_prefixes``."""
+        return KeyPrefixesSelection(
+            tuple((p,) if isinstance(p, str) else tuple(p) for p in prefixes)
+        )
+
+    @staticmethod
+    def key_substring(substring: str) -> AssetSelection:
+        """Assets whose user string (``a/b``) contains ``substring``."""
+        return KeySubstringSelection(substring)
+
+    @staticmethod
+    def key_pattern(pattern: str) -> AssetSelection:
+        """What ``key:pattern`` means in the string syntax: ``*`` matches any run of
+        characters (``/`` included) in the key's user string, anchored at both ends.
+        Without ``*`` it is an exact key and resolving raises
+        :class:`UnknownAssetKeyError` when no asset has it; with ``*`` it may match
+        nothing."""
+        return KeyPatternSelection(pattern)
+
+    @staticmethod
+    def groups(*names: str) -> AssetSelection:
+        """Assets in any of these groups (no names: nothing)."""
+        return GroupsSelection(tuple(names))
+
+    @staticmethod
+    def group_pattern(pattern: str) -> AssetSelection:
+        """Assets whose group matches ``pattern`` (``*`` = any run of characters); the
+        string syntax ``group:"pat*"`` means this."""
+        return GroupPatternSelection(pattern)
+
+    @staticmethod
+    def tag(key: str, value: str = "") -> AssetSelection:
+        """Assets whose tag ``key`` equals ``value`` exactly.
+
+        As in Dagster (``TagAssetSelection``), the string ``tag:k`` means value ``""``:
+        it matches ``tags={"k": ""}`` but not ``tags={"k": "v"}``. Use :meth:`tag_key`
+        for "has tag ``k`` with any value"."""
+        return TagSelection(key, value)
+
+    @staticmethod
+    def tag_string(text: str) -> AssetSelection:
+        """``"k=v"`` -> :meth:`tag` ``(k, v)``; ``"k"`` -> ``tag(k, "")``
+        (Dagster's ``AssetSelection.tag_string``). Raises ``ValueError`` for more than
+        one ``=``."""
+        parts = text.split("=")
+        if len(parts) > 2:
+            raise ValueError(f"invalid tag selection {text!r}: more than one '='")
+        return TagSelection(parts[0], parts[1] if len(parts) == 2 else "")
+
+    @staticmethod
+    def tag_key(key: str) -> AssetSelection:
+        """Assets that have tag ``key`` with any value. An assetcron addition: Dagster
+        has no such selection and no string syntax for it."""
+        return TagKeySelection(key)
+
+    @staticmethod
+    def owner(owner: str | None) -> AssetSelection:
+        """Assets listing ``owner`` among their owners (``None``: nothing, as Dagster)."""
+        return OwnerSelection(owner)
+
+    @staticmethod
+    def kind(kind: str | None) -> AssetSelection:
+        """Assets with ``kind`` among their kinds; ``None`` selects the assets that have
+        no kind at all (Dagster's ``kind:<null>``)."""
+        return KindSelection(kind)
+
+    @staticmethod
+    def from_string(text: str) -> AssetSelection:
+        """Parse Dagster's selection syntax; same as :func:`parse_selection`."""
+        return parse_selection(text)
+
+    # ------------------------------------------------------------- combinators
+    def upstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
+        """This selection plus the assets up to ``depth`` dependency levels upstream
+        (``None``: all ancestors; ``0``: nothing added). ``include_self=False`` removes
+        the original selection from the result (Dagster's semantics)."""
+        _check_depth(depth)
+        return UpstreamSelection(self, depth, include_self)
+
+    def downstream(self, depth: int | None = None, include_self: bool = True) -> AssetSelection:
+        """Like :meth:`upstream`, towards the assets that depend on this selection."""
+        _check_depth(depth)
+        return DownstreamSelection(self, depth, include_self)
+
+    def sinks(self) -> AssetSelection:
+        """The assets of this selection with no descendant in it (directly or through
+        unselected assets) — Dagster's ``fetch_sinks``."""
+        return SinksSelection(self)
+
+    def roots(self) -> AssetSelection:
+        """The assets of this selection with no ancestor in it (directly or through
+        unselected assets) — Dagster's ``fetch_sources``."""
+        return RootsSelection(self)
+
+    def __or__(self, other: AssetSelection) -> AssetSelection:
+        return OrSelection((*_operands(self, OrSelection), *_operands(other, OrSelection)))
+
+    def __and__(self, other: AssetSelection) -> AssetSelection:
+        return AndSelection((*_operands(self, AndSelection), *_operands(other, AndSelection)))
+
+    def __sub__(self, other: AssetSelection) -> AssetSelection:
+        return SubtractSelection(self, other)
+
+    # -------------------------------------------------------------- resolution
+    def resolve(self, graph: AssetGraph, *, allow_empty: bool = False) -> frozenset[AssetKey]:
+        """The keys this selection picks out of ``graph``.
+
+        Raises :class:`UnknownAssetKeyError` when an exact key is not in the graph and
+        :class:`EmptySelectionError` when nothing is selected and ``allow_empty`` is
+        false.
+        """
+        keys = graph._keys
+        return frozenset(keys[i] for i in self._indices(graph, allow_empty=allow_empty))
+
+    def _indices(self, graph: AssetGraph, *, allow_empty: bool) -> set[int]:
+        found = self._resolve(graph)
+        if not found and not allow_empty:
+            raise EmptySelectionError(str(self))
+        return found
+
+    @abstractmethod
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        """Indices of the selected assets; a fresh set the caller may mutate."""
+
+    @abstractmethod
+    def __str__(self) -> str:
+        """This selection in Dagster's string syntax."""
+
+    def _operand_str(self) -> str:
+        return str(self)
+
+
+def _operands(sel: AssetSelection, kind: type[AssetSelection]) -> tuple[AssetSelection, ...]:
+    if isinstance(sel, OrSelection | AndSelection) and type(sel) is kind:
+        return sel.operands
+    if not isinstance(sel, AssetSelection):
+        raise TypeError(f"cannot combine an AssetSelection with {type(sel).__name__}")
+    return (sel,)
+
+
+def _check_depth(depth: int | None) -> None:
+    if depth is not None and (not isinstance(depth, int) or depth < 0):
+        raise ValueError(f"depth must be None or a non-negative int, not {depth!r}")
+
+
+def wildcard_regex(pattern: str) -> re.Pattern[str]:
+    """Dagster's ``_wildcard_to_regex``: ``*`` matches any run of characters, the rest
+    is literal, anchored at both ends."""
+    return re.compile("^" + re.escape(pattern).replace("\\*", ".*") + "$")
+
+
+# ---------------------------------------------------------------- leaf selections
+@dataclass(frozen=True, slots=True)
+class AllSelection(AssetSelection):
+    """Every asset."""
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        return set(range(len(graph)))
+
+    def __str__(self) -> str:
+        return "*"
+
+
+@dataclass(frozen=True, slots=True)
+class KeysSelection(AssetSelection):
+    """Exact keys; unknown ones raise :class:`UnknownAssetKeyError`."""
+
+    selected_keys: tuple[AssetKey, ...]
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        return {graph._idx(k) for k in self.selected_keys}
+
+    def __str__(self) -> str:
+        return " or ".join(f"key:{_quote(k.to_user_string())}" for k in self.selected_keys)
+
+    def _operand_str(self) -> str:
+        return f"({self})" if len(self.selected_keys) > 1 else str(self)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPatternSelection(AssetSelection):
+    """``key:pattern``: see :meth:`AssetSelection.key_pattern`."""
+
+    pattern: str
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        if "*" not in self.pattern:
+            found = graph._user_string_index().get(self.pattern)
+            if found is None:
+                raise UnknownAssetKeyError(self.pattern, graph._user_key_strings())
+            return set(found)
+        match = wildcard_regex(self.pattern).match
+        return {i for i, s in enumerate(graph._user_key_strings()) if match(s)}
+
+    def __str__(self) -> str:
+        return f"key:{_quote(self.pattern)}"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPrefixesSelection(AssetSelection):
+    """Keys starting with any of the prefixes, part by part."""
+
+    prefixes: tuple[tuple[str, ...], ...]
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        out: set[int] = set()
+        for prefix in self.prefixes:
+            n = len(prefix)
+            out.update(i for i, k in enumerate(graph._keys) if k.path[:n] == prefix)
+        return out
+
+    def __str__(self) -> str:
+        return " or ".join(f"key:{_quote('/'.join(p) + '/*')}" for p in self.prefixes)
+
+
+@dataclass(frozen=True, slots=True)
+class KeySubstringSelection(AssetSelection):
+    """Keys whose user string contains a substring."""
+
+    substring: str
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        sub = self.substring
+        return {i for i, s in enumerate(graph._user_key_strings()) if sub in s}
+
+    def __str__(self) -> str:
+        return f"key:{_quote('*' + self.substring + '*')}"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupsSelection(AssetSelection):
+    """Assets in any of the named groups."""
+
+    names: tuple[str, ...]
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        index = graph._group_index()
+        return {i for name in self.names for i in index.get(name, ())}
+
+    def __str__(self) -> str:
+        if not self.names:
+            return "group:<null>"
+        return " or ".join(f"group:{_quote(g)}" for g in self.names)
+
+    def _operand_str(self) -> str:
+        return f"({self})" if len(self.names) > 1 else str(self)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPatternSelection(AssetSelection):
+    """Assets whose group name matches a ``*`` pattern."""
+
+    pattern: str
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        match = wildcard_regex(self.pattern).match
+        return {i for g, idx in graph._group_index().items() if match(g) for i in idx}
+
+    def __str__(self) -> str:
+        return f"group:{_quote(self.pattern)}"
+
+
+@dataclass(frozen=True, slots=True)
+class TagSelection(AssetSelection):
+    """Assets whose tag ``key`` equals ``value`` (``None`` key: nothing)."""
+
+    key: str | None
+    value: str
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        if self.key is None:
+            return set()
+        key, value = self.key, self.value
+        return {i for i, n in enumerate(graph._nodes) if n.tags.get(key) == value}
+
+    def __str__(self) -> str:
+        base = f"tag:{_quote(self.key)}"
+        return f"{base}={_quote(self.value)}" if self.value else base
+
+
+@dataclass(frozen=True, slots=True)
+class TagKeySelection(AssetSelection):
+    """Assets having tag ``key`` with any value (assetcron addition)."""
+
+    key: str
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        key = self.key
+        return {i for i, n in enumerate(graph._nodes) if key in n.tags}
+
+    def __str__(self) -> str:
+        return f"AssetSelection.tag_key({self.key!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerSelection(AssetSelection):
+    """Assets listing the owner."""
+
+    selected_owner: str | None
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        owner = self.selected_owner
+        return {i for i, n in enumerate(graph._nodes) if owner in n.owners}
+
+    def __str__(self) -> str:
+        return f"owner:{_quote(self.selected_owner)}"
+
+
+@dataclass(frozen=True, slots=True)
+class KindSelection(AssetSelection):
+    """Assets of a kind; ``None``: assets without any kind."""
+
+    kind_str: str | None
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        kind = self.kind_str
+        if kind is None:
+            return {i for i, n in enumerate(graph._nodes) if not n.kinds}
+        return {i for i, n in enumerate(graph._nodes) if kind in n.kinds}
+
+    def __str__(self) -> str:
+        return f"kind:{_quote(self.kind_str)}"
+
+
+# ----------------------------------------------------------- composite selections
+@dataclass(frozen=True, slots=True)
+class OrSelection(AssetSelection):
+    """Union of the operands."""
+
+    operands: tuple[AssetSelection, ...]
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        return reduce(set.union, (op._resolve(graph) for op in self.operands), set())
+
+    def __str__(self) -> str:
+        return " or ".join(op._operand_str() for op in self.operands)
+
+    def _operand_str(self) -> str:
+        return f"({self})"
+
+
+@dataclass(frozen=True, slots=True)
+class AndSelection(AssetSelection):
+    """Intersection of the operands."""
+
+    operands: tuple[AssetSelection, ...]
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        first, *rest = self.operands
+        out = first._resolve(graph)
+        for op in rest:
+            if not out:
+                break
+            out &= op._resolve(graph)
+        return out
+
+    def __str__(self) -> str:
+        return " and ".join(op._operand_str() for op in self.operands)
+
+    def _operand_str(self) -> str:
+        return f"({self})"
+
+
+@dataclass(frozen=True, slots=True)
+class SubtractSelection(AssetSelection):
+    """``left - right``; the string syntax's ``not x`` is ``all() - x`` (as Dagster)."""
+
+    left: AssetSelection
+    right: AssetSelection
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        out = self.left._resolve(graph)
+        if out:
+            out -= self.right._resolve(graph)
+        return out
+
+    def __str__(self) -> str:
+        if isinstance(self.left, AllSelection):
+            return f"not {self.right._operand_str()}"
+        return f"{self.left._operand_str()} and not {self.right._operand_str()}"
+
+    def _operand_str(self) -> str:
+        return f"({self})"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSelection(AssetSelection):
+    """The child plus ancestors up to ``depth`` levels (``None``: all)."""
+
+    child: AssetSelection
+    depth: int | None
+    include_self: bool = True
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        base = self.child._resolve(graph)
+        out = graph._upstream(base, self.depth)
+        return out if self.include_self else out - base
+
+    def __str__(self) -> str:
+        return _traversal_str(self.child, self.depth, self.include_self, up=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DownstreamSelection(AssetSelection):
+    """The child plus descendants up to ``depth`` levels (``None``: all)."""
+
+    child: AssetSelection
+    depth: int | None
+    include_self: bool = True
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        base = self.child._resolve(graph)
+        out = graph._downstream(base, self.depth)
+        return out if self.include_self else out - base
+
+    def __str__(self) -> str:
+        return _traversal_str(self.child, self.depth, self.include_self, up=False)
+
+
+def _traversal_str(
+    child: AssetSelection, depth: int | None, include_self: bool, *, up: bool
+) -> str:
+    inner = child._operand_str()
+    if depth == 0:
+        base = inner
+    else:
+        n = "" if depth is None else str(depth)
+        base = f"{n}+{inner}" if up else f"{inner}+{n}"
+    return base if include_self else f"{base} and not {inner}"
+
+
+@dataclass(frozen=True, slots=True)
+class SinksSelection(AssetSelection):
+    """Members of the child with no descendant in the child."""
+
+    child: AssetSelection
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        base = self.child._resolve(graph)
+        parents = graph._parents
+        return base - _bfs(parents, {p for i in base for p in parents[i]}, None)
+
+    def __str__(self) -> str:
+        return f"sinks({self.child})"
+
+
+@dataclass(frozen=True, slots=True)
+class RootsSelection(AssetSelection):
+    """Members of the child with no ancestor in the child."""
+
+    child: AssetSelection
+
+    def _resolve(self, graph: AssetGraph) -> set[int]:
+        base = self.child._resolve(graph)
+        children = graph._children
+        return base - _bfs(children, {c for i in base for c in children[i]}, None)
+
+    def __str__(self) -> str:
+        return f"roots({self.child})"
+
+
+# ------------------------------------------------------------------ parse, plan
+def parse_selection(text: str) -> AssetSelection:
+    """Parse Dagster's asset-selection string syntax into an :class:`AssetSelection`.
+
+    The grammar, the legacy fallback and the errors are documented in
+    :mod:`assetcron._selection_parser`. Raises :class:`SelectionSyntaxError` (with the
+    1-based column and the offending token).
+    """
+    # The parser builds trees from this module's classes, so it imports this module;
+    # importing it lazily here breaks the cycle.
+    from assetcron._selection_parser import parse  # noqa: PLC0415
+
+    return parse(text)
+
+
+def plan(
+    graph: AssetGraph,
+    selection: AssetSelection | str | Iterable[CoercibleToAssetKey],
+    *,
+    allow_empty: bool = False,
+) -> list[AssetKey]:
+    """The selected assets in materialization order.
+
+    ``selection`` is an :class:`AssetSelection`, a selection string (parsed with
+    :func:`parse_selection`) or explicit keys. The order is
+    :meth:`AssetGraph.toposort`'s: every asset after the assets it depends on (also
+    through unselected ones), ties broken by key order. Raises what parsing and
+    :meth:`AssetSelection.resolve` raise.
+    """
+    if isinstance(selection, str):
+        selection = AssetSelection.from_string(selection)
+    if isinstance(selection, AssetSelection):
+        indices = selection._indices(graph, allow_empty=allow_empty)
+    else:
+        indices = {graph._idx(k) for k in selection}
+        if not indices and not allow_empty:
+            raise EmptySelectionError("(no keys)")
+    keys = graph._keys
+    return [keys[i] for i in graph._toposort_indices(indices)]
