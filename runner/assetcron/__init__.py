@@ -4,6 +4,66 @@ The public API is what this module re-exports in ``__all__``; implementation liv
 underscore-private modules. This package is the SDK users import in their code location
 and the runner every CronJob pod executes; it never imports kopf, the Kubernetes client
 or ``assetcron_operator``.
+
+Importing it stays cheap: Jinja2, pydantic, SQLite and YAML are imported only by the
+functions that need them.
 """
 
-__all__: list[str] = []
+from assetcron._errors import (
+    AssetcronError,
+    DependencyCycleError,
+    EmptySelectionError,
+    InvalidDefinitionError,
+    RunConfigError,
+    ScheduledTimeError,
+    SelectionSyntaxError,
+    TemplateError,
+    UnknownAssetKeyError,
+)
+from assetcron._graph import AssetGraph, AssetKey, AssetNode
+from assetcron._loader import CodeLocationError, load_definitions
+from assetcron._materialize import Failure
+from assetcron._partitions import DailyPartitionsDefinition, PartitionKeyError
+from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions, asset
+from assetcron._selection import AssetSelection, parse_selection, plan
+from assetcron._storage import FilesystemStorage, Storage, StorageError
+from assetcron._summary import build_summary, encode_summary
+from assetcron._templates import check_template, render_run_config, template_context
+from assetcron._timing import resolve_scheduled_time, scheduled_time_from_job_name
+
+__all__ = [
+    "AssetExecutionContext",
+    "AssetGraph",
+    "AssetKey",
+    "AssetNode",
+    "AssetSelection",
+    "AssetcronError",
+    "AssetsDefinition",
+    "CodeLocationError",
+    "DailyPartitionsDefinition",
+    "Definitions",
+    "DependencyCycleError",
+    "EmptySelectionError",
+    "Failure",
+    "FilesystemStorage",
+    "InvalidDefinitionError",
+    "PartitionKeyError",
+    "RunConfigError",
+    "ScheduledTimeError",
+    "SelectionSyntaxError",
+    "Storage",
+    "StorageError",
+    "TemplateError",
+    "UnknownAssetKeyError",
+    "asset",
+    "build_summary",
+    "check_template",
+    "encode_summary",
+    "load_definitions",
+    "parse_selection",
+    "plan",
+    "render_run_config",
+    "resolve_scheduled_time",
+    "scheduled_time_from_job_name",
+    "template_context",
+]

@@ -1,0 +1,300 @@
+"""``assetcron asset list|materialize``: the runner CLI every CronJob pod executes.
+
+Follows the Dagster CLI (``-f``/``-m``/``-a``, ``--select``, ``-c``) and DESIGN.md's
+"Runner CLI". Exit codes: 0 success, 1 an asset failed (or was skipped because of
+one), 2 bad input — one ``error: ...`` line on stderr and nothing written (no stored
+value, no record, no termination message).
+
+Everything beyond argparse is imported inside the command functions so that the
+parser builds fast and ``materialize`` only pays for what the run needs
+(``benchmarks/startup.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assetcron._graph import AssetKey
+    from assetcron._sdk import Definitions
+    from assetcron._summary import AssetOutcome
+
+__all__ = ["ENV_PARTITION_KEY", "ENV_RUN_CONFIG", "ENV_TERMINATION_LOG", "register"]
+
+ENV_RUN_CONFIG = "ASSETCRON_RUN_CONFIG"
+ENV_PARTITION_KEY = "ASSETCRON_PARTITION_KEY"
+ENV_TERMINATION_LOG = "ASSETCRON_TERMINATION_LOG"
+ENV_CRON_SCHEDULE = "ASSETCRON_CRON_SCHEDULE"
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _add_location_args(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("-f", "--python-file", metavar="FILE.py", help="code location file")
+    src.add_argument("-m", "--module-name", metavar="MODULE", help="code location module")
+    p.add_argument(
+        "-a", "--attribute", default="defs", metavar="ATTR", help="Definitions attribute"
+    )
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``asset`` command group (``list`` and ``materialize``) to ``subparsers``."""
+    asset = subparsers.add_parser("asset", help="list or materialize assets of a code location")
+    sub = asset.add_subparsers(dest="asset_command", metavar="SUBCOMMAND")
+    sub.required = True
+
+    ls = sub.add_parser("list", help="print the selected asset keys in materialization order")
+    _add_location_args(ls)
+    ls.add_argument("--select", default="*", metavar="EXPR", help="asset selection (default *)")
+    ls.add_argument("--json", action="store_true", help="print JSON with each asset's metadata")
+    ls.set_defaults(func=cmd_list)
+
+    mat = sub.add_parser("materialize", help="materialize the selected assets for one tick")
+    _add_location_args(mat)
+    mat.add_argument("--select", required=True, metavar="EXPR", help="asset selection")
+    mat.add_argument(
+        "--scheduled-time",
+        metavar="ISO8601",
+        help="the tick (default: $ASSETCRON_SCHEDULED_TIME, then $ASSETCRON_JOB_NAME)",
+    )
+    mat.add_argument(
+        "--timezone", metavar="TZ", help="IANA time zone (default: $ASSETCRON_TIMEZONE or UTC)"
+    )
+    mat.add_argument(
+        "--partition-key",
+        metavar="TEMPLATE",
+        help="partition key, a template (default: $ASSETCRON_PARTITION_KEY, else derived)",
+    )
+    mat.add_argument(
+        "--cron",
+        metavar="CRON",
+        help="cron schedule for data_interval_* ($ASSETCRON_CRON_SCHEDULE)",
+    )
+    mat.add_argument(
+        "-c", "--config", metavar="RUN_CONFIG.yaml", help="run-config template (YAML or JSON)"
+    )
+    mat.add_argument(
+        "--storage", metavar="URI", help="storage directory (default: $ASSETCRON_STORAGE)"
+    )
+    mat.add_argument(
+        "--force", action="store_true", help="recompute assets this run already materialized"
+    )
+    mat.set_defaults(func=cmd_materialize)
+
+
+def _bad_input(exc: BaseException) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _load(args: argparse.Namespace) -> tuple[Definitions, str, list[AssetKey]]:
+    from assetcron._loader import load_definitions
+    from assetcron._selection import plan
+
+    defs, location = load_definitions(
+        python_file=args.python_file, module_name=args.module_name, attribute=args.attribute
+    )
+    return defs, location, plan(defs.graph, args.select)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``assetcron asset list``: keys in plan order, one per line, or ``--json``."""
+    from assetcron._errors import AssetcronError
+
+    try:
+        defs, _, plan = _load(args)
+    except AssetcronError as exc:
+        return _bad_input(exc)
+    if not args.json:
+        sys.stdout.write("".join(k.to_user_string() + "\n" for k in plan))
+        return EXIT_OK
+    import json
+
+    rows = []
+    for key in plan:
+        a = defs.assets[key]
+        rows.append(
+            {
+                "key": key.to_user_string(),
+                "opName": a.op_name,
+                "group": a.group_name,
+                "deps": [d.to_user_string() for d in a.deps],
+                "tags": dict(a.tags),
+                "owners": list(a.owners),
+                "kinds": sorted(a.kinds),
+                "description": a.description,
+                "partitioned": a.partitions_def is not None,
+            }
+        )
+    print(json.dumps(rows, indent=2))
+    return EXIT_OK
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into a copy of ``base``: mappings merge key by key, any other
+    value in ``override`` replaces the one in ``base``."""
+    out = dict(base)
+    for k, v in override.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def load_run_config_template(env: Mapping[str, str], path: str | None) -> dict[str, Any]:
+    """``$ASSETCRON_RUN_CONFIG`` (JSON object) deep-merged with the ``-c`` file (YAML or
+    JSON; the file wins). Raises :class:`RunConfigError` for unreadable or non-mapping
+    input."""
+    from assetcron._errors import RunConfigError
+
+    template: dict[str, Any] = {}
+    raw = env.get(ENV_RUN_CONFIG, "").strip()
+    if raw:
+        import json
+
+        try:
+            loaded = json.loads(raw)
+        except ValueError as exc:
+            raise RunConfigError(f"{ENV_RUN_CONFIG} is not valid JSON: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise RunConfigError(f"{ENV_RUN_CONFIG} must be a JSON object")
+        template = loaded
+    if path:
+        import yaml
+
+        try:
+            with open(path, encoding="utf-8") as fh:  # noqa: PTH123 - plain text read
+                loaded = yaml.safe_load(fh)
+        except OSError as exc:
+            raise RunConfigError(f"cannot read run config {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise RunConfigError(f"run config {path} is not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise RunConfigError(f"run config {path} must be a mapping")
+        template = deep_merge(template, loaded)
+    return template
+
+
+def _progress(i: int, n: int, o: AssetOutcome) -> None:
+    width = len(str(n))
+    head = f"[{i:>{width}}/{n}] {o.key} ..."
+    if o.outcome == "Materialized":
+        line = f"{head} materialized ({o.duration:.2f}s)"
+    elif o.outcome == "Reused":
+        line = f"{head} reused (already materialized in this run; --force recomputes)"
+    elif o.outcome == "Failed":
+        line = f"{head} FAILED ({o.duration:.2f}s): {o.error}"
+    else:
+        line = f"{head} skipped ({o.error})"
+    print(line, flush=True)
+
+
+def _setup_logging() -> None:
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("assetcron")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    """``assetcron asset materialize``: one run for one tick (see the module docstring)."""
+    from assetcron._errors import AssetcronError
+
+    env = os.environ
+    try:
+        from assetcron import _timing
+
+        tz_name = args.timezone or env.get(_timing.ENV_TIMEZONE) or "UTC"
+        tz = _timing.resolve_timezone(tz_name)
+        scheduled = _timing.resolve_scheduled_time(args.scheduled_time, env, tz)
+        cron = args.cron or env.get(ENV_CRON_SCHEDULE) or None
+        template = load_run_config_template(env, args.config)
+        defs, location, plan = _load(args)
+
+        from assetcron import _materialize as m
+        from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
+
+        key_template = args.partition_key or env.get(ENV_PARTITION_KEY) or None
+        explicit_key = None
+        if key_template:
+            from assetcron._templates import render_run_config
+
+            explicit_key = render_run_config(
+                {"partition_key": key_template},
+                scheduled_time=scheduled,
+                timezone=tz_name,
+                cron_schedule=cron,
+            )["partition_key"].strip()
+        partition_key = m.run_partition_key(defs, plan, scheduled, explicit_key)
+        run_config: dict[str, Any] = {}
+        if template:
+            from assetcron._templates import render_run_config
+
+            run_config = render_run_config(
+                template,
+                scheduled_time=scheduled,
+                timezone=tz_name,
+                cron_schedule=cron,
+                partition_key=partition_key,
+            )
+        configs = m.validate_run_config(defs, plan, run_config)
+        storage = open_storage(args.storage or env.get(ENV_STORAGE) or DEFAULT_STORAGE)
+    except AssetcronError as exc:
+        return _bad_input(exc)
+
+    from assetcron._records import RecordStore
+    from assetcron._summary import build_summary, write_termination_log
+
+    _setup_logging()
+    run_id = m.run_id_for(location, args.select, partition_key, scheduled)
+    part = f" · partition {partition_key}" if partition_key else ""
+    print(
+        f"run {run_id} · scheduled {scheduled.isoformat()}{part} · {len(plan)} "
+        f"asset{'s' if len(plan) != 1 else ''}",
+        flush=True,
+    )
+    records = RecordStore(storage.root / "records.sqlite3")
+    try:
+        result = m.materialize(
+            defs,
+            plan,
+            run_id=run_id,
+            scheduled_time=scheduled,
+            partition_key=partition_key,
+            run_config=run_config,
+            configs=configs,
+            storage=storage,
+            records=records,
+            force=args.force,
+            on_outcome=_progress,
+        )
+    finally:
+        records.close()
+    summary = build_summary(
+        run_id=run_id,
+        scheduled_time=scheduled,
+        partition_key=partition_key,
+        duration_seconds=result.duration,
+        outcomes=result.outcomes,
+    )
+    c = summary["counts"]
+    print(
+        f"{summary['result']}: {c['materialized']} materialized, {c['reused']} reused, "
+        f"{c['failed']} failed, {c['skipped']} skipped in {result.duration:.2f}s",
+        flush=True,
+    )
+    log_path = env.get(ENV_TERMINATION_LOG)
+    if log_path:
+        write_termination_log(log_path, summary)
+    return EXIT_OK if result.success else EXIT_FAILED
