@@ -45,11 +45,11 @@ RUN python -m build --wheel --outdir /dist .
 # Extras of the wheel to install, comma-separated (e.g. `examples` for the weather image).
 ARG EXTRAS=""
 # The virtualenv is the only thing the final stage takes from here. --compile writes the
-# bytecode now, because the final image runs with a read-only root file system.
+# bytecode now, because the final image runs with a read-only root file system. pip stays
+# in it so that images built FROM this one can add their code location's dependencies.
 RUN python -m venv /opt/assetcron \
     && /opt/assetcron/bin/pip install --no-cache-dir --compile \
        "$(ls /dist/assetcron-*.whl)${EXTRAS:+[${EXTRAS}]}" \
-    && /opt/assetcron/bin/pip uninstall --yes pip \
     && /opt/assetcron/bin/assetcron --help > /dev/null \
     && test -x /opt/assetcron/bin/assetcron-operator
 
