@@ -90,7 +90,9 @@ CMD ["assetcron", "--help"]
 # (ghcr.io/assetcron/assetcron-weather:0.1.0). Build it with --build-arg EXTRAS=examples.
 FROM base AS weather
 COPY --chown=root:root examples/weather /opt/code/weather
-ENV PYTHONPATH=/opt/code/weather
-# Fail the build here, with a clear message, rather than in the first CronJob pod.
+ENV PYTHONPATH=/opt/code
+# Fail the build here, with a clear message, rather than in the first CronJob pod: the
+# example's dependencies are there, and the code location loads and resolves its assets.
 RUN python -c "import duckdb, vega_datasets" \
     || { echo "the weather image needs the examples extra: --build-arg EXTRAS=examples" >&2; exit 1; }
+RUN assetcron asset list -m weather.definitions --select "*"
