@@ -20,6 +20,7 @@ import csv
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -28,26 +29,33 @@ from pydantic import BaseModel, Field
 
 from assetcron import (
     AssetExecutionContext,
+    AssetsDefinition,
     DailyPartitionsDefinition,
     Definitions,
     Failure,
     asset,
 )
 
-try:  # imported as the package module weather.definitions
-    from .resources import DuckDBWarehouse, WeatherCsv
-except ImportError:  # pragma: no cover - loaded as a loose file
-    from resources import DuckDBWarehouse, WeatherCsv  # type: ignore[no-redef]
+from .resources import DuckDBWarehouse, WeatherCsv
 
 #: Daily partitions over the data set's first day onwards, counted in UTC.
 daily_partitions = DailyPartitionsDefinition(start_date="2012-01-01", timezone="UTC")
 
-_COMMON: dict[str, Any] = {
-    "key_prefix": "weather",
-    "group_name": "weather",
-    "partitions_def": daily_partitions,
-    "owners": ["team:data-platform"],
-}
+
+def weather_asset(
+    *, kinds: set[str], tags: dict[str, str]
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """``@asset`` with what every asset here shares: key prefix and group ``weather``,
+    daily partitions, the owning team and JSON output (readable in the storage dir)."""
+    return asset(
+        key_prefix="weather",
+        group_name="weather",
+        partitions_def=daily_partitions,
+        owners=["team:data-platform"],
+        kinds=kinds,
+        tags=tags,
+        output_format="json",
+    )
 
 
 def _day(context: AssetExecutionContext) -> date:
@@ -55,12 +63,7 @@ def _day(context: AssetExecutionContext) -> date:
     return date.fromisoformat(context.partition_key)
 
 
-@asset(
-    **_COMMON,
-    kinds={"csv"},
-    tags={"source": "noaa", "tier": "bronze"},
-    output_format="json",
-)
+@weather_asset(kinds={"csv"}, tags={"source": "noaa", "tier": "bronze"})
 def raw_observations(context: AssetExecutionContext, weather_csv: WeatherCsv) -> dict[str, str]:
     """The partition day's row of NOAA's Seattle daily observations, as raw strings."""
     day = _day(context)
@@ -71,7 +74,7 @@ def raw_observations(context: AssetExecutionContext, weather_csv: WeatherCsv) ->
     return dict(row)
 
 
-@asset(**_COMMON, kinds={"python"}, tags={"tier": "silver"}, output_format="json")
+@weather_asset(kinds={"python"}, tags={"tier": "silver"})
 def daily_weather(raw_observations: dict[str, str]) -> dict[str, Any]:
     """The day's observations cleaned: ISO date, numbers with units in the field names."""
     tmax = float(raw_observations["temp_max"])
@@ -93,7 +96,7 @@ class RollingConfig(BaseModel):
     window_days: int = Field(default=7, ge=1, le=31)
 
 
-@asset(**_COMMON, kinds={"python"}, tags={"tier": "gold"}, output_format="json")
+@weather_asset(kinds={"python"}, tags={"tier": "gold"})
 def rolling_7d_summary(
     context: AssetExecutionContext,
     daily_weather: dict[str, Any],
@@ -120,7 +123,7 @@ def rolling_7d_summary(
     }
 
 
-@asset(**_COMMON, kinds={"duckdb"}, tags={"tier": "gold"}, output_format="json")
+@weather_asset(kinds={"duckdb"}, tags={"tier": "gold"})
 def weather_table(
     context: AssetExecutionContext,
     daily_weather: dict[str, Any],
@@ -181,7 +184,7 @@ def _temp(celsius: float, unit: str) -> float:
     return round(celsius * 9 / 5 + 32, 1) if unit == "F" else celsius
 
 
-@asset(**_COMMON, kinds={"csv"}, tags={"tier": "gold"}, output_format="json")
+@weather_asset(kinds={"csv"}, tags={"tier": "gold"})
 def weather_report(
     context: AssetExecutionContext,
     daily_weather: dict[str, Any],
