@@ -93,29 +93,30 @@ granted by a ClusterRole (rbac.scope "cluster") or by a Role in each watched nam
 tests/integration/test_chart.py runs the operator with exactly these permissions.
 */}}
 {{- define "assetcron.operatorRules" -}}
-# kopf watches both kinds (list+watch), reads them back (get) and keeps its progress in
-# annotations under assetcron.dev/ (patch); the reconcile writes status via the
-# status subresource.
+# kopf lists and watches both kinds (handlers and indexes in handlers.py) and keeps its
+# progress in annotations under assetcron.dev/ (patch); the service reads an AssetJob
+# (get) and writes both kinds' status through the status subresource.
 - apiGroups: ["assetcron.dev"]
   resources: ["assetjobs", "assetschedules"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["assetcron.dev"]
   resources: ["assetjobs/status", "assetschedules/status"]
   verbs: ["patch"]
-# The desired CronJobs are server-side applied (patch; create when missing), compared
-# with the live ones first (get, list).
+# CronJobs: kopf index (list, watch); the service reads one (get) and server-side
+# applies the desired one (patch; the API server also checks create when it is missing).
 - apiGroups: ["batch"]
   resources: ["cronjobs"]
   verbs: ["get", "list", "watch", "create", "patch"]
-# Finished Jobs are read into each schedule's run history; manual runs create a Job.
+# Jobs: kopf index and event handler (list, watch) feed the run history; a manual
+# trigger creates a Job (create) and reads it back when it already exists (get).
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create"]
-# The runner's termination summary is read from the pods' container statuses.
+# Pods: kopf index (list, watch) of the run pods, for the runner's termination summary.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["list"]
-# kopf reports handler outcomes as Kubernetes Events on the reconciled objects.
+  verbs: ["list", "watch"]
+# kopf posts warnings and errors as Events on the reconciled objects (core v1 events).
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
