@@ -1,0 +1,431 @@
+"""Pure derivation of an AssetSchedule's status from what the cluster shows.
+
+No I/O and no clock: the caller passes the Jobs and Pods it listed and ``now``. The
+shapes written here are the status models of :mod:`assetcron_operator.models`
+(camelCase keys, RFC 3339 UTC times ``YYYY-MM-DDTHH:MM:SSZ`` as Kubernetes writes them).
+
+Sources of the rules:
+
+* Job phase: the Job conditions ``Complete`` / ``Failed`` (and, since Kubernetes 1.31,
+  ``SuccessCriteriaMet`` / ``FailureTarget`` which precede them),
+  https://kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup.
+* Scheduled time of a scheduled run: the CronJob controller names each Job
+  ``<cronjob>-<scheduled unix time // 60>`` (DESIGN.md, data flow 5); a manual run carries
+  it in the ``assetcron.dev/scheduled-time`` annotation or the ``ASSETCRON_SCHEDULED_TIME``
+  env of its container.
+* Per-asset outcome: the runner's termination summary (contract shape) in
+  ``status.containerStatuses[].state.terminated.message`` of the Job's pod.
+* Conditions: metav1.Condition semantics, ``lastTransitionTime`` changes only when
+  ``status`` changes (https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#typical-status-properties).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from assetcron_operator.models import CRON_MACROS
+from assetcron_operator.render import (
+    CONTAINER_NAME,
+    INSTANTIATE_ANNOTATION,
+    LABEL_TRIGGER,
+    SCHEDULED_TIME_ANNOTATION,
+)
+
+__all__ = [
+    "ASSET_OUTCOMES",
+    "MESSAGE_LIMIT",
+    "derive_runs",
+    "derive_status",
+    "job_phase",
+    "next_ticks",
+    "parse_summary",
+    "rfc3339",
+    "upsert_condition",
+]
+
+#: Outcomes the runner's termination summary may report per asset.
+ASSET_OUTCOMES = frozenset({"Materialized", "Reused", "Failed", "Skipped"})
+#: Longest raw termination message kept in a run's ``message`` (characters).
+MESSAGE_LIMIT = 1024
+_ERROR_LIMIT = 200
+_JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` as an RFC 3339 UTC string with second precision (``...Z``).
+
+    Raises:
+        ValueError: ``moment`` is naive (no time zone).
+    """
+    if moment.tzinfo is None:
+        msg = f"expected a timezone-aware datetime, got naive {moment.isoformat()}"
+        raise ValueError(msg)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _normalize(value: Any) -> str | None:
+    """An RFC 3339 / ISO 8601 string (or datetime) as ``...Z``; ``None`` if unparsable."""
+    if isinstance(value, datetime):
+        return rfc3339(value if value.tzinfo else value.replace(tzinfo=UTC))
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return rfc3339(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+
+
+def next_ticks(cron: str, tz: str, after: datetime, count: int = 3) -> list[str]:
+    """The next ``count`` ticks of ``cron`` strictly after ``after``, in zone ``tz``.
+
+    Ticks are computed by croniter in the schedule's zone (so ``0 6 * * *`` in
+    ``Europe/Paris`` is 06:00 Paris time across DST changes, as the CronJob controller does
+    with ``spec.timeZone``) and returned as RFC 3339 UTC strings for the status.
+    Macros (``@daily``, ...) are expanded first.
+
+    Raises:
+        ValueError: ``after`` is naive, or croniter refuses ``cron`` (its errors are
+            ``ValueError`` subclasses).
+        KeyError: ``tz`` is not a known time zone (``ZoneInfoNotFoundError``).
+    """
+    if after.tzinfo is None:
+        msg = f"after must be timezone-aware, got naive {after.isoformat()}"
+        raise ValueError(msg)
+    zone = ZoneInfo(tz)
+    expression = CRON_MACROS.get(cron.strip(), cron)
+    itr = croniter(expression, after.astimezone(zone))
+    return [rfc3339(itr.get_next(datetime)) for _ in range(count)]
+
+
+def upsert_condition(
+    conditions: Iterable[Mapping[str, Any]],
+    *,
+    type: str,
+    status: str,
+    reason: str,
+    message: str,
+    observed_generation: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Return ``conditions`` with the condition ``type`` set (a new list; input untouched).
+
+    ``lastTransitionTime`` becomes ``now`` only when the condition is new or its
+    ``status`` changes; a change of reason or message alone keeps the old time
+    (metav1.Condition semantics). Other condition types are kept in their order.
+
+    Args:
+        conditions: the current ``status.conditions``.
+        type: condition type, e.g. ``Ready``.
+        status: ``True``, ``False`` or ``Unknown``.
+        reason: CamelCase reason, e.g. ``Reconciled``, ``InvalidSpec``, ``JobNotFound``.
+        message: one human-readable line.
+        observed_generation: the ``metadata.generation`` the condition reflects.
+        now: aware time of the evaluation.
+    """
+    out: list[dict[str, Any]] = []
+    found = False
+    for current in conditions:
+        if current.get("type") != type:
+            out.append(dict(current))
+            continue
+        found = True
+        previous_time = current.get("lastTransitionTime")
+        changed = current.get("status") != status or not previous_time
+        out.append(
+            _condition(
+                type_=type,
+                status=status,
+                reason=reason,
+                message=message,
+                generation=observed_generation,
+                when=rfc3339(now) if changed else str(previous_time),
+            )
+        )
+    if not found:
+        out.append(
+            _condition(
+                type_=type,
+                status=status,
+                reason=reason,
+                message=message,
+                generation=observed_generation,
+                when=rfc3339(now),
+            )
+        )
+    return out
+
+
+def _condition(
+    *, type_: str, status: str, reason: str, message: str, generation: int | None, when: str
+) -> dict[str, Any]:
+    condition: dict[str, Any] = {"type": type_, "status": status}
+    if generation is not None:
+        condition["observedGeneration"] = generation
+    condition.update(lastTransitionTime=when, reason=reason, message=message)
+    return condition
+
+
+# ------------------------------------------------------------------------------ runs
+
+
+def _true_conditions(job: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {
+        str(c.get("type")): c
+        for c in (job.get("status") or {}).get("conditions") or []
+        if c.get("status") == "True"
+    }
+
+
+def job_phase(job: Mapping[str, Any], pods: Iterable[Mapping[str, Any]] = ()) -> str:
+    """``Succeeded``, ``Failed``, ``Running`` or ``Pending`` for a Job (and its pods).
+
+    Finished from the Job's conditions; otherwise Running when a pod runs (or, with no pod
+    information, when the Job counts active pods), else Pending.
+    """
+    true = _true_conditions(job)
+    if "Complete" in true or "SuccessCriteriaMet" in true:
+        return "Succeeded"
+    if "Failed" in true or "FailureTarget" in true:
+        return "Failed"
+    phases = {str((p.get("status") or {}).get("phase")) for p in pods}
+    if "Running" in phases:
+        return "Running"
+    if not phases and (job.get("status") or {}).get("active"):
+        return "Running"
+    return "Pending"
+
+
+def _is_manual(job: Mapping[str, Any]) -> bool:
+    meta = job.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    return labels.get(LABEL_TRIGGER) == "manual" or annotations.get(INSTANTIATE_ANNOTATION) == (
+        "manual"
+    )
+
+
+def _env_scheduled_time(job: Mapping[str, Any]) -> str | None:
+    pod_spec = (((job.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    for container in pod_spec.get("containers") or []:
+        for env in container.get("env") or []:
+            if env.get("name") == "ASSETCRON_SCHEDULED_TIME":
+                return _normalize(env.get("value"))
+    return None
+
+
+def _scheduled_time(job: Mapping[str, Any]) -> str | None:
+    meta = job.get("metadata") or {}
+    explicit = _normalize((meta.get("annotations") or {}).get(SCHEDULED_TIME_ANNOTATION))
+    if explicit:
+        return explicit
+    from_env = _env_scheduled_time(job)
+    if from_env:
+        return from_env
+    suffix = str(meta.get("name", "")).rsplit("-", 1)[-1]
+    if suffix.isdigit() and not _is_manual(job):
+        return rfc3339(datetime.fromtimestamp(int(suffix) * 60, tz=UTC))
+    return None
+
+
+def _pods_of(job: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    meta = job.get("metadata") or {}
+    name, uid = meta.get("name"), meta.get("uid")
+    found = []
+    for pod in pods:
+        pmeta = pod.get("metadata") or {}
+        labels = pmeta.get("labels") or {}
+        owners = pmeta.get("ownerReferences") or []
+        if any(labels.get(key) == name for key in _JOB_NAME_LABELS) or any(
+            o.get("kind") == "Job" and (o.get("uid") == uid if uid else o.get("name") == name)
+            for o in owners
+        ):
+            found.append(pod)
+    return found
+
+
+def _termination_message(pods: Iterable[Mapping[str, Any]]) -> str | None:
+    """The runner container's termination message of the newest terminated pod."""
+    newest: tuple[str, str] | None = None
+    for pod in pods:
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        for cs in statuses:
+            if cs.get("name") != CONTAINER_NAME and len(statuses) > 1:
+                continue
+            terminated = (cs.get("state") or {}).get("terminated") or {}
+            message = terminated.get("message")
+            if not message:
+                continue
+            when = str(terminated.get("finishedAt") or "")
+            if newest is None or when >= newest[0]:
+                newest = (when, str(message))
+    return newest[1] if newest else None
+
+
+def parse_summary(message: str) -> dict[str, Any] | None:
+    """Parse the runner's termination summary into ``recentRuns`` fields, or ``None``.
+
+    Returns a dict with ``partitionKey``, ``counts`` (materialized, reused, failed,
+    skipped) and ``assets`` ([{key, outcome, error?}], errors cut to 200 characters) and
+    ``truncated`` when the runner dropped entries. ``None`` when ``message`` is not a
+    summary (not JSON, not an object, or without counts/assets).
+    """
+    try:
+        data = json.loads(message)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not ({"counts", "assets"} & data.keys()):
+        return None
+    raw_counts = data.get("counts")
+    counts_in: dict[str, Any] = raw_counts if isinstance(raw_counts, dict) else {}
+    counts = {}
+    for key in ("materialized", "reused", "failed", "skipped"):
+        value = counts_in.get(key, 0)
+        counts[key] = value if isinstance(value, int) and value >= 0 else 0
+    assets = []
+    for entry in data.get("assets") or []:
+        if not isinstance(entry, dict) or entry.get("outcome") not in ASSET_OUTCOMES:
+            continue
+        item: dict[str, Any] = {"key": str(entry.get("key", "")), "outcome": entry["outcome"]}
+        if entry.get("error"):
+            item["error"] = str(entry["error"])[:_ERROR_LIMIT]
+        assets.append(item)
+    out: dict[str, Any] = {
+        "partitionKey": data.get("partitionKey")
+        if isinstance(data.get("partitionKey"), str)
+        else None,
+        "counts": counts,
+        "assets": assets,
+    }
+    if data.get("truncated") is True:
+        out["truncated"] = True
+    return out
+
+
+def _run(job: Mapping[str, Any], pods: list[Mapping[str, Any]]) -> dict[str, Any]:
+    meta = job.get("metadata") or {}
+    jstatus = job.get("status") or {}
+    phase = job_phase(job, pods)
+    completion = _normalize(jstatus.get("completionTime"))
+    if completion is None and phase in ("Succeeded", "Failed"):
+        true = _true_conditions(job)
+        for kind in ("Complete", "Failed", "SuccessCriteriaMet", "FailureTarget"):
+            if kind in true:
+                completion = _normalize(true[kind].get("lastTransitionTime"))
+                break
+    run: dict[str, Any] = {
+        "name": str(meta.get("name", "")),
+        "scheduledTime": _scheduled_time(job),
+        "trigger": "Manual" if _is_manual(job) else "Scheduled",
+        "phase": phase,
+        "startTime": _normalize(jstatus.get("startTime")),
+        "completionTime": completion,
+    }
+    message = _termination_message(pods)
+    if message is not None:
+        summary = parse_summary(message)
+        if summary is None:
+            run["message"] = message[:MESSAGE_LIMIT]
+        else:
+            run.update(summary)
+    return run
+
+
+def _sort_key(run: Mapping[str, Any], job: Mapping[str, Any]) -> tuple[str, str]:
+    created = _normalize((job.get("metadata") or {}).get("creationTimestamp")) or ""
+    return (run.get("scheduledTime") or run.get("startTime") or created, str(run["name"]))
+
+
+def derive_runs(
+    jobs: list[Mapping[str, Any]], pods: list[Mapping[str, Any]], *, limit: int
+) -> list[dict[str, Any]]:
+    """Recent runs of a schedule, newest first, at most ``limit``.
+
+    Args:
+        jobs: the Jobs owned by the schedule's CronJob, scheduled and manual (raw bodies).
+        pods: pods of those Jobs (matched by the ``batch.kubernetes.io/job-name`` label or
+            the Job ownerReference); pods of other Jobs are ignored.
+        limit: the most runs to return (``ASSETCRON_RUN_HISTORY_LIMIT``).
+
+    Returns:
+        ``recentRuns`` entries: ``name``, ``scheduledTime``, ``trigger`` (Scheduled|Manual),
+        ``phase`` (Pending|Running|Succeeded|Failed), ``startTime``, ``completionTime``,
+        and from the termination message either the summary (``partitionKey``, ``counts``,
+        ``assets``, ``truncated``) or, when it is not a summary, ``message``.
+        Newest by scheduled time (else start, else creation time), then by name.
+    """
+    keyed = []
+    for job in jobs:
+        run = _run(job, _pods_of(job, pods))
+        keyed.append((_sort_key(run, job), run))
+    keyed.sort(key=lambda item: item[0], reverse=True)
+    return [run for _, run in keyed[: max(limit, 0)]]
+
+
+def derive_status(
+    *,
+    generation: int | None,
+    conditions: Iterable[Mapping[str, Any]],
+    ready: str,
+    reason: str,
+    message: str,
+    now: datetime,
+    cron: str | None,
+    time_zone: str,
+    suspended: bool,
+    cronjob_name: str | None,
+    cronjob: Mapping[str, Any] | None,
+    jobs: list[Mapping[str, Any]],
+    pods: list[Mapping[str, Any]],
+    limit: int,
+    next_count: int = 3,
+) -> dict[str, Any]:
+    """The whole ``status`` of an AssetSchedule.
+
+    ``nextRuns`` is empty when suspended, not Ready or the cron is unusable;
+    ``lastScheduleTime`` / ``lastSuccessfulTime`` / ``active`` come from the live
+    CronJob's status, completed by the runs (a manual run counts as a schedule time when
+    the CronJob has none; the newest successful completion wins); ``lastResult`` is the
+    phase of the newest finished run.
+    """
+    next_runs: list[str] = []
+    if cron and ready == "True" and not suspended:
+        try:
+            next_runs = next_ticks(cron, time_zone, now, next_count)
+        except (ValueError, KeyError):
+            next_runs = []
+    runs = derive_runs(jobs, pods, limit=limit)
+    cj_status = (cronjob or {}).get("status") or {}
+    finished = [r for r in runs if r["phase"] in ("Succeeded", "Failed")]
+    successes = [r["completionTime"] for r in runs if r["phase"] == "Succeeded"]
+    last_success = max(
+        filter(None, [_normalize(cj_status.get("lastSuccessfulTime")), *successes]), default=None
+    )
+    last_schedule = _normalize(cj_status.get("lastScheduleTime"))
+    if last_schedule is None:
+        last_schedule = max(filter(None, (r["scheduledTime"] for r in runs)), default=None)
+    return {
+        "observedGeneration": generation,
+        "conditions": upsert_condition(
+            conditions,
+            type="Ready",
+            status=ready,
+            reason=reason,
+            message=message,
+            observed_generation=generation,
+            now=now,
+        ),
+        "cronJobName": cronjob_name,
+        "nextRuns": next_runs,
+        "lastScheduleTime": last_schedule,
+        "lastSuccessfulTime": last_success,
+        "lastResult": finished[0]["phase"] if finished else None,
+        "active": sorted(str(a["name"]) for a in cj_status.get("active") or [] if "name" in a),
+        "recentRuns": runs,
+    }
