@@ -200,11 +200,22 @@ def _progress(i: int, n: int, o: AssetOutcome) -> None:
 def _setup_logging() -> None:
     import logging
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    class StderrHandler(logging.Handler):
+        """Writes to the *current* ``sys.stderr`` (which tests and embedders swap)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                sys.stderr.write(self.format(record) + "\n")
+            except Exception:  # logging must never break the run
+                self.handleError(record)
+
     root = logging.getLogger("assetcron")
-    root.addHandler(handler)
     root.setLevel(logging.INFO)
+    if any(type(h).__name__ == "StderrHandler" for h in root.handlers):
+        return  # already set up (main() called twice in one process, e.g. tests)
+    handler = StderrHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
