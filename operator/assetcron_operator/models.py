@@ -43,6 +43,7 @@ __all__ = [
     "PodTemplate",
     "RecentRun",
     "RunCounts",
+    "TriggerRecord",
 ]
 
 GROUP = "assetcron.dev"
@@ -492,6 +493,27 @@ class RecentRun(_StatusModel):
     )
 
 
+class TriggerRecord(_StatusModel):
+    """The last ``assetcron.dev/trigger`` value the operator acted on (acted on once)."""
+
+    value: str = Field(description="The annotation value that was handled.")
+    handled_time: str | None = Field(
+        default=None,
+        description="When the operator handled it (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    result: Literal["Created", "Rejected"] | None = Field(
+        default=None, description="Created (a Job was made) or Rejected (see message)."
+    )
+    job_name: str | None = Field(default=None, description="The manual run's Job name.")
+    scheduled_time: str | None = Field(
+        default=None,
+        description="Scheduled time passed to the run (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    message: str | None = Field(default=None, description="What happened, one line.")
+
+
 class AssetScheduleStatus(_StatusModel):
     """Observed state of an AssetSchedule."""
 
@@ -525,6 +547,9 @@ class AssetScheduleStatus(_StatusModel):
     active: list[str] = Field(default_factory=list, description="Names of running Jobs.")
     recent_runs: list[RecentRun] = Field(
         default_factory=list, description="Most recent runs, newest first (bounded)."
+    )
+    last_trigger: TriggerRecord | None = Field(
+        default=None, description="The last manual trigger handled (assetcron.dev/trigger)."
     )
 
 

@@ -1,0 +1,113 @@
+"""The pure part of ``assetcron schedule preview``: upcoming ticks and their run config.
+
+Like Dagster's "Test Schedule" / ``evaluate_tick``: for the next N ticks of an
+AssetSchedule it shows when each fires, the Job name the CronJob controller will give it,
+the partition key and the run config the runner would render. Works on CR bodies read
+from a file, so no cluster is needed. No I/O, no clock (``after`` is passed in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from assetcron import TemplateError, render_run_config
+from assetcron_operator import naming, validation
+from assetcron_operator.render import merge_run_config
+from assetcron_operator.status import next_ticks
+
+__all__ = ["PreviewError", "preview_ticks"]
+
+
+class PreviewError(ValueError):
+    """The schedule (or its job) cannot be previewed; ``str()`` is one line for stderr."""
+
+
+def _local(tick: str, zone: ZoneInfo) -> datetime:
+    return datetime.fromisoformat(tick.replace("Z", "+00:00")).astimezone(zone)
+
+
+def preview_ticks(
+    schedule: Mapping[str, Any],
+    job: Mapping[str, Any] | None,
+    *,
+    count: int,
+    after: datetime,
+) -> list[dict[str, Any]]:
+    """The next ``count`` ticks of ``schedule`` strictly after ``after``, each rendered.
+
+    Args:
+        schedule: an AssetSchedule body (``metadata.name``, ``spec``).
+        job: the referenced AssetJob body, or ``None`` (then only the schedule's own
+            run-config template is rendered, and a note says so).
+        count: number of ticks (>= 1).
+        after: aware time to start from (usually now).
+
+    Returns:
+        One dict per tick: ``scheduledTime`` (RFC 3339 UTC), ``scheduledTimeLocal``
+        (ISO 8601 in the schedule's zone), ``jobName`` (``<cronjob>-<unix minutes>``, as the
+        CronJob controller names the Job), ``partitionKey`` (the rendered
+        ``spec.partitionKey``, or ``None``: the runner derives a daily partition from the
+        code location, which a preview does not load), and ``runConfig`` (the job's run
+        config deep-merged with the schedule's template, rendered). A tick whose template
+        fails to render has ``runConfig: None`` and ``error`` (one line) instead, as
+        Dagster's evaluate_tick reports a failing tick without stopping.
+
+    Raises:
+        PreviewError: the schedule or job is invalid (schema or operator checks), ``count``
+            is below 1, or ``after`` is naive.
+    """
+    if count < 1:
+        msg = f"count must be >= 1, got {count}"
+        raise PreviewError(msg)
+    if after.tzinfo is None:
+        msg = "the start time must be timezone-aware"
+        raise PreviewError(msg)
+    try:
+        parsed = validation.parse_asset_schedule(schedule)
+        job_spec = validation.parse_asset_job(job).spec if job is not None else None
+        if job_spec is not None:
+            validation.validate_asset_job(job_spec)
+        cron = validation.validate_asset_schedule(parsed.spec, job_spec)
+        zone = validation.validate_time_zone(parsed.spec.time_zone)
+    except validation.InvalidSpecError as exc:
+        raise PreviewError(f"{exc.reason}: {exc.message}") from exc
+
+    spec = parsed.spec
+    template = (
+        merge_run_config(job_spec.run_config, spec.run_config) if job_spec else spec.run_config
+    )
+    cronjob = naming.cronjob_name(parsed.metadata.name or "schedule")
+    out: list[dict[str, Any]] = []
+    for tick in next_ticks(cron, spec.time_zone, after, count):
+        local = _local(tick, zone)
+        entry: dict[str, Any] = {
+            "scheduledTime": tick,
+            "scheduledTimeLocal": local.isoformat(),
+            "jobName": f"{cronjob}-{int(local.timestamp()) // 60}",
+            "partitionKey": None,
+            "runConfig": None,
+        }
+        try:
+            if spec.partition_key is not None:
+                entry["partitionKey"] = render_run_config(
+                    {"partitionKey": spec.partition_key},
+                    scheduled_time=local,
+                    timezone=spec.time_zone,
+                    cron_schedule=cron,
+                )["partitionKey"]
+            entry["runConfig"] = render_run_config(
+                template,
+                scheduled_time=local,
+                timezone=spec.time_zone,
+                cron_schedule=cron,
+                partition_key=entry["partitionKey"],
+            )
+        except TemplateError as exc:
+            entry["error"] = str(exc)
+        if job_spec is None:
+            entry["note"] = "AssetJob not found: only the schedule's run config is shown"
+        out.append(entry)
+    return out
