@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install k8s test test-unit lint crds demo bench dev-up dev-down clean
+.PHONY: help install k8s test test-unit lint chart-test crds demo bench dev-up dev-down clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,11 +28,19 @@ test: k8s ## Run every test: unit, control-plane integration and end to end
 test-unit: install ## Run only the tests that need no control plane
 	$(BIN)/pytest -m 'not controlplane and not e2e'
 
-lint: install ## ruff, mypy --strict, import contracts
+lint: k8s ## ruff, mypy --strict, import contracts, hadolint (Dockerfile), helm lint (chart, both RBAC modes)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
+	@helm="$$($(BIN)/assetcron dev install 2>/dev/null | sed -n 's/^helm: //p')"; \
+	  set -x; \
+	  "$$helm" lint --strict charts/assetcron && \
+	  "$$helm" lint --strict charts/assetcron --set rbac.scope=namespaced --set 'watchNamespaces={team-a}'
+
+chart-test: k8s ## The Helm chart and image checks only (unit + control-plane tests)
+	$(BIN)/pytest tests/unit/test_chart_values.py tests/unit/test_chart_image.py tests/integration/test_chart.py
 
 crds: install ## Regenerate crds/ (and the chart's CRD templates) from the operator's models
 	$(PY) -m assetcron_operator.crdgen
