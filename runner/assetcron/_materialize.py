@@ -115,7 +115,8 @@ def validate_run_config(
     names = defs.op_names()
     for op, entry in ops.items():
         if op not in names:
-            hint = did_you_mean(str(op), names)
+            # The asset name alone ("b" for op "p__b") is the usual slip with key prefixes.
+            hint = [n for n, k in names.items() if k.path[-1] == op] or did_you_mean(str(op), names)
             also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
             raise RunConfigError(f"run config ops.{op}: no asset has op name {op!r}{also}")
         if not isinstance(entry, Mapping) or set(entry) - {"config"}:

@@ -1,0 +1,273 @@
+"""``assetcron asset list|materialize``: output, exit codes and every bad-input case.
+
+The CLI runs in-process (``assetcron.cli.main``) in a temporary working directory with
+the ``ASSETCRON_*`` environment cleared, so the default storage lands in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from assetcron.cli import main
+
+LOCATION = """
+from pydantic import BaseModel
+from assetcron import AssetExecutionContext, DailyPartitionsDefinition, Definitions, asset
+
+daily = DailyPartitionsDefinition(start_date="2015-01-01")
+
+
+class Cfg(BaseModel):
+    label: str = "none"
+    limit: int = 1
+
+
+@asset(partitions_def=daily, group_name="g", key_prefix="p")
+def a(context: AssetExecutionContext) -> str:
+    return context.partition_key or ""
+
+
+@asset(partitions_def=daily, group_name="g", key_prefix="p", output_format="json")
+def b(a: str, config: Cfg) -> dict:
+    return {"a": a, "label": config.label, "limit": config.limit}
+
+
+@asset(partitions_def=daily, group_name="h", key_prefix="p", tags={"fail": "yes"})
+def broken(b: dict) -> None:
+    raise RuntimeError("boom")
+
+
+@asset(partitions_def=daily, group_name="h", key_prefix="p")
+def other() -> int:
+    return 1
+
+
+defs = Definitions(assets=[a, b, broken, other])
+"""
+
+CYCLE = """
+from assetcron import Definitions, asset
+x = asset(name="x", deps=["y"])(lambda: 0)
+y = asset(name="y", deps=["x"])(lambda: 0)
+defs = Definitions(assets=[x, y])
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("ASSETCRON_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return tmp_path
+
+
+def write_location(directory: Path, source: str = LOCATION) -> str:
+    path = directory / f"loc_{uuid.uuid4().hex}.py"  # unique module name per test
+    path.write_text(textwrap.dedent(source))
+    return str(path)
+
+
+def nothing_written(directory: Path) -> bool:
+    return not (directory / ".assetcron").exists() and not (directory / "term.log").exists()
+
+
+def test_list_prints_keys_in_plan_order(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loc = write_location(workdir)
+    assert main(["asset", "list", "-f", loc]) == 0
+    assert capsys.readouterr().out == "p/a\np/b\np/broken\np/other\n"
+    assert main(["asset", "list", "-f", loc, "--select", "+key:p/b and group:g"]) == 0
+    assert capsys.readouterr().out == "p/a\np/b\n"
+    assert main(["asset", "list", "-f", loc, "--select", "key:p/b", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["key"] == "p/b"
+    assert row["opName"] == "p__b"
+    assert row["deps"] == ["p/a"]
+    assert row["group"] == "g"
+    assert row["partitioned"] is True
+
+
+def test_materialize_output_summary_and_termination_log(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loc = write_location(workdir)
+    log = workdir / "term.log"
+    monkeypatch.setenv("ASSETCRON_TERMINATION_LOG", str(log))
+    monkeypatch.setenv("ASSETCRON_JOB_NAME", f"weather-daily-{1433224800 // 60}")
+    monkeypatch.setenv(
+        "ASSETCRON_RUN_CONFIG",
+        json.dumps({"ops": {"p__b": {"config": {"label": "env", "limit": 5}}}}),
+    )
+    cfg = workdir / "run.yaml"
+    cfg.write_text("ops:\n  p__b:\n    config:\n      label: 'day {{ partition_key }}'\n")
+    code = main(["asset", "materialize", "-f", loc, "--select", "*", "-c", str(cfg)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1  # p/broken fails
+    assert out[0].endswith("scheduled 2015-06-02T06:00:00+00:00 · partition 2015-06-01 · 4 assets")
+    assert out[1].startswith("[1/4] p/a ... materialized (")
+    assert out[3].startswith("[3/4] p/broken ... FAILED (")
+    assert out[3].endswith("RuntimeError: boom")
+    assert out[4].startswith("[4/4] p/other ... materialized")
+    assert out[5].startswith("Failed: 3 materialized, 0 reused, 1 failed, 0 skipped in ")
+    stored = workdir / ".assetcron" / "storage" / "assets" / "p" / "b" / "2015-06-01.json"
+    # env run config deep-merged with the -c file: the file wins for label, env keeps limit
+    assert json.loads(stored.read_text()) == {
+        "a": "2015-06-01",
+        "label": "day 2015-06-01",
+        "limit": 5,
+    }
+    summary = json.loads(log.read_text())
+    assert summary["result"] == "Failed"
+    assert summary["partitionKey"] == "2015-06-01"
+    assert summary["counts"] == {"materialized": 3, "reused": 0, "failed": 1, "skipped": 0}
+
+    code = main(["asset", "materialize", "-f", loc, "--select", "group:g", "-c", str(cfg)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert out[-1].startswith("Succeeded: 2 materialized")  # a different selection: a new run
+
+
+def test_rerun_reuses_and_partition_key_template(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loc = write_location(workdir)
+    monkeypatch.setenv("ASSETCRON_PARTITION_KEY", "{{ scheduled_time | days_ago(3) | ds }}")
+    args = [
+        "asset",
+        "materialize",
+        "-f",
+        loc,
+        "--select",
+        "group:g",
+        "--scheduled-time",
+        "2015-06-02T06:00:00Z",
+    ]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "partition 2015-05-30" in first
+    assert main(args) == 0
+    second = capsys.readouterr().out
+    assert "[1/2] p/a ... reused" in second
+    assert "Succeeded: 0 materialized, 2 reused" in second
+    assert main([*args, "--force"]) == 0
+    assert "Succeeded: 2 materialized" in capsys.readouterr().out
+
+
+MAT = ["asset", "materialize", "--scheduled-time", "2015-06-02T06:00:00Z"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--select", "key:"], "selection syntax error"),
+        (["--select", "key:p/a+++"], "selection syntax error"),
+        (["--select", "(key:p/a or key:p/b"], "selection syntax error"),
+        (["--select", "key:p/aa"], "unknown asset key 'p/aa'; did you mean 'p/a'"),
+        (["--select", "group:nope"], "matched no asset"),
+        (["--select", "*", "--timezone", "Mars/Olympus"], "invalid time zone 'Mars/Olympus'"),
+        (["--select", "*", "-a", "nope"], "has no attribute 'nope'"),
+        (["--select", "*", "--partition-key", "2014-01-01"], "before the first partition"),
+        (["--select", "*", "--storage", "s3://bucket/x"], "unsupported storage URI"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("ASSETCRON_TERMINATION_LOG", str(workdir / "term.log"))
+    loc = write_location(workdir)
+    assert main([*MAT, "-f", loc, *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("error: ")
+    assert message in captured.err
+    assert nothing_written(workdir)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            {"ops": {"p__b": {"config": {"limit": "many"}}}},
+            "asset 'p/b' (ops.p__b.config): field 'limit'",
+        ),
+        ({"ops": {"p__b": {"config": {"label": "{{ tomorrow }}"}}}}, "'tomorrow' is undefined"),
+        ({"ops": {"p__b": {"config": {"label": "{{ scheduled_time.__class__ }}"}}}}, "unsafe"),
+        ({"ops": {"b": {"config": {}}}}, "did you mean 'p__b'"),
+    ],
+)
+def test_bad_run_config_exits_2(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    config: dict[str, object],
+    message: str,
+) -> None:
+    monkeypatch.setenv("ASSETCRON_RUN_CONFIG", json.dumps(config))
+    loc = write_location(workdir)
+    assert main([*MAT, "-f", loc, "--select", "*"]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert nothing_written(workdir)
+
+
+def test_bad_code_locations_exit_2(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = [
+        (["-m", "no_such_module_for_assetcron"], "No module named 'no_such_module_for_assetcron'"),
+        (["-f", "missing.py"], "no such file"),
+        (["-f", write_location(workdir, CYCLE)], "dependency cycle: x -> y -> x"),
+        (["-f", write_location(workdir, "defs = 3\n")], "not assetcron.Definitions"),
+        (
+            ["-f", write_location(workdir, "raise ValueError('bad module')\n")],
+            "ValueError: bad module",
+        ),
+    ]
+    for args, message in cases:
+        assert main([*MAT, *args, "--select", "*"]) == 2, args
+        err = capsys.readouterr().err
+        assert message in err, (args, err)
+        assert err.count("\n") == 1
+    assert nothing_written(workdir)
+
+
+def test_scheduled_time_is_required_and_job_name_must_carry_minutes(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loc = write_location(workdir)
+    args = ["asset", "materialize", "-f", loc, "--select", "*"]
+    assert main(args) == 2
+    assert "no scheduled time" in capsys.readouterr().err
+    monkeypatch.setenv("ASSETCRON_JOB_NAME", "weather-daily-manual")
+    assert main(args) == 2
+    assert "no '-<unix minutes>' suffix" in capsys.readouterr().err
+    assert nothing_written(workdir)
+
+
+def test_console_script_end_to_end(workdir: Path) -> None:
+    import subprocess
+
+    loc = write_location(workdir)
+    proc = subprocess.run(
+        [Path(sys.executable).parent / "assetcron", *MAT, "-f", loc, "--select", "group:g"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=workdir,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Succeeded: 2 materialized" in proc.stdout
