@@ -1,0 +1,258 @@
+"""Command-line entry points of the operator package.
+
+* ``assetcron-operator`` (:func:`run_operator`): runs kopf with our handlers and the
+  settings from the environment: ``kopf run -m assetcron_operator --standalone`` plus
+  ``--namespace`` per watched namespace (or ``--all-namespaces``), the liveness endpoint
+  and the log format. Exit code 2 with one line on stderr for a bad setting.
+* ``assetcron schedule trigger|preview`` (:func:`register`, through the ``assetcron.cli``
+  entry-point group of the runner's CLI):
+
+  ``assetcron schedule trigger NAME [-n NS] [--scheduled-time T] [--wait SECONDS]``
+      sets ``assetcron.dev/trigger`` on the AssetSchedule (the operator creates one Job
+      per value, like Dagster's "Test Schedule"); with ``--wait`` it waits for the
+      operator's answer in ``status.lastTrigger`` and prints the Job name.
+  ``assetcron schedule preview NAME|FILE [--count N] [-n NS] [--job FILE]``
+      prints the next N ticks and the run config each would render (like Dagster's
+      ``evaluate_tick``); with a manifest file it needs no cluster.
+
+Exit codes follow the rest of the CLI: 0 success, 1 the operator refused or timed out,
+2 bad input (one ``error: ...`` line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run_operator"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+# ---------------------------------------------------------------------------- operator
+def run_operator(argv: Sequence[str] | None = None) -> None:
+    """Console script ``assetcron-operator``: run the operator until SIGTERM/SIGINT.
+
+    Options: ``--verbose`` (DEBUG logs). Everything else comes from the environment
+    (:class:`assetcron_operator.settings.Settings`). Exits with status 2 and one line on
+    stderr when a setting is bad.
+    """
+    parser = argparse.ArgumentParser(
+        prog="assetcron-operator",
+        description="Reconcile AssetJob/AssetSchedule resources into CronJobs (kopf).",
+        epilog="Settings: ASSETCRON_WATCH_NAMESPACES, ASSETCRON_RUN_HISTORY_LIMIT, "
+        "ASSETCRON_LOG_FORMAT, ASSETCRON_LIVENESS_ENDPOINT, ASSETCRON_STATUS_INTERVAL.",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log at DEBUG level")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+
+    from assetcron_operator.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+
+    import kopf
+
+    from assetcron_operator import handlers as _handlers  # registers the handlers
+    from assetcron_operator.logs import configure_logging
+
+    del _handlers
+    configure_logging(settings.log_format, verbose=args.verbose)
+    kopf.run(
+        standalone=True,
+        clusterwide=settings.clusterwide,
+        namespaces=list(settings.namespaces),
+        liveness_endpoint=settings.liveness_endpoint,
+    )
+
+
+# ---------------------------------------------------------------------------- assetcron schedule
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``schedule`` command group (``trigger``, ``preview``) to ``subparsers``."""
+    group = subparsers.add_parser("schedule", help="trigger or preview an AssetSchedule")
+    sub = group.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
+    sub.required = True
+
+    trig = sub.add_parser("trigger", help="run a schedule now (one manual Job)")
+    trig.add_argument("name", metavar="NAME", help="AssetSchedule name")
+    _add_cluster_args(trig)
+    trig.add_argument(
+        "--scheduled-time",
+        metavar="ISO8601",
+        help="the time the run stands for, with an offset (default: now)",
+    )
+    trig.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for the operator to create the Job and print its name",
+    )
+    trig.set_defaults(func=cmd_trigger)
+
+    prev = sub.add_parser("preview", help="next ticks and the run config each would render")
+    prev.add_argument("target", metavar="NAME|FILE", help="schedule name, or a manifest file")
+    prev.add_argument("--count", type=int, default=5, metavar="N", help="ticks (default 5)")
+    prev.add_argument(
+        "--job",
+        metavar="FILE",
+        help="manifest with the AssetJob (default: looked up in FILE, then the cluster)",
+    )
+    prev.add_argument(
+        "--after", metavar="ISO8601", help="preview ticks after this time (default: now)"
+    )
+    _add_cluster_args(prev)
+    prev.set_defaults(func=cmd_preview)
+
+
+def _add_cluster_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's)")
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+
+
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _cluster(args: argparse.Namespace) -> tuple[Any, str]:
+    """(Kube, namespace) from the CLI args; namespace defaults to the context's."""
+    import kubernetes
+
+    from assetcron_operator.kube import Kube, make_api_client
+
+    namespace = args.namespace
+    if not namespace:
+        config: Any = kubernetes.config
+        try:
+            _contexts, active = config.list_kube_config_contexts(config_file=args.kubeconfig)
+            namespace = (active or {}).get("context", {}).get("namespace") or "default"
+        except config.ConfigException:
+            namespace = "default"
+    return Kube(make_api_client(kubeconfig=args.kubeconfig, pool_size=2)), namespace
+
+
+def cmd_trigger(args: argparse.Namespace) -> int:
+    """``assetcron schedule trigger``: annotate the schedule; optionally wait for the Job."""
+    from assetcron_operator.trigger import (
+        TRIGGER_ANNOTATION,
+        TriggerError,
+        make_trigger_value,
+        parse_scheduled_time,
+    )
+
+    try:
+        when = (
+            parse_scheduled_time(args.scheduled_time)
+            if args.scheduled_time
+            else datetime.now(UTC).replace(microsecond=0)
+        )
+        value = make_trigger_value(when)
+    except TriggerError as exc:
+        return _error(str(exc))
+    try:
+        kube, namespace = _cluster(args)
+    except Exception as exc:  # kubeconfig problems come in many exception types
+        return _error(f"cannot reach the cluster: {exc}")
+    if kube.annotate_schedule(namespace, args.name, {TRIGGER_ANNOTATION: value}) is None:
+        return _error(f"AssetSchedule {args.name!r} not found in namespace {namespace!r}")
+    print(f"assetschedule/{args.name} triggered: {TRIGGER_ANNOTATION}={value}")
+    if args.wait <= 0:
+        return EXIT_OK
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        body = kube.get_schedule(namespace, args.name) or {}
+        last = (body.get("status") or {}).get("lastTrigger") or {}
+        if last.get("value") == value:
+            if last.get("result") == "Created":
+                print(f"job/{last.get('jobName')} created")
+                return EXIT_OK
+            print(f"error: trigger rejected: {last.get('message')}", file=sys.stderr)
+            return EXIT_FAILED
+        time.sleep(0.5)
+    print(f"error: no answer from the operator within {args.wait:g}s", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _load_manifests(path: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    docs: list[dict[str, Any]] = []
+    files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
+    for file in files:
+        for doc in yaml.safe_load_all(file.read_text(encoding="utf-8")):
+            if isinstance(doc, dict):
+                docs.append(doc)
+    return docs
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    """``assetcron schedule preview``: print the next ticks with their rendered run config."""
+    from assetcron_operator import preview
+    from assetcron_operator.trigger import TriggerError, parse_scheduled_time
+
+    if args.count < 1:
+        return _error("--count must be >= 1")
+    try:
+        after = parse_scheduled_time(args.after) if args.after else datetime.now(UTC)
+    except TriggerError as exc:
+        return _error(str(exc))
+
+    target = Path(args.target)
+    schedule: dict[str, Any] | None = None
+    job: dict[str, Any] | None = None
+    try:
+        if target.exists():
+            docs = _load_manifests(target)
+            schedule = next((d for d in docs if d.get("kind") == "AssetSchedule"), None)
+            if schedule is None:
+                return _error(f"{target}: no AssetSchedule in the file")
+            ref = ((schedule.get("spec") or {}).get("jobRef") or {}).get("name")
+            job = next(
+                (
+                    d
+                    for d in docs
+                    if d.get("kind") == "AssetJob" and (d.get("metadata") or {}).get("name") == ref
+                ),
+                None,
+            )
+        if args.job:
+            job = next(
+                (d for d in _load_manifests(Path(args.job)) if d.get("kind") == "AssetJob"), None
+            )
+            if job is None:
+                return _error(f"{args.job}: no AssetJob in the file")
+    except (OSError, ValueError) as exc:  # yaml.YAMLError is a ValueError subclass? no: below
+        return _error(str(exc))
+
+    if schedule is None or (job is None and not target.exists()):
+        try:
+            kube, namespace = _cluster(args)
+            if schedule is None:
+                schedule = kube.get_schedule(namespace, args.target)
+                if schedule is None:
+                    return _error(
+                        f"{args.target!r} is neither a file nor an AssetSchedule in namespace"
+                        f" {namespace!r}"
+                    )
+            ref = ((schedule.get("spec") or {}).get("jobRef") or {}).get("name")
+            if job is None and ref:
+                job = kube.get_assetjob(namespace, str(ref))
+        except Exception as exc:  # kubeconfig problems come in many exception types
+            return _error(f"cannot reach the cluster: {exc}")
+
+    try:
+        ticks = preview.preview_ticks(schedule, job, count=args.count, after=after)
+    except preview.PreviewError as exc:
+        return _error(str(exc))
+    print(json.dumps(ticks, indent=2, ensure_ascii=False, default=str))
+    return EXIT_OK

@@ -1,0 +1,492 @@
+"""Thin kopf handlers: unpack what kopf gives, call the service, write the status patch.
+
+Resources watched:
+
+* ``assetschedules`` — one reconcile for create/update/resume
+  (:func:`reconcile_schedule`); ``assetcron.dev/trigger`` annotations
+  (:func:`trigger_schedule`, an event handler because kopf leaves annotations under its
+  own prefix out of the diff that drives update handlers).
+* ``assetjobs`` — status, and re-reconcile of every schedule that references the job
+  (found through the :func:`schedules_by_job` index, never a list call); on deletion
+  those schedules go ``Ready=False JobNotFound`` and their CronJobs are suspended.
+* ``batch/v1`` CronJobs, Jobs and Pods labelled ``app.kubernetes.io/managed-by:
+  assetcron`` — kept in indexes; a Job event refreshes its schedule's run history within
+  seconds.
+
+No deletion handler, no timer or daemon: both would make kopf put a finalizer on every
+AssetSchedule (kopf requires one for timers, see nolar/kopf#896), and ownerReferences
+plus the garbage collector already clean up. The periodic refresh of ``nextRuns`` and
+the run history is one operator-wide loop started at startup (:func:`start`), which
+reads the same indexes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import kopf
+
+from assetcron_operator import naming, render
+from assetcron_operator.kube import GROUP, JOB_PLURAL, SCHEDULE_PLURAL, VERSION, Kube
+from assetcron_operator.kube import make_api_client as _make_api_client
+from assetcron_operator.service import Observed, ScheduleService
+from assetcron_operator.settings import Settings
+
+__all__ = [
+    "Indexes",
+    "asset_job_deleted",
+    "asset_jobs",
+    "cronjobs",
+    "reconcile_asset_job",
+    "reconcile_schedule",
+    "run_changed",
+    "run_jobs",
+    "run_pods",
+    "schedule_bodies",
+    "schedules_by_job",
+    "start",
+    "stop",
+    "trigger_schedule",
+]
+
+_MANAGED = {render.LABEL_MANAGED_BY: render.MANAGED_BY}
+_log = logging.getLogger("assetcron_operator.handlers")
+
+Key = tuple[str, str]
+JsonDict = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------- indexes
+@dataclass(frozen=True)
+class Indexes:
+    """kopf's in-memory indexes this operator keeps (kopf passes them as keyword arguments
+    named after the index functions below; they are live, read-only mappings).
+
+    Attributes:
+        schedules_by_job: (namespace, AssetJob name) -> names of referencing schedules.
+        schedule_bodies: (namespace, name) -> AssetSchedule (metadata, spec, status).
+        asset_jobs: (namespace, name) -> AssetJob (metadata, spec).
+        cronjobs: (namespace, name) -> our CronJobs.
+        run_jobs: (namespace, owning CronJob name) -> its Jobs.
+        run_pods: (namespace, owning Job name) -> its Pods.
+    """
+
+    schedules_by_job: kopf.Index[Key, str]
+    schedule_bodies: kopf.Index[Key, JsonDict]
+    asset_jobs: kopf.Index[Key, JsonDict]
+    cronjobs: kopf.Index[Key, JsonDict]
+    run_jobs: kopf.Index[Key, JsonDict]
+    run_pods: kopf.Index[Key, JsonDict]
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Indexes:
+        """Pick the indexes out of a handler's keyword arguments."""
+        return cls(
+            schedules_by_job=kwargs["schedules_by_job"],
+            schedule_bodies=kwargs["schedule_bodies"],
+            asset_jobs=kwargs["asset_jobs"],
+            cronjobs=kwargs["cronjobs"],
+            run_jobs=kwargs["run_jobs"],
+            run_pods=kwargs["run_pods"],
+        )
+
+    def schedule(self, namespace: str, name: str) -> JsonDict | None:
+        """The AssetSchedule as last seen, or None."""
+        return _first(self.schedule_bodies, (namespace, name))
+
+    def asset_job(self, namespace: str, name: str) -> JsonDict | None:
+        """The AssetJob as last seen, or None (not seen *yet* is possible)."""
+        return _first(self.asset_jobs, (namespace, name))
+
+    def schedules_of(self, namespace: str, job_name: str) -> list[str]:
+        """Sorted names of the schedules referencing AssetJob ``job_name``."""
+        try:
+            return sorted(set(self.schedules_by_job[(namespace, job_name)]))
+        except KeyError:
+            return []
+
+    def observed(self, namespace: str, schedule_name: str) -> Observed:
+        """The schedule's CronJob, its Jobs and their Pods."""
+        cj_name = naming.cronjob_name(schedule_name)
+        jobs = _all(self.run_jobs, (namespace, cj_name))
+        pods = [p for j in jobs for p in _all(self.run_pods, (namespace, j["metadata"]["name"]))]
+        return Observed(cronjob=_first(self.cronjobs, (namespace, cj_name)), jobs=jobs, pods=pods)
+
+
+def _first(index: kopf.Index[Key, JsonDict], key: Key) -> JsonDict | None:
+    try:
+        store = index[key]
+    except KeyError:
+        return None
+    for value in store:
+        return value
+    return None
+
+
+def _all(index: kopf.Index[Key, JsonDict], key: Key) -> list[JsonDict]:
+    try:
+        return list(index[key])
+    except KeyError:
+        return []
+
+
+def _projection(body: kopf.Body, *, spec: bool = True, status: bool = True) -> JsonDict:
+    # What the service needs of an object, without managedFields (memory: 1,000s of them).
+    raw_meta = body.get("metadata", {})
+    out: JsonDict = {
+        "metadata": {
+            k: raw_meta[k]
+            for k in (
+                "name",
+                "namespace",
+                "uid",
+                "generation",
+                "resourceVersion",
+                "creationTimestamp",
+                "labels",
+                "annotations",
+                "ownerReferences",
+            )
+            if k in raw_meta
+        }
+    }
+    if spec:
+        out["spec"] = body.get("spec") or {}
+    if status:
+        out["status"] = body.get("status") or {}
+    return out
+
+
+def _owner(body: kopf.Body, kind: str) -> str | None:
+    for ref in body.get("metadata", {}).get("ownerReferences") or []:
+        if ref.get("kind") == kind and ref.get("name"):
+            return str(ref["name"])
+    return None
+
+
+@kopf.index(GROUP, VERSION, SCHEDULE_PLURAL)
+def schedules_by_job(
+    *, namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[Key, str]:
+    """Index: (namespace, AssetJob name) -> the AssetSchedule's name."""
+    job = (spec.get("jobRef") or {}).get("name")
+    return {(namespace or "", str(job)): name} if job else {}
+
+
+@kopf.index(GROUP, VERSION, SCHEDULE_PLURAL)
+def schedule_bodies(
+    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[Key, JsonDict]:
+    """Index: (namespace, name) -> the AssetSchedule (metadata, spec, status)."""
+    return {(namespace or "", name): _projection(body)}
+
+
+@kopf.index(GROUP, VERSION, JOB_PLURAL)
+def asset_jobs(
+    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[Key, JsonDict]:
+    """Index: (namespace, name) -> the AssetJob (metadata, spec)."""
+    return {(namespace or "", name): _projection(body, status=False)}
+
+
+@kopf.index("batch", "v1", "cronjobs", labels=_MANAGED)
+def cronjobs(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, JsonDict]:
+    """Index: (namespace, name) -> our live CronJobs."""
+    return {(namespace or "", name): _projection(body)}
+
+
+@kopf.index("batch", "v1", "jobs", labels=_MANAGED)
+def run_jobs(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, JsonDict]:
+    """Index: (namespace, owning CronJob name) -> its Jobs (scheduled and manual runs)."""
+    owner = _owner(body, "CronJob")
+    return {(namespace or "", owner): _projection(body)} if owner else {}
+
+
+@kopf.index("", "v1", "pods", labels=_MANAGED)
+def run_pods(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, JsonDict]:
+    """Index: (namespace, owning Job name) -> its Pods (termination message = run summary)."""
+    owner = _owner(body, "Job")
+    return {(namespace or "", owner): _projection(body, spec=False)} if owner else {}
+
+
+# ---------------------------------------------------------------------------- startup
+@kopf.on.startup()
+async def start(
+    *,
+    settings: kopf.OperatorSettings,
+    memo: Any,
+    logger: kopf.Logger,
+    **kwargs: Any,
+) -> None:
+    """Tune kopf, build the service, start the periodic status refresh.
+
+    Our settings are read from the environment here (not at import), so importing the
+    package never fails on a bad variable; a bad value stops the operator at startup
+    with :class:`assetcron_operator.settings.SettingsError` naming the variable.
+
+    * kopf's bookkeeping annotations go under ``assetcron.dev/`` (progress and the
+      last-handled configuration), never into our status;
+    * standalone: no peering objects (one replica; the chart uses ``Recreate``);
+    * only warnings and errors become Kubernetes Events (each is an API write);
+    * sync handlers run in a thread pool sized for bursts of creations.
+    """
+    ours = Settings.from_env()
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.peering.standalone = True
+    settings.posting.level = logging.WARNING
+    workers = 16
+    settings.execution.max_workers = workers
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+
+    kube = Kube(_make_api_client(pool_size=workers + 4))
+    service = ScheduleService(kube, run_history_limit=ours.run_history_limit)
+    memo["service"] = service
+    memo["refresher"] = asyncio.create_task(
+        _refresh_loop(service, Indexes.from_kwargs(kwargs), interval=ours.status_interval),
+        name="assetcron-status-refresh",
+    )
+    logger.info(
+        "assetcron operator started",
+        extra={
+            "namespaces": list(ours.namespaces) or "*",
+            "runHistoryLimit": ours.run_history_limit,
+            "statusInterval": ours.status_interval,
+        },
+    )
+
+
+@kopf.on.cleanup()
+async def stop(*, memo: Any, **_: Any) -> None:
+    """Stop the periodic refresh."""
+    task = memo.get("refresher")
+    if isinstance(task, asyncio.Task):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _service(memo: Any) -> ScheduleService:
+    return cast(ScheduleService, memo["service"])
+
+
+# ---------------------------------------------------------------------------- schedules
+@kopf.on.resume(GROUP, VERSION, SCHEDULE_PLURAL)
+@kopf.on.create(GROUP, VERSION, SCHEDULE_PLURAL)
+@kopf.on.update(GROUP, VERSION, SCHEDULE_PLURAL)
+def reconcile_schedule(
+    *,
+    body: kopf.Body,
+    spec: kopf.Spec,
+    name: str,
+    namespace: str | None,
+    patch: kopf.Patch,
+    logger: kopf.Logger,
+    memo: Any,
+    **kwargs: Any,
+) -> None:
+    """Create/update/resume of an AssetSchedule: one idempotent reconcile.
+
+    An invalid spec is reported as ``Ready=False`` and raised as
+    :class:`kopf.PermanentError` (kopf logs it and does not retry; the status patch is
+    still written). A missing AssetJob is ``Ready=False JobNotFound`` without an error:
+    the AssetJob's own handler reconciles the schedule again when it appears. API errors
+    propagate and kopf retries with back-off.
+    """
+    ns = namespace or ""
+    ix = Indexes.from_kwargs(kwargs)
+    service = _service(memo)
+    job_name = str((spec.get("jobRef") or {}).get("name", ""))
+    outcome = service.reconcile_schedule(
+        body, job=ix.asset_job(ns, job_name), observed=ix.observed(ns, name), logger=logger
+    )
+    patch.status.update(outcome.status)
+    pending = service.pending_trigger(body)
+    if pending is not None and outcome.ready == "True":
+        patch.status.update(
+            service.run_trigger(body, value=pending, cronjob=outcome.cronjob, logger=logger)
+        )
+    if outcome.ready != "True" and outcome.reason != "JobNotFound":
+        raise kopf.PermanentError(f"{outcome.reason}: {outcome.message}")
+
+
+@kopf.on.event(
+    GROUP, VERSION, SCHEDULE_PLURAL, annotations={render.TRIGGER_ANNOTATION: kopf.PRESENT}
+)
+def trigger_schedule(
+    *,
+    type: str,
+    body: kopf.Body,
+    name: str,
+    namespace: str | None,
+    patch: kopf.Patch,
+    logger: kopf.Logger,
+    memo: Any,
+    **kwargs: Any,
+) -> None:
+    """Act once on a new ``assetcron.dev/trigger`` value: create the manual run."""
+    if type == "DELETED":
+        return
+    ns = namespace or ""
+    service = _service(memo)
+    pending = service.pending_trigger(body)
+    if pending is None:
+        return
+    cj_name = naming.cronjob_name(name)
+    cronjob = _first(Indexes.from_kwargs(kwargs).cronjobs, (ns, cj_name))
+    if cronjob is None:
+        cronjob = service.kube.get_cronjob(ns, cj_name)
+    patch.status.update(service.run_trigger(body, value=pending, cronjob=cronjob, logger=logger))
+
+
+# ---------------------------------------------------------------------------- asset jobs
+@kopf.on.resume(GROUP, VERSION, JOB_PLURAL)
+@kopf.on.create(GROUP, VERSION, JOB_PLURAL)
+@kopf.on.update(GROUP, VERSION, JOB_PLURAL)
+def reconcile_asset_job(
+    *,
+    body: kopf.Body,
+    name: str,
+    namespace: str | None,
+    patch: kopf.Patch,
+    logger: kopf.Logger,
+    memo: Any,
+    **kwargs: Any,
+) -> None:
+    """AssetJob created/changed/resumed: its status, then re-render each of its schedules
+    (found through the ``schedules_by_job`` index, not a list call)."""
+    ns = namespace or ""
+    ix = Indexes.from_kwargs(kwargs)
+    service = _service(memo)
+    names = ix.schedules_of(ns, name)
+    patch.status.update(service.asset_job_status(body, schedule_count=len(names)))
+    for schedule_name in names:
+        _reconcile_from_index(service, ix, ns, schedule_name, job=body, logger=logger)
+
+
+@kopf.on.event(GROUP, VERSION, JOB_PLURAL)
+def asset_job_deleted(
+    *,
+    type: str,
+    name: str,
+    namespace: str | None,
+    logger: kopf.Logger,
+    memo: Any,
+    **kwargs: Any,
+) -> None:
+    """AssetJob gone: its schedules go ``Ready=False JobNotFound``, CronJobs suspended."""
+    if type != "DELETED":
+        return
+    ns = namespace or ""
+    ix = Indexes.from_kwargs(kwargs)
+    service = _service(memo)
+    for schedule_name in ix.schedules_of(ns, name):
+        _reconcile_from_index(
+            service, ix, ns, schedule_name, job=None, logger=logger, job_missing=True
+        )
+
+
+def _reconcile_from_index(
+    service: ScheduleService,
+    ix: Indexes,
+    namespace: str,
+    schedule_name: str,
+    *,
+    job: Mapping[str, Any] | None,
+    logger: kopf.Logger,
+    job_missing: bool = False,
+) -> None:
+    schedule = ix.schedule(namespace, schedule_name)
+    if schedule is None:
+        return
+    outcome = service.reconcile_schedule(
+        schedule,
+        job=job,
+        observed=ix.observed(namespace, schedule_name),
+        logger=logger,
+        job_missing=job_missing,
+    )
+    if outcome.status:
+        service.kube.patch_schedule_status(namespace, schedule_name, outcome.status)
+
+
+# ---------------------------------------------------------------------------- runs
+@kopf.on.event("batch", "v1", "jobs", labels=_MANAGED)
+def run_changed(
+    *,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: Any,
+    **kwargs: Any,
+) -> None:
+    """A run's Job changed: refresh its schedule's run history (no write if unchanged)."""
+    ns = namespace or ""
+    ix = Indexes.from_kwargs(kwargs)
+    service = _service(memo)
+    cj_name = _owner(body, "CronJob")
+    cronjob = _first(ix.cronjobs, (ns, cj_name)) if cj_name else None
+    if cronjob is None:
+        return
+    for owner in cronjob["metadata"].get("ownerReferences") or []:
+        if owner.get("kind") != "AssetSchedule":
+            continue
+        schedule = ix.schedule(ns, owner["name"])
+        if schedule is None:
+            continue
+        changes = service.refresh_runs(schedule, observed=ix.observed(ns, owner["name"]))
+        if changes:
+            service.kube.patch_schedule_status(ns, owner["name"], changes)
+
+
+# ---------------------------------------------------------------------------- refresh loop
+async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: float) -> None:
+    # Every `interval` seconds, reconcile every known schedule (compare-then-write: an idle
+    # pass writes nothing). Catches what no event announces: a tick passing (nextRuns), a
+    # pod's termination message arriving after its Job's last event, a missed trigger.
+    while True:
+        await asyncio.sleep(interval)
+        for namespace, schedule_name in list(ix.schedule_bodies.keys()):
+            schedule = ix.schedule(namespace, schedule_name)
+            if schedule is None:
+                continue
+            job_name = str((schedule.get("spec") or {}).get("jobRef", {}).get("name", ""))
+            try:
+                await asyncio.to_thread(
+                    _refresh_one,
+                    service,
+                    schedule,
+                    ix.asset_job(namespace, job_name),
+                    ix.observed(namespace, schedule_name),
+                )
+            except Exception:
+                _log.exception(
+                    "status refresh failed", extra={"schedule": f"{namespace}/{schedule_name}"}
+                )
+
+
+def _refresh_one(
+    service: ScheduleService,
+    schedule: Mapping[str, Any],
+    job: Mapping[str, Any] | None,
+    observed: Observed,
+) -> None:
+    meta = schedule["metadata"]
+    logger = logging.LoggerAdapter(_log, {"schedule": f"{meta['namespace']}/{meta['name']}"})
+    outcome = service.reconcile_schedule(schedule, job=job, observed=observed, logger=logger)
+    changes = dict(outcome.status)
+    pending = service.pending_trigger(schedule)
+    if pending is not None and outcome.ready == "True":
+        changes.update(
+            service.run_trigger(schedule, value=pending, cronjob=outcome.cronjob, logger=logger)
+        )
+    if changes:
+        service.kube.patch_schedule_status(meta["namespace"], meta["name"], changes)

@@ -1,0 +1,642 @@
+"""The reconcile logic: desired state from the pure render, compared with the live state,
+written only when they differ; status derived from what is observed.
+
+The handlers (:mod:`assetcron_operator.handlers`) are thin: they hand this service CR
+bodies and what kopf's indexes already hold (the live CronJob, its Jobs and their Pods)
+and write the status patch it returns. All API calls go through
+:class:`assetcron_operator.kube.Kube`; the clock is injected.
+
+One idempotent reconcile serves create, update, resume, the periodic timer and AssetJob
+changes (the "level-triggered" design kopf's author recommends): it never looks at what
+changed, only at what is wanted and what is there.
+
+Write discipline (so that an idle resync writes nothing):
+
+* the CronJob is applied only when the live object lacks the desired content hash
+  annotation :data:`SPEC_HASH_ANNOTATION` or differs from the desired manifest on any
+  field the manifest sets (drift made by hand is repaired);
+* the status patch only holds the top-level status keys whose value changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from assetcron_operator import render, validation
+from assetcron_operator.kube import Kube
+from assetcron_operator.trigger import TriggerError, parse_trigger_value
+
+__all__ = [
+    "SPEC_HASH_ANNOTATION",
+    "Observed",
+    "ScheduleService",
+    "desired_differs",
+    "spec_hash",
+    "status_changes",
+]
+
+#: Annotation on the CronJob: SHA-256 of the rendered manifest it was applied from.
+SPEC_HASH_ANNOTATION = "assetcron.dev/spec-hash"
+
+READY = "Ready"
+REASON_RECONCILED = "Reconciled"
+REASON_INVALID = "InvalidSpec"
+REASON_JOB_NOT_FOUND = "JobNotFound"
+
+JsonDict = dict[str, Any]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def spec_hash(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 (hex, first 16 characters) of ``manifest`` as canonical JSON."""
+    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _subset(desired: Any, live: Any) -> bool:
+    # Every value the desired object sets is present, equal, in the live one. Lists must
+    # have the same length and match element-wise (live adds server defaults inside
+    # elements, e.g. imagePullPolicy, but never adds elements to lists we set).
+    if isinstance(desired, Mapping):
+        if not isinstance(live, Mapping):
+            return False
+        return all(k in live and _subset(v, live[k]) for k, v in desired.items())
+    if isinstance(desired, list):
+        if not isinstance(live, list) or len(desired) != len(live):
+            return False
+        return all(_subset(d, lv) for d, lv in zip(desired, live, strict=True))
+    return bool(desired == live)
+
+
+def desired_differs(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:
+    """True when ``live`` (a CronJob as read from the API, or None) must be (re)applied.
+
+    ``desired`` carries :data:`SPEC_HASH_ANNOTATION`. Removing a field from the desired
+    manifest changes the hash; editing a field of the live object by hand breaks the subset
+    check; both cause a write. Server-side defaults on the live object do not.
+    """
+    if live is None:
+        return True
+    want = desired.get("metadata", {}).get("annotations", {}).get(SPEC_HASH_ANNOTATION)
+    have = (live.get("metadata") or {}).get("annotations", {}).get(SPEC_HASH_ANNOTATION)
+    if want != have:
+        return True
+    if not _subset(desired.get("spec", {}), live.get("spec", {})):
+        return True
+    live_meta = live.get("metadata") or {}
+    want_meta = desired.get("metadata", {})
+    return not (
+        _subset(want_meta.get("labels", {}), live_meta.get("labels", {}))
+        and _subset(want_meta.get("ownerReferences", []), live_meta.get("ownerReferences", []))
+    )
+
+
+def status_changes(current: Mapping[str, Any], desired: Mapping[str, Any]) -> JsonDict:
+    """The merge patch turning ``current`` status into ``desired``: changed top-level keys.
+
+    A key whose desired value is ``None`` and which is absent now is not a change.
+    """
+    return {
+        k: v
+        for k, v in desired.items()
+        if current.get(k) != v and not (v is None and current.get(k) is None)
+    }
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the operator observed about a schedule's children (from kopf's indexes).
+
+    Attributes:
+        cronjob: the live CronJob (``None``: not there, or not seen yet).
+        jobs: the ``batch/v1`` Jobs the CronJob owns (scheduled and manual runs).
+        pods: the Pods of those Jobs (for the runner's termination summary).
+    """
+
+    cronjob: Mapping[str, Any] | None = None
+    jobs: Sequence[Mapping[str, Any]] = ()
+    pods: Sequence[Mapping[str, Any]] = ()
+
+
+@dataclass
+class Outcome:
+    """Result of one reconcile.
+
+    Attributes:
+        status: the status patch to write (only the keys that change; may be empty).
+        ready: the Ready condition's status (``"True"``/``"False"``).
+        reason: the Ready condition's reason.
+        message: the Ready condition's message.
+        applied: whether the CronJob was written (applied or suspended).
+        cronjob: the CronJob after this reconcile (live or as applied), if any.
+    """
+
+    status: JsonDict
+    ready: str
+    reason: str
+    message: str
+    applied: bool = False
+    cronjob: Mapping[str, Any] | None = None
+    extra: JsonDict = field(default_factory=dict)
+
+
+class ScheduleService:
+    """Reconciles AssetSchedules (and the AssetJobs they reference) into CronJobs.
+
+    Args:
+        kube: the storage layer.
+        run_history_limit: runs kept in ``status.recentRuns`` and the default CronJob
+            history limits (operator setting ``ASSETCRON_RUN_HISTORY_LIMIT``).
+        clock: returns the current time (aware, UTC); injected for tests.
+        next_count: how many upcoming ticks ``status.nextRuns`` lists.
+    """
+
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        run_history_limit: int = 10,
+        clock: Callable[[], datetime] = _utcnow,
+        next_count: int = 3,
+    ) -> None:
+        self.kube = kube
+        self.run_history_limit = run_history_limit
+        self.clock = clock
+        self.next_count = next_count
+
+    # ------------------------------------------------------------------ schedules
+    def reconcile_schedule(
+        self,
+        schedule: Mapping[str, Any],
+        *,
+        job: Mapping[str, Any] | None,
+        observed: Observed,
+        logger: logging.Logger | logging.LoggerAdapter[Any],
+        job_missing: bool = False,
+    ) -> Outcome:
+        """Make the schedule's CronJob match its spec and compute its status patch.
+
+        Args:
+            schedule: the AssetSchedule body (metadata, spec, status).
+            job: the referenced AssetJob body, or ``None`` when the caller does not have
+                it (the API is then asked once, unless ``job_missing``).
+            observed: the live CronJob, Jobs and Pods.
+            logger: where to report writes.
+            job_missing: the caller knows the AssetJob is gone (its DELETED event).
+
+        Never raises for bad input: an invalid spec gives Ready=False ``InvalidSpec`` and a
+        missing AssetJob gives Ready=False ``JobNotFound`` (with the CronJob suspended, not
+        deleted). API errors (``kubernetes.client.ApiException``) propagate so that the
+        caller (kopf) retries.
+        """
+        meta = schedule.get("metadata") or {}
+        namespace = str(meta.get("namespace", "default"))
+        spec = schedule.get("spec") or {}
+        current = schedule.get("status") or {}
+        job_ref = str((spec.get("jobRef") or {}).get("name", ""))
+
+        if job is None and job_ref and not job_missing:
+            job = self.kube.get_assetjob(namespace, job_ref)
+
+        try:
+            model = validation.parse_asset_schedule(schedule)
+        except validation.InvalidSpecError as exc:
+            return self._not_ready(schedule, observed, exc.reason, exc.message)
+        job_spec = None
+        if job is not None:
+            try:
+                job_spec = validation.parse_asset_job(job).spec
+                validation.validate_asset_job(job_spec)
+            except validation.InvalidSpecError as exc:
+                message = f"AssetJob {job_ref}: {exc.message}"
+                return self._not_ready(schedule, observed, exc.reason, message)
+        try:
+            validation.validate_asset_schedule(model.spec, job_spec)
+        except validation.InvalidSpecError as exc:
+            return self._not_ready(schedule, observed, exc.reason, exc.message)
+
+        if job is None:
+            message = f"AssetJob {job_ref!r} not found in namespace {namespace!r}"
+            outcome = self._not_ready(schedule, observed, REASON_JOB_NOT_FOUND, message)
+            live = observed.cronjob
+            if live is not None and not (live.get("spec") or {}).get("suspend", False):
+                patched = self.kube.patch_cronjob(
+                    namespace, live["metadata"]["name"], render.suspended_cronjob_patch()
+                )
+                outcome.applied = patched is not None
+                outcome.cronjob = patched
+                logger.info(
+                    "CronJob suspended: AssetJob is missing",
+                    extra={"cronJob": live["metadata"]["name"], "assetJob": job_ref},
+                )
+            return outcome
+
+        desired = render.render_cronjob(schedule, job, run_history_limit=self.run_history_limit)
+        desired["metadata"].setdefault("annotations", {})[SPEC_HASH_ANNOTATION] = spec_hash(desired)
+        cronjob: Mapping[str, Any] | None = observed.cronjob
+        applied = False
+        if desired_differs(desired, cronjob):
+            cronjob = self.kube.apply_cronjob(desired)
+            applied = True
+            logger.info(
+                "CronJob applied",
+                extra={
+                    "cronJob": desired["metadata"]["name"],
+                    "uid": (cronjob.get("metadata") or {}).get("uid"),
+                },
+            )
+        desired_status = self._status(
+            schedule,
+            cronjob_name=desired["metadata"]["name"],
+            observed=Observed(cronjob=cronjob, jobs=observed.jobs, pods=observed.pods),
+            ready="True",
+            reason=REASON_RECONCILED,
+            message=f"CronJob {desired['metadata']['name']} is up to date",
+        )
+        return Outcome(
+            status=status_changes(current, desired_status),
+            ready="True",
+            reason=REASON_RECONCILED,
+            message="",
+            applied=applied,
+            cronjob=cronjob,
+        )
+
+    def refresh_runs(self, schedule: Mapping[str, Any], *, observed: Observed) -> JsonDict:
+        """Only the run-derived part of the status patch (for Job events): runs, active,
+        last schedule/success/result and next runs. Conditions are left alone."""
+        current = schedule.get("status") or {}
+        name = current.get("cronJobName") or (observed.cronjob or {}).get("metadata", {}).get(
+            "name"
+        )
+        desired = self._run_status(schedule, observed=observed)
+        if name:
+            desired["cronJobName"] = name
+        return status_changes(current, desired)
+
+    def _not_ready(
+        self, schedule: Mapping[str, Any], observed: Observed, reason: str, message: str
+    ) -> Outcome:
+        current = schedule.get("status") or {}
+        live = observed.cronjob
+        name = (live or {}).get("metadata", {}).get("name") or current.get("cronJobName")
+        desired = self._status(
+            schedule,
+            cronjob_name=name,
+            observed=observed,
+            ready="False",
+            reason=reason,
+            message=message,
+            suspended=True,
+        )
+        return Outcome(
+            status=status_changes(current, desired),
+            ready="False",
+            reason=reason,
+            message=message,
+        )
+
+    def _status(
+        self,
+        schedule: Mapping[str, Any],
+        *,
+        cronjob_name: str | None,
+        observed: Observed,
+        ready: str,
+        reason: str,
+        message: str,
+        suspended: bool | None = None,
+    ) -> JsonDict:
+        meta = schedule.get("metadata") or {}
+        current = schedule.get("status") or {}
+        generation = meta.get("generation")
+        now = self.clock()
+        conditions = _upsert_condition(
+            list(current.get("conditions") or []),
+            type=READY,
+            status=ready,
+            reason=reason,
+            message=message,
+            observed_generation=generation,
+            now=now,
+        )
+        out: JsonDict = {
+            "observedGeneration": generation,
+            "conditions": conditions,
+            "cronJobName": cronjob_name,
+        }
+        out.update(self._run_status(schedule, observed=observed, suspended=suspended))
+        return out
+
+    def _run_status(
+        self,
+        schedule: Mapping[str, Any],
+        *,
+        observed: Observed,
+        suspended: bool | None = None,
+    ) -> JsonDict:
+        spec = schedule.get("spec") or {}
+        now = self.clock()
+        is_suspended = bool(spec.get("suspend")) if suspended is None else suspended
+        next_runs: list[str] = []
+        if not is_suspended:
+            try:
+                next_runs = _next_ticks(
+                    str(spec.get("cronSchedule", "")),
+                    str(spec.get("timeZone") or "UTC"),
+                    after=now,
+                    count=self.next_count,
+                )
+            except (ValueError, KeyError):
+                next_runs = []
+        runs = _derive_runs(list(observed.jobs), list(observed.pods), limit=self.run_history_limit)
+        cj_status = (observed.cronjob or {}).get("status") or {}
+        out: JsonDict = {
+            "nextRuns": next_runs,
+            "recentRuns": runs,
+            "active": sorted(a["name"] for a in cj_status.get("active") or [] if "name" in a),
+            "lastScheduleTime": cj_status.get("lastScheduleTime"),
+        }
+        finished = [r for r in runs if r.get("phase") in ("Succeeded", "Failed")]
+        if finished:
+            out["lastResult"] = finished[0]["phase"]
+        succeeded = [r for r in runs if r.get("phase") == "Succeeded"]
+        last_success = cj_status.get("lastSuccessfulTime")
+        if succeeded and succeeded[0].get("completionTime"):
+            last_success = max(
+                filter(None, [last_success, succeeded[0]["completionTime"]]), default=None
+            )
+        out["lastSuccessfulTime"] = last_success
+        manual = [r.get("scheduledTime") for r in runs if r.get("trigger") == "Manual"]
+        if not out["lastScheduleTime"] and manual:
+            out["lastScheduleTime"] = manual[0]
+        return out
+
+    # ------------------------------------------------------------------ manual runs
+    def pending_trigger(self, schedule: Mapping[str, Any]) -> str | None:
+        """The ``assetcron.dev/trigger`` value still to act on, or ``None``.
+
+        A value is acted on once: after the run is created its value is recorded in
+        ``status.lastTrigger.value``.
+        """
+        annotations = (schedule.get("metadata") or {}).get("annotations") or {}
+        value = annotations.get(render.TRIGGER_ANNOTATION)
+        if not value:
+            return None
+        last = ((schedule.get("status") or {}).get("lastTrigger") or {}).get("value")
+        return None if last == value else str(value)
+
+    def run_trigger(
+        self,
+        schedule: Mapping[str, Any],
+        *,
+        value: str,
+        cronjob: Mapping[str, Any] | None,
+        logger: logging.Logger | logging.LoggerAdapter[Any],
+    ) -> JsonDict:
+        """Create the manual run for trigger ``value`` (once) and return the status patch.
+
+        The Job is rendered by :func:`render.render_manual_job` from the live CronJob and
+        owned by it, so it shows in the run history. A bad value or a missing CronJob is
+        reported in ``status.lastTrigger`` (``result: Rejected``) and not retried.
+        """
+        now = self.clock()
+        record: JsonDict = {"value": value, "handledTime": _rfc3339(now)}
+        try:
+            scheduled_time = parse_trigger_value(value)
+        except TriggerError as exc:
+            record.update(result="Rejected", message=str(exc))
+            return {"lastTrigger": record}
+        if cronjob is None or "jobTemplate" not in (cronjob.get("spec") or {}):
+            record.update(result="Rejected", message="the schedule has no CronJob (not Ready)")
+            return {"lastTrigger": record}
+        manifest = render.render_manual_job(cronjob, scheduled_time=scheduled_time, trigger=value)
+        job, created = self.kube.create_job(manifest)
+        job_name = job["metadata"]["name"]
+        logger.info(
+            "Manual run created" if created else "Manual run already existed",
+            extra={"job": job_name, "scheduledTime": _rfc3339(scheduled_time)},
+        )
+        record.update(
+            result="Created",
+            jobName=job_name,
+            scheduledTime=_rfc3339(scheduled_time),
+            message=f"Job {job_name} created for {_rfc3339(scheduled_time)}",
+        )
+        return {"lastTrigger": record}
+
+    # ------------------------------------------------------------------ asset jobs
+    def asset_job_status(self, job: Mapping[str, Any], *, schedule_count: int) -> JsonDict:
+        """Status patch for an AssetJob: observedGeneration, Ready, number of schedules."""
+        meta = job.get("metadata") or {}
+        current = job.get("status") or {}
+        generation = meta.get("generation")
+        try:
+            validation.validate_asset_job(validation.parse_asset_job(job).spec)
+        except validation.InvalidSpecError as exc:
+            ready, reason, message = "False", exc.reason, exc.message
+        else:
+            ready, reason, message = "True", REASON_RECONCILED, "valid"
+        conditions = _upsert_condition(
+            list(current.get("conditions") or []),
+            type=READY,
+            status=ready,
+            reason=reason,
+            message=message,
+            observed_generation=generation,
+            now=self.clock(),
+        )
+        desired = {
+            "observedGeneration": generation,
+            "conditions": conditions,
+            "schedules": schedule_count,
+        }
+        return status_changes(current, desired)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def owned_by(obj: Mapping[str, Any], kind: str) -> Iterable[str]:
+    """Names of the owners of ``obj`` with the given ``kind`` (from ownerReferences)."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("kind") == kind and ref.get("name"):
+            yield str(ref["name"])
+
+
+# ---------------------------------------------------------------------------- status pieces
+# Small private versions of the pure status helpers (Ready condition, next ticks, runs from
+# Jobs and Pods) so the operator works before ``assetcron_operator.status`` exists.
+
+
+def _upsert_condition(
+    conditions: list[JsonDict],
+    *,
+    type: str,
+    status: str,
+    reason: str,
+    message: str,
+    observed_generation: int | None,
+    now: datetime,
+) -> list[JsonDict]:
+    """Insert or replace the condition ``type`` (metav1.Condition shape).
+
+    ``lastTransitionTime`` changes only when ``status`` changes, as the Kubernetes API
+    conventions ask ("Typical status properties", conditions).
+    """
+    old = next((c for c in conditions if c.get("type") == type), None)
+    transition = (
+        old["lastTransitionTime"]
+        if old is not None and old.get("status") == status and old.get("lastTransitionTime")
+        else _rfc3339(now)
+    )
+    new: JsonDict = {
+        "type": type,
+        "status": status,
+        "observedGeneration": observed_generation,
+        "lastTransitionTime": transition,
+        "reason": reason,
+        "message": message[:32768],
+    }
+    if observed_generation is None:
+        del new["observedGeneration"]
+    return (
+        [new if c.get("type") == type else c for c in conditions]
+        if old
+        else [
+            *conditions,
+            new,
+        ]
+    )
+
+
+def _next_ticks(cron: str, time_zone: str, *, after: datetime, count: int) -> list[str]:
+    """The next ``count`` ticks of ``cron`` in ``time_zone`` after ``after``, RFC 3339 UTC.
+
+    Raises:
+        validation.InvalidSpecError: the cron does not parse (Kubernetes' rules).
+        zoneinfo.ZoneInfoNotFoundError: unknown time zone (a KeyError).
+    """
+    expression = validation.validate_cron(cron)
+    start = after.astimezone(ZoneInfo(time_zone))
+    it = croniter(expression, start)
+    return [_rfc3339(it.get_next(datetime)) for _ in range(count)]
+
+
+def _termination_summary(pods: Sequence[Mapping[str, Any]]) -> tuple[JsonDict | None, str | None]:
+    for pod in sorted(
+        pods,
+        key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp") or ""),
+        reverse=True,
+    ):
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            term = (cs.get("state") or {}).get("terminated") or {}
+            text = term.get("message")
+            if not text:
+                continue
+            try:
+                data = json.loads(text)
+            except ValueError:
+                return None, str(text)[:1024]
+            if isinstance(data, dict):
+                return data, None
+            return None, str(text)[:1024]
+    return None, None
+
+
+def _job_phase(job: Mapping[str, Any]) -> str:
+    status = job.get("status") or {}
+    for cond in status.get("conditions") or []:
+        if cond.get("status") != "True":
+            continue
+        if cond.get("type") == "Complete":
+            return "Succeeded"
+        if cond.get("type") == "Failed":
+            return "Failed"
+    if status.get("active") or status.get("startTime"):
+        return "Running"
+    return "Pending"
+
+
+def _job_scheduled_time(job: Mapping[str, Any]) -> str | None:
+    meta = job.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    explicit = annotations.get(render.SCHEDULED_TIME_ANNOTATION) or annotations.get(
+        "batch.kubernetes.io/cronjob-scheduled-timestamp"
+    )
+    if explicit:
+        try:
+            return _rfc3339(datetime.fromisoformat(str(explicit).replace("Z", "+00:00")))
+        except ValueError:
+            return str(explicit)
+    # The CronJob controller names each Job <cronjob>-<scheduled unix time // 60>.
+    suffix = str(meta.get("name", "")).rsplit("-", 1)[-1]
+    if suffix.isdigit():
+        return _rfc3339(datetime.fromtimestamp(int(suffix) * 60, tz=UTC))
+    return None
+
+
+def _derive_runs(
+    jobs: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]], *, limit: int
+) -> list[JsonDict]:
+    """Recent runs, newest first, at most ``limit``: one entry per Job, with the runner's
+    per-asset summary from its pod's termination message when there is one."""
+    by_job: dict[str, list[Mapping[str, Any]]] = {}
+    for pod in pods:
+        for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+            if ref.get("kind") == "Job":
+                by_job.setdefault(str(ref.get("name")), []).append(pod)
+    runs: list[JsonDict] = []
+    for job in jobs:
+        meta = job.get("metadata") or {}
+        name = str(meta.get("name", ""))
+        labels = meta.get("labels") or {}
+        status = job.get("status") or {}
+        run: JsonDict = {
+            "name": name,
+            "scheduledTime": _job_scheduled_time(job),
+            "trigger": "Manual" if labels.get(render.LABEL_TRIGGER) == "manual" else "Scheduled",
+            "phase": _job_phase(job),
+        }
+        if status.get("startTime"):
+            run["startTime"] = status["startTime"]
+        if status.get("completionTime"):
+            run["completionTime"] = status["completionTime"]
+        elif run["phase"] == "Failed":
+            failed = [
+                c.get("lastTransitionTime")
+                for c in status.get("conditions") or []
+                if c.get("type") == "Failed"
+            ]
+            if failed and failed[0]:
+                run["completionTime"] = failed[0]
+        summary, raw = _termination_summary(by_job.get(name, []))
+        if summary is not None:
+            run["partitionKey"] = summary.get("partitionKey")
+            if isinstance(summary.get("counts"), dict):
+                run["counts"] = summary["counts"]
+            if isinstance(summary.get("assets"), list):
+                run["assets"] = summary["assets"]
+            if summary.get("truncated"):
+                run["truncated"] = True
+        elif raw is not None:
+            run["message"] = raw
+        runs.append(run)
+    runs.sort(
+        key=lambda r: (r.get("scheduledTime") or r.get("startTime") or "", r["name"]),
+        reverse=True,
+    )
+    return runs[:limit]
