@@ -62,6 +62,11 @@ class RecordStore:
 
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # WAL with synchronous=NORMAL: commits need no fsync (only checkpoints do) and
+            # stay atomic; a crash may lose the last records, never corrupt the file
+            # (sqlite.org/wal.html). A lost record only means an asset is recomputed.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
             self._conn = conn
         return self._conn
