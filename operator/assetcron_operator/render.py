@@ -69,10 +69,13 @@ TERMINATION_LOG = "/dev/termination-log"
 #: Writable scratch space: the root filesystem is read-only (restricted pod security).
 SCRATCH_VOLUME = "assetcron-tmp"
 SCRATCH_PATH = "/tmp"  # noqa: S108 - a pod-local emptyDir, not the operator's /tmp
-DEFAULT_STORAGE = "/tmp/assetcron/storage"  # noqa: S108 - ditto
 
 #: Environment variables the operator owns; user template entries with these names are
-#: dropped. ``ASSETCRON_STORAGE`` is not reserved: users point it at durable storage.
+#: dropped. ``ASSETCRON_STORAGE`` is not reserved and not set by the operator: the runner's
+#: default (``./.assetcron/storage`` under the working directory) is what the local pod
+#: executor's shared working directory backs; on a real cluster, where the root
+#: filesystem is read-only, users mount a volume in ``template`` and point
+#: ``ASSETCRON_STORAGE`` at it.
 RESERVED_ENV = frozenset(
     {
         "ASSETCRON_JOB_NAME",
@@ -149,8 +152,6 @@ def _container_env(schedule: AssetScheduleSpec, job: AssetJobSpec) -> list[dict[
         for e in job.template.env
         if e.name not in RESERVED_ENV
     ]
-    if not any(e["name"] == "ASSETCRON_STORAGE" for e in user_env):
-        env.append({"name": "ASSETCRON_STORAGE", "value": DEFAULT_STORAGE})
     return env + user_env
 
 

@@ -88,6 +88,7 @@ def test_contract_fields_of_the_basic_case() -> None:
         }
     }
     assert "ASSETCRON_PARTITION_KEY" not in env
+    assert "ASSETCRON_STORAGE" not in env  # the runner's default, under the working dir
     assert pod["metadata"]["labels"]["assetcron.dev/schedule"] == "weather-daily"
     assert "team" not in cj["metadata"]["labels"]  # not on the allow-list
     assert cj["metadata"]["labels"]["app.kubernetes.io/part-of"] == "weather"
@@ -106,7 +107,7 @@ def test_full_case_names_labels_and_overrides() -> None:
     assert labels["app.kubernetes.io/name"] == "sales-schedule"  # the schedule wins
     env = _env(cj)
     assert env["ASSETCRON_TIMEZONE"] == "America/New_York"  # reserved: user's is dropped
-    assert env["ASSETCRON_STORAGE"] == "s3://bucket/assetcron"  # user's replaces default
+    assert env["ASSETCRON_STORAGE"] == "s3://bucket/assetcron"  # the user's, kept
     assert env["ASSETCRON_PARTITION_KEY"] == "{{ scheduled_time | ds }}"
     assert json.loads(env["ASSETCRON_RUN_CONFIG"])["ops"]["orders"]["config"] == {
         "limit": 500,
