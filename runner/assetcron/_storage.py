@@ -16,6 +16,7 @@ import json
 import os
 import pickle
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -37,6 +38,13 @@ ENV_STORAGE = "ASSETCRON_STORAGE"
 #: Default storage directory, relative to the working directory.
 DEFAULT_STORAGE = "./.assetcron/storage"
 _UNPARTITIONED = "__unpartitioned__"
+
+
+def _json_default(value: object) -> str:
+    """JSON for dates and times (ISO 8601); anything else is a ``TypeError``."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable (use output_format='pickle')")
 
 
 class StorageError(AssetcronError):
@@ -100,7 +108,7 @@ class FilesystemStorage:
         :meth:`Storage.write`. Raises ``TypeError``/``ValueError`` when ``value`` cannot
         be serialised in ``fmt`` (nothing is written then)."""
         if fmt == "json":
-            data = json.dumps(value, sort_keys=True, indent=1, default=str).encode()
+            data = json.dumps(value, sort_keys=True, indent=1, default=_json_default).encode()
         elif fmt == "pickle":
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         else:

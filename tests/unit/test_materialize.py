@@ -242,3 +242,49 @@ def test_summary_shape_and_4k_limit() -> None:
         "counts": {"materialized": 0, "reused": 1, "failed": 0, "skipped": 0},
         "assets": [{"key": "a", "outcome": "Reused"}],
     }
+
+
+def test_context_carries_the_run(tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+    db = object()
+
+    @asset(partitions_def=DAILY, required_resource_keys={"db"})
+    def a(context: AssetExecutionContext) -> None:
+        seen.update(
+            key=context.asset_key,
+            run_id=context.run_id,
+            tick=context.scheduled_time,
+            part=context.partition_key,
+            window=context.partition_time_window,
+            db=context.resources.db,
+            logger=context.log.name,
+            storage=context.storage_dir,
+            run_config=dict(context.run_config),
+        )
+
+    result = run(Definitions(assets=[a], resources={"db": db}), tmp_path, run_config={"ops": {}})
+    assert result.success
+    assert seen["key"] == AssetKey("a")
+    assert seen["run_id"] == result.run_id
+    assert seen["tick"] == TICK
+    assert seen["part"] == "2015-06-01"
+    assert seen["window"][0] == datetime(2015, 6, 1, tzinfo=UTC)
+    assert seen["db"] is db
+    assert seen["logger"] == "assetcron.asset.a"
+    assert seen["storage"] == tmp_path
+    assert seen["run_config"] == {"ops": {}}
+
+
+def test_an_unserialisable_value_fails_the_asset_and_keeps_the_old_value(tmp_path: Path) -> None:
+    values: list[Any] = [1, lambda: 0]
+
+    @asset(output_format="json")
+    def a() -> Any:
+        return values.pop(0)
+
+    defs = Definitions(assets=[a])
+    assert run(defs, tmp_path).success
+    failed = run(defs, tmp_path, force=True)
+    assert outcomes(failed) == {"a": "Failed"}
+    assert FilesystemStorage(tmp_path).read(AssetKey("a"), None) == 1
+    assert [p.name for p in (tmp_path / "assets" / "a").iterdir()] == ["__unpartitioned__.json"]
