@@ -197,7 +197,9 @@ def _load_manifests(path: Path) -> list[dict[str, Any]]:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     """``assetcron schedule preview``: print the next ticks with their rendered run config."""
-    from assetcron_operator import preview
+    import yaml
+
+    from assetcron_operator.preview import PreviewError, preview_ticks
     from assetcron_operator.trigger import TriggerError, parse_scheduled_time
 
     if args.count < 1:
@@ -231,8 +233,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
             )
             if job is None:
                 return _error(f"{args.job}: no AssetJob in the file")
-    except (OSError, ValueError) as exc:  # yaml.YAMLError is a ValueError subclass? no: below
-        return _error(str(exc))
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        return _error(" ".join(str(exc).split()))
 
     if schedule is None or (job is None and not target.exists()):
         try:
@@ -251,8 +253,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
             return _error(f"cannot reach the cluster: {exc}")
 
     try:
-        ticks = preview.preview_ticks(schedule, job, count=args.count, after=after)
-    except preview.PreviewError as exc:
+        ticks = preview_ticks(schedule, job, count=args.count, after=after)
+    except PreviewError as exc:
         return _error(str(exc))
     print(json.dumps(ticks, indent=2, ensure_ascii=False, default=str))
     return EXIT_OK

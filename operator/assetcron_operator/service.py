@@ -27,11 +27,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from croniter import croniter
 
 from assetcron_operator import render, validation
+from assetcron_operator import status as status_mod
 from assetcron_operator.kube import Kube
 from assetcron_operator.trigger import TriggerError, parse_trigger_value
 
@@ -275,15 +273,23 @@ class ScheduleService:
         )
 
     def refresh_runs(self, schedule: Mapping[str, Any], *, observed: Observed) -> JsonDict:
-        """Only the run-derived part of the status patch (for Job events): runs, active,
-        last schedule/success/result and next runs. Conditions are left alone."""
+        """The status patch after a run changed (Job events): the Ready condition is kept
+        as it is, everything run-derived is recomputed. Empty when nothing changes."""
         current = schedule.get("status") or {}
+        ready = next((c for c in current.get("conditions") or [] if c.get("type") == READY), None)
+        if ready is None:
+            return {}  # never reconciled yet: the reconcile will write the whole status
         name = current.get("cronJobName") or (observed.cronjob or {}).get("metadata", {}).get(
             "name"
         )
-        desired = self._run_status(schedule, observed=observed)
-        if name:
-            desired["cronJobName"] = name
+        desired = self._status(
+            schedule,
+            cronjob_name=name,
+            observed=observed,
+            ready=str(ready.get("status", "Unknown")),
+            reason=str(ready.get("reason", REASON_RECONCILED)),
+            message=str(ready.get("message", "")),
+        )
         return status_changes(current, desired)
 
     def _not_ready(
@@ -299,7 +305,6 @@ class ScheduleService:
             ready="False",
             reason=reason,
             message=message,
-            suspended=True,
         )
         return Outcome(
             status=status_changes(current, desired),
@@ -317,72 +322,28 @@ class ScheduleService:
         ready: str,
         reason: str,
         message: str,
-        suspended: bool | None = None,
     ) -> JsonDict:
+        # The whole desired status, from the pure derivation in assetcron_operator.status.
         meta = schedule.get("metadata") or {}
+        spec = schedule.get("spec") or {}
         current = schedule.get("status") or {}
-        generation = meta.get("generation")
-        now = self.clock()
-        conditions = _upsert_condition(
-            list(current.get("conditions") or []),
-            type=READY,
-            status=ready,
+        return status_mod.derive_status(
+            generation=meta.get("generation"),
+            conditions=list(current.get("conditions") or []),
+            ready=ready,
             reason=reason,
             message=message,
-            observed_generation=generation,
-            now=now,
+            now=self.clock(),
+            cron=str(spec.get("cronSchedule") or "") or None,
+            time_zone=str(spec.get("timeZone") or "UTC"),
+            suspended=bool(spec.get("suspend")),
+            cronjob_name=cronjob_name,
+            cronjob=observed.cronjob,
+            jobs=list(observed.jobs),
+            pods=list(observed.pods),
+            limit=self.run_history_limit,
+            next_count=self.next_count,
         )
-        out: JsonDict = {
-            "observedGeneration": generation,
-            "conditions": conditions,
-            "cronJobName": cronjob_name,
-        }
-        out.update(self._run_status(schedule, observed=observed, suspended=suspended))
-        return out
-
-    def _run_status(
-        self,
-        schedule: Mapping[str, Any],
-        *,
-        observed: Observed,
-        suspended: bool | None = None,
-    ) -> JsonDict:
-        spec = schedule.get("spec") or {}
-        now = self.clock()
-        is_suspended = bool(spec.get("suspend")) if suspended is None else suspended
-        next_runs: list[str] = []
-        if not is_suspended:
-            try:
-                next_runs = _next_ticks(
-                    str(spec.get("cronSchedule", "")),
-                    str(spec.get("timeZone") or "UTC"),
-                    after=now,
-                    count=self.next_count,
-                )
-            except (ValueError, KeyError):
-                next_runs = []
-        runs = _derive_runs(list(observed.jobs), list(observed.pods), limit=self.run_history_limit)
-        cj_status = (observed.cronjob or {}).get("status") or {}
-        out: JsonDict = {
-            "nextRuns": next_runs,
-            "recentRuns": runs,
-            "active": sorted(a["name"] for a in cj_status.get("active") or [] if "name" in a),
-            "lastScheduleTime": cj_status.get("lastScheduleTime"),
-        }
-        finished = [r for r in runs if r.get("phase") in ("Succeeded", "Failed")]
-        if finished:
-            out["lastResult"] = finished[0]["phase"]
-        succeeded = [r for r in runs if r.get("phase") == "Succeeded"]
-        last_success = cj_status.get("lastSuccessfulTime")
-        if succeeded and succeeded[0].get("completionTime"):
-            last_success = max(
-                filter(None, [last_success, succeeded[0]["completionTime"]]), default=None
-            )
-        out["lastSuccessfulTime"] = last_success
-        manual = [r.get("scheduledTime") for r in runs if r.get("trigger") == "Manual"]
-        if not out["lastScheduleTime"] and manual:
-            out["lastScheduleTime"] = manual[0]
-        return out
 
     # ------------------------------------------------------------------ manual runs
     def pending_trigger(self, schedule: Mapping[str, Any]) -> str | None:
@@ -449,7 +410,7 @@ class ScheduleService:
             ready, reason, message = "False", exc.reason, exc.message
         else:
             ready, reason, message = "True", REASON_RECONCILED, "valid"
-        conditions = _upsert_condition(
+        conditions = status_mod.upsert_condition(
             list(current.get("conditions") or []),
             type=READY,
             status=ready,
@@ -475,168 +436,3 @@ def owned_by(obj: Mapping[str, Any], kind: str) -> Iterable[str]:
     for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
         if ref.get("kind") == kind and ref.get("name"):
             yield str(ref["name"])
-
-
-# ---------------------------------------------------------------------------- status pieces
-# Small private versions of the pure status helpers (Ready condition, next ticks, runs from
-# Jobs and Pods) so the operator works before ``assetcron_operator.status`` exists.
-
-
-def _upsert_condition(
-    conditions: list[JsonDict],
-    *,
-    type: str,
-    status: str,
-    reason: str,
-    message: str,
-    observed_generation: int | None,
-    now: datetime,
-) -> list[JsonDict]:
-    """Insert or replace the condition ``type`` (metav1.Condition shape).
-
-    ``lastTransitionTime`` changes only when ``status`` changes, as the Kubernetes API
-    conventions ask ("Typical status properties", conditions).
-    """
-    old = next((c for c in conditions if c.get("type") == type), None)
-    transition = (
-        old["lastTransitionTime"]
-        if old is not None and old.get("status") == status and old.get("lastTransitionTime")
-        else _rfc3339(now)
-    )
-    new: JsonDict = {
-        "type": type,
-        "status": status,
-        "observedGeneration": observed_generation,
-        "lastTransitionTime": transition,
-        "reason": reason,
-        "message": message[:32768],
-    }
-    if observed_generation is None:
-        del new["observedGeneration"]
-    return (
-        [new if c.get("type") == type else c for c in conditions]
-        if old
-        else [
-            *conditions,
-            new,
-        ]
-    )
-
-
-def _next_ticks(cron: str, time_zone: str, *, after: datetime, count: int) -> list[str]:
-    """The next ``count`` ticks of ``cron`` in ``time_zone`` after ``after``, RFC 3339 UTC.
-
-    Raises:
-        validation.InvalidSpecError: the cron does not parse (Kubernetes' rules).
-        zoneinfo.ZoneInfoNotFoundError: unknown time zone (a KeyError).
-    """
-    expression = validation.validate_cron(cron)
-    start = after.astimezone(ZoneInfo(time_zone))
-    it = croniter(expression, start)
-    return [_rfc3339(it.get_next(datetime)) for _ in range(count)]
-
-
-def _termination_summary(pods: Sequence[Mapping[str, Any]]) -> tuple[JsonDict | None, str | None]:
-    for pod in sorted(
-        pods,
-        key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp") or ""),
-        reverse=True,
-    ):
-        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-            term = (cs.get("state") or {}).get("terminated") or {}
-            text = term.get("message")
-            if not text:
-                continue
-            try:
-                data = json.loads(text)
-            except ValueError:
-                return None, str(text)[:1024]
-            if isinstance(data, dict):
-                return data, None
-            return None, str(text)[:1024]
-    return None, None
-
-
-def _job_phase(job: Mapping[str, Any]) -> str:
-    status = job.get("status") or {}
-    for cond in status.get("conditions") or []:
-        if cond.get("status") != "True":
-            continue
-        if cond.get("type") == "Complete":
-            return "Succeeded"
-        if cond.get("type") == "Failed":
-            return "Failed"
-    if status.get("active") or status.get("startTime"):
-        return "Running"
-    return "Pending"
-
-
-def _job_scheduled_time(job: Mapping[str, Any]) -> str | None:
-    meta = job.get("metadata") or {}
-    annotations = meta.get("annotations") or {}
-    explicit = annotations.get(render.SCHEDULED_TIME_ANNOTATION) or annotations.get(
-        "batch.kubernetes.io/cronjob-scheduled-timestamp"
-    )
-    if explicit:
-        try:
-            return _rfc3339(datetime.fromisoformat(str(explicit).replace("Z", "+00:00")))
-        except ValueError:
-            return str(explicit)
-    # The CronJob controller names each Job <cronjob>-<scheduled unix time // 60>.
-    suffix = str(meta.get("name", "")).rsplit("-", 1)[-1]
-    if suffix.isdigit():
-        return _rfc3339(datetime.fromtimestamp(int(suffix) * 60, tz=UTC))
-    return None
-
-
-def _derive_runs(
-    jobs: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]], *, limit: int
-) -> list[JsonDict]:
-    """Recent runs, newest first, at most ``limit``: one entry per Job, with the runner's
-    per-asset summary from its pod's termination message when there is one."""
-    by_job: dict[str, list[Mapping[str, Any]]] = {}
-    for pod in pods:
-        for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
-            if ref.get("kind") == "Job":
-                by_job.setdefault(str(ref.get("name")), []).append(pod)
-    runs: list[JsonDict] = []
-    for job in jobs:
-        meta = job.get("metadata") or {}
-        name = str(meta.get("name", ""))
-        labels = meta.get("labels") or {}
-        status = job.get("status") or {}
-        run: JsonDict = {
-            "name": name,
-            "scheduledTime": _job_scheduled_time(job),
-            "trigger": "Manual" if labels.get(render.LABEL_TRIGGER) == "manual" else "Scheduled",
-            "phase": _job_phase(job),
-        }
-        if status.get("startTime"):
-            run["startTime"] = status["startTime"]
-        if status.get("completionTime"):
-            run["completionTime"] = status["completionTime"]
-        elif run["phase"] == "Failed":
-            failed = [
-                c.get("lastTransitionTime")
-                for c in status.get("conditions") or []
-                if c.get("type") == "Failed"
-            ]
-            if failed and failed[0]:
-                run["completionTime"] = failed[0]
-        summary, raw = _termination_summary(by_job.get(name, []))
-        if summary is not None:
-            run["partitionKey"] = summary.get("partitionKey")
-            if isinstance(summary.get("counts"), dict):
-                run["counts"] = summary["counts"]
-            if isinstance(summary.get("assets"), list):
-                run["assets"] = summary["assets"]
-            if summary.get("truncated"):
-                run["truncated"] = True
-        elif raw is not None:
-            run["message"] = raw
-        runs.append(run)
-    runs.sort(
-        key=lambda r: (r.get("scheduledTime") or r.get("startTime") or "", r["name"]),
-        reverse=True,
-    )
-    return runs[:limit]
