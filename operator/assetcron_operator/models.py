@@ -133,6 +133,7 @@ _PY_MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 _TIME_ZONE = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"
 
 _PRESERVE: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
+_PRESERVE_OBJECT: dict[str, Any] = {"type": "object", **_PRESERVE}
 
 
 class _Model(BaseModel):
@@ -189,7 +190,7 @@ class PodTemplate(_Model):
     env_from: list[dict[str, Any]] = Field(
         default_factory=list,
         description="core/v1 EnvFromSource list (configMapRef / secretRef).",
-        json_schema_extra={"items": _PRESERVE},
+        json_schema_extra={"items": _PRESERVE_OBJECT},
     )
     resources: dict[str, Any] | None = Field(
         default=None,
@@ -205,7 +206,7 @@ class PodTemplate(_Model):
     tolerations: list[dict[str, Any]] = Field(
         default_factory=list,
         description="core/v1 Toleration list.",
-        json_schema_extra={"items": _PRESERVE},
+        json_schema_extra={"items": _PRESERVE_OBJECT},
     )
     affinity: dict[str, Any] | None = Field(
         default=None, description="core/v1 Affinity.", json_schema_extra=_PRESERVE
@@ -213,17 +214,17 @@ class PodTemplate(_Model):
     volumes: list[dict[str, Any]] = Field(
         default_factory=list,
         description="core/v1 Volume list added to the run pods.",
-        json_schema_extra={"items": _PRESERVE},
+        json_schema_extra={"items": _PRESERVE_OBJECT},
     )
     volume_mounts: list[dict[str, Any]] = Field(
         default_factory=list,
         description="core/v1 VolumeMount list for the runner container.",
-        json_schema_extra={"items": _PRESERVE},
+        json_schema_extra={"items": _PRESERVE_OBJECT},
     )
     image_pull_secrets: list[dict[str, Any]] = Field(
         default_factory=list,
         description="core/v1 LocalObjectReference list ({name: ...}).",
-        json_schema_extra={"items": _PRESERVE},
+        json_schema_extra={"items": _PRESERVE_OBJECT},
     )
 
 
