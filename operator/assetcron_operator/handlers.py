@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -452,9 +453,15 @@ async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: floa
     # Every `interval` seconds, reconcile every known schedule (compare-then-write: an idle
     # pass writes nothing). Catches what no event announces: a tick passing (nextRuns), a
     # pod's termination message arriving after its Job's last event, a missed trigger.
+    # Each pass logs one line with the number of API writes made meanwhile (the idle
+    # resync figure that tests and benchmarks/reconcile.py read).
+    passes = 0
     while True:
         await asyncio.sleep(interval)
-        for namespace, schedule_name in list(ix.schedule_bodies.keys()):
+        started = time.monotonic()
+        writes_before = service.kube.total_writes
+        keys = list(ix.schedule_bodies.keys())
+        for namespace, schedule_name in keys:
             schedule = ix.schedule(namespace, schedule_name)
             if schedule is None:
                 continue
@@ -471,6 +478,16 @@ async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: floa
                 _log.exception(
                     "status refresh failed", extra={"schedule": f"{namespace}/{schedule_name}"}
                 )
+        passes += 1
+        _log.info(
+            "status refresh pass",
+            extra={
+                "pass": passes,
+                "schedules": len(keys),
+                "writes": service.kube.total_writes - writes_before,
+                "seconds": round(time.monotonic() - started, 3),
+            },
+        )
 
 
 def _refresh_one(
