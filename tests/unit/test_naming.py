@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assetcron_operator import naming
 
@@ -79,3 +81,18 @@ def test_manual_job_name() -> None:
 def test_shorten_refuses_a_too_small_limit() -> None:
     with pytest.raises(ValueError, match="too small"):
         naming.shorten("x" * 20, 5)
+
+
+_DNS_NAMES = st.from_regex(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", fullmatch=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=_DNS_NAMES, b=_DNS_NAMES)
+def test_shortened_names_are_bounded_valid_and_injective(a: str, b: str) -> None:
+    for name in (a, b):
+        assert len(naming.cronjob_name(name)) <= 52
+        assert LABEL.match(naming.label_value(name))
+        assert len(naming.label_value(name)) <= 63
+    if a != b:
+        assert naming.cronjob_name(a) != naming.cronjob_name(b)
+        assert naming.label_value(a) != naming.label_value(b)
