@@ -1,0 +1,256 @@
+"""How fast and how lean is the operator? Prints figures; asserts nothing.
+
+Against a control plane (``$KUBECONFIG`` if set, else a fresh local one started with the
+lead's :mod:`assetcron_operator.dev.plane`, no executor):
+
+1. direct: create N CronJobs (the operator's own rendering of the weather example, minus
+   the ownerReference) one by one with the official client, timed until the last create
+   returns;
+2. operator: start ``assetcron-operator`` watching a fresh namespace, create one AssetJob,
+   then create N AssetSchedules with the same client, timed until all N CronJobs exist
+   (polled with list calls every 0.2 s);
+3. the ratio operator/direct (goal <= 1.5x), the operator's peak RSS (``VmHWM`` from
+   ``/proc/<pid>/status``, goal < 150 MiB), and the writes of an idle resync (goal 0):
+   the operator's own count over two full refresh passes after convergence, and the
+   number of our objects whose resourceVersion changed meanwhile.
+
+Usage: ``python benchmarks/reconcile.py [--count N] [--interval SECONDS]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFESTS = ROOT / "examples" / "weather" / "manifests"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def control_plane() -> Iterator[tuple[Path, Path]]:
+    """Yield (kubeconfig, kubectl): ``$KUBECONFIG`` if set, else a plane of our own."""
+    from assetcron_operator.dev.binaries import ensure_binaries
+
+    binaries = ensure_binaries()
+    if os.environ.get("KUBECONFIG"):
+        yield Path(os.environ["KUBECONFIG"]), binaries.kubectl
+        return
+    from assetcron_operator.dev.plane import ControlPlane, PlaneConfig
+
+    with tempfile.TemporaryDirectory(prefix="assetcron-bench-") as state:
+        etcd_port = _free_port()
+        plane = ControlPlane(
+            PlaneConfig(
+                state_dir=Path(state),
+                apiserver_port=_free_port(),
+                etcd_port=etcd_port,
+                executor=False,
+                operator=False,
+            ),
+            binaries,
+        )
+        plane.up(timeout=180)
+        try:
+            yield plane.kubeconfig, binaries.kubectl
+        finally:
+            plane.down()
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    msg = f"timed out after {timeout:g}s waiting for {what}"
+    raise SystemExit(msg)
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000, help="objects (default 1000)")
+    parser.add_argument(
+        "--interval", type=float, default=5.0, help="operator status refresh seconds"
+    )
+    args = parser.parse_args()
+    n = args.count
+
+    from kubernetes import client, config
+
+    from assetcron_operator import render
+
+    job_doc = yaml.safe_load((MANIFESTS / "assetjob.yaml").read_text())
+    schedule_doc = yaml.safe_load((MANIFESTS / "assetschedule.yaml").read_text())
+
+    with control_plane() as (kubeconfig, kubectl):
+        env = dict(os.environ, KUBECONFIG=str(kubeconfig))
+
+        def k(*a: str) -> str:
+            return subprocess.run(
+                [str(kubectl), *a], env=env, check=True, capture_output=True, text=True
+            ).stdout
+
+        k("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+        for crd in ("assetjobs.assetcron.dev", "assetschedules.assetcron.dev"):
+            k("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+        suffix = uuid.uuid4().hex[:6]
+        ns_direct, ns_op = f"bench-direct-{suffix}", f"bench-op-{suffix}"
+        k("create", "namespace", ns_direct)
+        k("create", "namespace", ns_op)
+
+        api = config.new_client_from_config(config_file=str(kubeconfig))
+        batch = client.BatchV1Api(api)
+        custom = client.CustomObjectsApi(api)
+
+        # ---------------------------------------------------------------- direct
+        job_body = {**job_doc, "metadata": {"name": "weather", "namespace": ns_direct}}
+        manifests = []
+        for i in range(n):
+            sched = {
+                **schedule_doc,
+                "metadata": {"name": f"s-{i:04d}", "namespace": ns_direct, "uid": "x"},
+            }
+            cj = render.render_cronjob(sched, job_body)
+            del cj["metadata"]["ownerReferences"]  # no owner: the GC would delete it
+            manifests.append(cj)
+        t0 = time.monotonic()
+        for cj in manifests:
+            batch.create_namespaced_cron_job(ns_direct, cj, _preload_content=False)
+        direct = time.monotonic() - t0
+        print(f"direct:   {n} CronJobs created in {direct:.2f} s")
+
+        # ---------------------------------------------------------------- operator
+        log_path = Path(tempfile.mkstemp(prefix="assetcron-operator-", suffix=".log")[1])
+        port = _free_port()
+        op_env = dict(
+            env,
+            ASSETCRON_WATCH_NAMESPACES=ns_op,
+            ASSETCRON_LIVENESS_ENDPOINT=f"http://127.0.0.1:{port}/healthz",
+            ASSETCRON_STATUS_INTERVAL=str(args.interval),
+            ASSETCRON_LOG_FORMAT="json",
+        )
+        exe = Path(sys.executable).parent / "assetcron-operator"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen([str(exe)], env=op_env, stdout=log, stderr=log)
+
+        def live() -> bool:
+            if proc.poll() is not None:
+                raise SystemExit(f"operator exited: see {log_path}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    return True
+            except OSError:
+                return False
+
+        def passes() -> list[dict[str, Any]]:
+            out = []
+            for line in log_path.read_text(errors="replace").splitlines():
+                if '"status refresh pass"' in line:
+                    with contextlib.suppress(ValueError):
+                        out.append(json.loads(line))
+            return out
+
+        def count_cronjobs() -> int:
+            resp = batch.list_namespaced_cron_job(
+                ns_op, label_selector="app.kubernetes.io/managed-by=assetcron",
+                _preload_content=False,
+            )  # fmt: skip
+            return len(json.loads(resp.data)["items"])
+
+        try:
+            wait_until(live, "the operator's liveness endpoint", 60)
+            custom.create_namespaced_custom_object(
+                "assetcron.dev", "v1alpha1", ns_op, "assetjobs",
+                {**job_doc, "metadata": {"name": "weather"}},
+            )  # fmt: skip
+            t0 = time.monotonic()
+            for i in range(n):
+                custom.create_namespaced_custom_object(
+                    "assetcron.dev", "v1alpha1", ns_op, "assetschedules",
+                    {**schedule_doc, "metadata": {"name": f"s-{i:04d}"}},
+                )  # fmt: skip
+            created = time.monotonic() - t0
+            wait_until(lambda: count_cronjobs() >= n, f"{n} CronJobs", 600)
+            operator = time.monotonic() - t0
+            print(
+                f"operator: {n} AssetSchedules -> {n} CronJobs in {operator:.2f} s"
+                f" (creating the schedules alone took {created:.2f} s)"
+            )
+            print(f"ratio:    {operator / direct:.2f}x (goal <= 1.5x)")
+
+            # Idle resync: once a full pass wrote nothing, watch two more passes.
+            def ready_all() -> bool:
+                resp = custom.list_namespaced_custom_object(
+                    "assetcron.dev", "v1alpha1", ns_op, "assetschedules",
+                    _preload_content=False,
+                )  # fmt: skip
+                items = json.loads(resp.data)["items"]
+                return all(i.get("status", {}).get("nextRuns") for i in items)
+
+            wait_until(ready_all, "every schedule's status", 600)
+            wait_until(lambda: bool(passes()) and passes()[-1]["writes"] == 0, "a quiet pass", 600)
+
+            def versions() -> dict[str, str]:
+                out: dict[str, str] = {}
+                for kind in ("assetschedules", "cronjobs", "assetjobs"):
+                    items = json.loads(k("get", kind, "-n", ns_op, "-o", "json"))["items"]
+                    for item in items:
+                        key = f"{kind}/{item['metadata']['name']}"
+                        out[key] = item["metadata"]["resourceVersion"]
+                return out
+
+            before, seen = versions(), len(passes())
+            wait_until(lambda: len(passes()) >= seen + 2, "two refresh passes", 600)
+            after = versions()
+            idle = passes()[seen : seen + 2]
+            changed = sum(1 for key, rv in after.items() if before.get(key) != rv)
+            print(
+                f"idle resync: {sum(p['writes'] for p in idle)} writes over 2 full passes of"
+                f" {idle[-1]['schedules']} schedules ({idle[-1]['seconds']:.2f} s per pass);"
+                f" {changed} objects changed (goal 0)"
+            )
+            print(f"operator peak RSS: {peak_rss_mib(proc.pid):.1f} MiB (goal < 150 MiB)")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            for ns in (ns_direct, ns_op):
+                subprocess.run(
+                    [str(kubectl), "delete", "namespace", ns, "--wait=false"],
+                    env=env, capture_output=True, check=False,
+                )  # fmt: skip
+            print(f"(operator log: {log_path})")
+
+
+if __name__ == "__main__":
+    main()
