@@ -497,7 +497,8 @@ class DownstreamSelection(AssetSelection):
 def _traversal_str(
     child: AssetSelection, depth: int | None, include_self: bool, *, up: bool
 ) -> str:
-    inner = child._operand_str()
+    # "+*" is not valid syntax: the traversal operand must be parenthesized.
+    inner = "(*)" if isinstance(child, AllSelection) else child._operand_str()
     if depth == 0:
         base = inner
     else:
