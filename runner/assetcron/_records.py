@@ -49,6 +49,22 @@ class MaterializationRecord:
     location: str | None
 
 
+_COLUMNS = "run_id, asset_key, partition_key, status, start_time, end_time, error, location"
+
+
+def _record(row: tuple[str, ...]) -> MaterializationRecord:
+    return MaterializationRecord(
+        run_id=row[0],
+        asset_key=row[1],
+        partition_key=row[2] or None,
+        status=row[3],
+        start_time=datetime.fromisoformat(row[4]),
+        end_time=datetime.fromisoformat(row[5]) if row[5] else None,
+        error=row[6],
+        location=row[7],
+    )
+
+
 class RecordStore:
     """Materialization records in ``<path>`` (SQLite, created on first use)."""
 
@@ -86,24 +102,13 @@ class RecordStore:
         row = (
             self._db()
             .execute(
-                "SELECT run_id, asset_key, partition_key, status, start_time, end_time, error, "
-                "location FROM materializations WHERE run_id=? AND asset_key=? AND partition_key=?",
+                f"SELECT {_COLUMNS} FROM materializations "  # noqa: S608 - constant columns
+                "WHERE run_id=? AND asset_key=? AND partition_key=?",
                 (run_id, asset_key, partition_key or ""),
             )
             .fetchone()
         )
-        if row is None:
-            return None
-        return MaterializationRecord(
-            run_id=row[0],
-            asset_key=row[1],
-            partition_key=row[2] or None,
-            status=row[3],
-            start_time=datetime.fromisoformat(row[4]),
-            end_time=datetime.fromisoformat(row[5]) if row[5] else None,
-            error=row[6],
-            location=row[7],
-        )
+        return None if row is None else _record(row)
 
     def start(self, run_id: str, asset_key: str, partition_key: str | None, when: datetime) -> None:
         """Record that a materialization started at ``when`` (UTC)."""
@@ -137,25 +142,10 @@ class RecordStore:
         """Every record of ``asset_key`` (optionally one partition), newest first."""
         if not self.path.exists():
             return []
-        sql = (
-            "SELECT run_id, asset_key, partition_key, status, start_time, end_time, error, "
-            "location FROM materializations WHERE asset_key=?"
-        )
+        sql = f"SELECT {_COLUMNS} FROM materializations WHERE asset_key=?"  # noqa: S608
         args: tuple[str, ...] = (asset_key,)
         if partition_key is not None:
             sql += " AND partition_key=?"
             args = (asset_key, partition_key)
         rows = self._db().execute(sql + " ORDER BY start_time DESC", args).fetchall()
-        return [
-            MaterializationRecord(
-                run_id=r[0],
-                asset_key=r[1],
-                partition_key=r[2] or None,
-                status=r[3],
-                start_time=datetime.fromisoformat(r[4]),
-                end_time=datetime.fromisoformat(r[5]) if r[5] else None,
-                error=r[6],
-                location=r[7],
-            )
-            for r in rows
-        ]
+        return [_record(r) for r in rows]

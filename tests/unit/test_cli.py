@@ -271,3 +271,17 @@ def test_console_script_end_to_end(workdir: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Succeeded: 2 materialized" in proc.stdout
+
+
+def test_storage_from_env_and_file_uri(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loc = write_location(workdir)
+    monkeypatch.setenv("ASSETCRON_STORAGE", str(workdir / "from-env"))
+    assert main([*MAT, "-f", loc, "--select", "key:p/other"]) == 0
+    assert (workdir / "from-env" / "assets" / "p" / "other" / "2015-06-01.pickle").is_file()
+    uri = (workdir / "from-flag").as_uri()
+    assert main([*MAT, "-f", loc, "--select", "key:p/other", "--storage", uri]) == 0
+    assert (workdir / "from-flag" / "records.sqlite3").is_file()
+    assert not (workdir / ".assetcron").exists()
+    capsys.readouterr()
