@@ -307,5 +307,8 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     )
     log_path = env.get(ENV_TERMINATION_LOG)
     if log_path:
-        write_termination_log(log_path, summary)
+        try:
+            write_termination_log(log_path, summary)
+        except OSError as exc:  # the run's outcome stands; only the summary is lost
+            print(f"warning: cannot write {ENV_TERMINATION_LOG}={log_path}: {exc}", file=sys.stderr)
     return EXIT_OK if result.success else EXIT_FAILED
