@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -116,15 +115,18 @@ class FilesystemStorage:
         base = self._base(key, partition)
         target = base.with_name(f"{base.name}.{fmt}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        # O_EXCL makes the name ours alone (tempfile.mkstemp's method, without importing
+        # tempfile, whose shutil/lzma imports cost more start-up than the whole write).
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            Path(tmp).replace(target)
+            tmp.replace(target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         other = base.with_name(f"{base.name}.{'json' if fmt == 'pickle' else 'pickle'}")
         other.unlink(missing_ok=True)  # a format change must not leave a stale twin
