@@ -258,3 +258,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return _error(str(exc))
     print(json.dumps(ticks, indent=2, ensure_ascii=False, default=str))
     return EXIT_OK
+
+
+if __name__ == "__main__":  # ``python -m assetcron_operator.cli`` (how ``assetcron dev`` runs it)
+    run_operator()
