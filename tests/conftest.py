@@ -77,7 +77,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaneHan
             etcd_port=etcd_port,
             executor=True,
             operator=False,
-            code_paths=[ROOT / "examples"],
+            code_paths=[ROOT / "examples", ROOT / "tests" / "e2e" / "code"],
         ),
         binaries,
     )

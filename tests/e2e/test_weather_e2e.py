@@ -1,0 +1,384 @@
+"""End to end on the local control plane: a tick runs the runner on real data and the
+schedule's status shows it.
+
+Everything here is real except the node: the real CronJob controller creates the Job,
+the real Job controller creates the Pod, the local pod executor (the documented
+stand-in for a kubelet) runs the pod's command, the runner derives the scheduled time
+from the Job name, renders the run config and materializes, and the operator (a local
+process) records the run in the AssetSchedule's status.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, PlaneHandle
+
+pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
+
+T = TypeVar("T")
+MANIFESTS = ROOT / "examples" / "weather" / "manifests"
+
+
+def poll(fn: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
+    """Call ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class System:
+    """The plane, one namespace and an operator process watching it."""
+
+    def __init__(self, cp: PlaneHandle, namespace: str, log: Path) -> None:
+        self.cp = cp
+        self.namespace = namespace
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start_operator(self) -> None:
+        env = dict(self.cp.env)
+        env.update(
+            ASSETCRON_WATCH_NAMESPACES=self.namespace,
+            ASSETCRON_LOG_FORMAT="text",
+            ASSETCRON_LIVENESS_ENDPOINT=f"http://127.0.0.1:{_free_port()}/healthz",
+            ASSETCRON_DEV_PLANE=str(self.cp.state_dir.resolve()),
+        )
+        with self.log.open("ab") as fh:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "assetcron_operator.cli"], env=env, stdout=fh, stderr=fh
+            )
+
+    def stop_operator(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kubectl(self, *args: str, input: str | None = None) -> str:
+        return self.cp.kubectl("-n", self.namespace, *args, input=input).stdout
+
+    def get(self, *args: str) -> Any:
+        return json.loads(self.kubectl("get", *args, "-o", "json"))
+
+    def apply(self, *docs: dict[str, Any]) -> None:
+        self.kubectl("apply", "-f", "-", input="---\n".join(yaml.safe_dump(d) for d in docs))
+
+    def status(self, schedule: str) -> dict[str, Any]:
+        status: dict[str, Any] = self.get("assetschedule", schedule).get("status") or {}
+        return status
+
+    def run(self, schedule: str, job_name: str) -> dict[str, Any] | None:
+        runs = self.status(schedule).get("recentRuns") or []
+        return next((r for r in runs if r.get("name") == job_name), None)
+
+    def operator_log(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+def _free_port() -> int:
+    from assetcron_operator.dev.plane import free_port
+
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def system(
+    control_plane: PlaneHandle, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    ns = f"e2e-{uuid.uuid4().hex[:6]}"
+    control_plane.kubectl("create", "namespace", ns)
+    poll(
+        lambda: (
+            control_plane.kubectl("get", "sa", "default", "-n", ns, check=False).returncode == 0
+        ),
+        60,
+        "the default ServiceAccount",
+    )
+    sysm = System(control_plane, ns, tmp_path_factory.mktemp("operator") / "operator.log")
+    sysm.start_operator()
+    try:
+        yield sysm
+    finally:
+        sysm.stop_operator()
+
+
+def _weather(
+    storage: Path, name: str, **schedule_spec: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    job, schedule = (
+        yaml.safe_load((MANIFESTS / f).read_text()) for f in ("assetjob.yaml", "assetschedule.yaml")
+    )
+    job["metadata"]["name"] = name
+    job["spec"]["backoffLimit"] = 0
+    job["spec"]["template"]["env"].append({"name": "ASSETCRON_STORAGE", "value": str(storage)})
+    schedule["metadata"]["name"] = f"{name}-schedule"
+    schedule["spec"]["jobRef"]["name"] = name
+    schedule["spec"].update(schedule_spec)
+    return job, schedule
+
+
+def _noaa_row(day: str) -> dict[str, str]:
+    import importlib.util
+
+    spec = importlib.util.find_spec("vega_datasets")
+    assert spec is not None
+    assert spec.submodule_search_locations
+    path = Path(next(iter(spec.submodule_search_locations))) / "_data" / "seattle-weather.csv"
+    with path.open(newline="") as fh:
+        return next(r for r in csv.DictReader(fh) if r["date"] == day)
+
+
+def _assert_partition_materialized(storage: Path, day: str) -> None:
+    record = json.loads(
+        (storage / "assets" / "weather" / "daily_weather" / f"{day}.json").read_text()
+    )
+    raw = _noaa_row(day)
+    assert record["date"] == day
+    assert record["precipitation_mm"] == pytest.approx(float(raw["precipitation"]))
+    assert record["temp_max_c"] == pytest.approx(float(raw["temp_max"]))
+    assert record["temp_min_c"] == pytest.approx(float(raw["temp_min"]))
+    import duckdb
+
+    with duckdb.connect(str(storage / "weather.duckdb"), read_only=True) as db:
+        rows = db.execute("select count(*) from daily_weather where date = ?", [day]).fetchone()
+    assert rows == (1,)
+
+
+def test_a_cron_tick_materializes_the_named_partition_and_lands_in_status(
+    system: System, tmp_path: Path
+) -> None:
+    storage = tmp_path / "storage"
+    job, schedule = _weather(
+        storage,
+        "weather-tick",
+        cronSchedule="* * * * *",
+        timeZone="UTC",
+        concurrencyPolicy="Forbid",
+        # The run config names the partition: the data set covers 2012-2015 only.
+        partitionKey="{{ '2015-06-01' }}",
+    )
+    schedule["spec"]["runConfig"]["ops"]["weather__weather_report"]["config"]["title"] = (
+        "tick {{ scheduled_time.strftime('%H:%M') }} for {{ partition_key }}"
+    )
+    system.apply(job, schedule)
+    name = schedule["metadata"]["name"]
+    cronjob_name = poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
+
+    def first_job() -> dict[str, Any] | None:
+        items = system.get("jobs", "-l", f"assetcron.dev/schedule={name}")["items"]
+        scheduled = [j for j in items if "-" in j["metadata"]["name"]]
+        return scheduled[0] if scheduled else None
+
+    created_job = poll(first_job, 90, "the CronJob controller to create a Job")
+    job_name = created_job["metadata"]["name"]
+    assert job_name.startswith(cronjob_name)
+    tick = datetime.fromtimestamp(int(job_name.rsplit("-", 1)[1]) * 60, UTC)
+    run = poll(
+        lambda: (
+            (r := system.run(name, job_name)) and r.get("phase") in ("Succeeded", "Failed") and r
+        ),
+        180,
+        f"the run {job_name} in status (operator log: see {system.log})",
+    )
+    status_seen = datetime.now(UTC)
+    # Stop further ticks before asserting (they would write the same partition again).
+    system.kubectl(
+        "patch", "assetschedule", name, "--type=merge", "-p", '{"spec":{"suspend":true}}'
+    )
+    assert run["phase"] == "Succeeded", (run, system.operator_log())
+    outcomes = {a["key"]: a["outcome"] for a in run["assets"]}
+    assert outcomes == {
+        f"weather/{k}": "Materialized"
+        for k in (
+            "raw_observations",
+            "daily_weather",
+            "rolling_7d_summary",
+            "weather_table",
+            "weather_report",
+        )
+    }
+    _assert_partition_materialized(storage, "2015-06-01")
+    # The run config template was rendered from the tick's scheduled time.
+    report = (storage / "reports" / "weather" / "2015-06-01.csv").read_text()
+    assert f"tick {tick:%H:%M} for 2015-06-01" in report
+
+    pods = system.get("pods", "-l", f"batch.kubernetes.io/job-name={job_name}")["items"]
+    finished = _ts(pods[0]["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"])
+    created = _ts(created_job["metadata"]["creationTimestamp"])
+    timings = {
+        "tick": tick.isoformat(),
+        "job_created_after_tick_s": (created - tick).total_seconds(),
+        "pod_succeeded_after_job_s": (finished - created).total_seconds(),
+        "status_seen_after_pod_s": (status_seen - finished).total_seconds(),
+        "tick_to_status_s": (status_seen - tick).total_seconds(),
+    }
+    sys.stderr.write(f"\ne2e timings: {json.dumps(timings)}\n")
+    assert system.status(name)["lastSuccessfulTime"]
+
+
+def test_trigger_backfills_a_past_tick_as_a_manual_run(system: System, tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    job, schedule = _weather(storage, "weather-manual")
+    system.apply(job, schedule)
+    name = schedule["metadata"]["name"]
+    poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assetcron.cli",
+            "schedule",
+            "trigger",
+            name,
+            "-n",
+            system.namespace,
+            f"--kubeconfig={system.cp.kubeconfig}",
+            "--scheduled-time",
+            "2015-06-02T06:00:00-07:00",
+            "--wait",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=system.cp.env,
+    )
+    assert proc.returncode == 0, proc.stderr + system.operator_log()
+    job_name = poll(
+        lambda: (system.status(name).get("lastTrigger") or {}).get("jobName"), 30, "trigger"
+    )
+    run = poll(
+        lambda: (
+            (r := system.run(name, job_name)) and r.get("phase") in ("Succeeded", "Failed") and r
+        ),
+        120,
+        "the manual run in status",
+    )
+    assert run["phase"] == "Succeeded", run
+    assert run["trigger"] == "Manual"
+    assert _ts(run["scheduledTime"]) == datetime(2015, 6, 2, 13, 0, tzinfo=UTC)
+    # The schedule's partitionKey template picks the day before the tick, in Los Angeles.
+    _assert_partition_materialized(storage, "2015-06-01")
+
+
+def test_a_failing_asset_fails_the_pod_skips_downstream_and_the_retry_resumes(
+    system: System, tmp_path: Path
+) -> None:
+    counter = tmp_path / "extract-computations.txt"
+    counter.write_text("")
+    job = {
+        "apiVersion": "assetcron.dev/v1alpha1",
+        "kind": "AssetJob",
+        "metadata": {"name": "flaky"},
+        "spec": {
+            "selection": "*",
+            "codeLocation": {"image": "assetcron-e2e:test", "module": "flaky_assets"},
+            "backoffLimit": 1,
+            "template": {
+                "env": [
+                    {"name": "ASSETCRON_STORAGE", "value": str(tmp_path / "storage")},
+                    {"name": "E2E_COUNTER", "value": str(counter)},
+                ]
+            },
+        },
+    }
+    schedule = {
+        "apiVersion": "assetcron.dev/v1alpha1",
+        "kind": "AssetSchedule",
+        "metadata": {"name": "flaky-schedule"},
+        "spec": {"jobRef": {"name": "flaky"}, "cronSchedule": "0 0 1 1 *", "timeZone": "UTC"},
+    }
+    system.apply(job, schedule)
+    name = "flaky-schedule"
+    poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assetcron.cli",
+            "schedule",
+            "trigger",
+            name,
+            "-n",
+            system.namespace,
+            f"--kubeconfig={system.cp.kubeconfig}",
+            "--scheduled-time",
+            "2026-01-01T00:00:00Z",
+            "--wait",
+            "60",
+        ],
+        check=True,
+        capture_output=True,
+        env=system.cp.env,
+    )
+    job_name = poll(
+        lambda: (system.status(name).get("lastTrigger") or {}).get("jobName"), 30, "trigger"
+    )
+
+    def job_failed() -> bool:
+        conds = system.get("job", job_name)["status"].get("conditions") or []
+        return any(c["type"] == "Failed" and c["status"] == "True" for c in conds)
+
+    poll(job_failed, 120, "the Job to fail after its retry")
+    pods = system.get("pods", "-l", f"batch.kubernetes.io/job-name={job_name}")["items"]
+    assert len(pods) == 2  # backoffLimit 1: the first attempt and one retry
+    for pod in pods:
+        terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+        assert terminated["exitCode"] == 1
+    # extract was computed once: the retry resumed the same run and reused it.
+    assert len(counter.read_text().splitlines()) == 1
+    summaries = sorted(
+        (
+            json.loads(p["status"]["containerStatuses"][0]["state"]["terminated"]["message"])
+            for p in pods
+        ),
+        key=lambda s: s["counts"]["reused"],
+    )
+    first, retry = ({a["key"]: a["outcome"] for a in s["assets"]} for s in summaries)
+    assert first == {
+        "extract": "Materialized",
+        "audit": "Materialized",
+        "transform": "Failed",
+        "load": "Skipped",
+    }
+    assert retry == {
+        "extract": "Reused",
+        "audit": "Reused",
+        "transform": "Failed",
+        "load": "Skipped",
+    }
+
+    run = poll(
+        lambda: (r := system.run(name, job_name)) and r.get("phase") == "Failed" and r,
+        60,
+        "the failed run in status",
+    )
+    by_key = {a["key"]: a for a in run["assets"]}
+    assert "refusing to transform" in by_key["transform"]["error"]
+    assert by_key["load"]["outcome"] == "Skipped"
+    assert system.status(name).get("lastResult") == "Failed"
