@@ -18,8 +18,11 @@ key-based API.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import heapq
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import operator
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeAlias
@@ -161,17 +164,46 @@ class AssetNode:
     kinds: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        key = AssetKey.from_coercible(self.key)
-        deps = tuple(dict.fromkeys(AssetKey.from_coercible(d) for d in self.deps))
-        if not isinstance(self.group_name, str) or not self.group_name:
+        # Fast paths (already-normalised values are kept as they are): a code location
+        # of 100,000 assets builds its nodes in a fraction of a second.
+        key = self.key
+        if type(key) is not AssetKey:
+            key = AssetKey.from_coercible(key)
+            object.__setattr__(self, "key", key)
+        deps = self.deps
+        if type(deps) is not tuple or any(type(d) is not AssetKey for d in deps):
+            deps = tuple(AssetKey.from_coercible(d) for d in deps)
+        if len(deps) > 1 and len(set(deps)) < len(deps):
+            deps = tuple(dict.fromkeys(deps))
+        if deps is not self.deps:
+            object.__setattr__(self, "deps", deps)
+        if type(self.group_name) is not str or not self.group_name:
             raise InvalidDefinitionError(
                 f"asset {key.to_user_string()!r}: group_name must be a non-empty string"
             )
-        object.__setattr__(self, "key", key)
-        object.__setattr__(self, "deps", deps)
-        object.__setattr__(self, "tags", MappingProxyType(dict(self.tags)))
-        object.__setattr__(self, "owners", tuple(self.owners))
-        object.__setattr__(self, "kinds", frozenset(self.kinds))
+        tags = self.tags
+        object.__setattr__(self, "tags", MappingProxyType(dict(tags)) if tags else _NO_TAGS)
+        if type(self.owners) is not tuple:
+            object.__setattr__(self, "owners", tuple(self.owners))
+        if type(self.kinds) is not frozenset:
+            object.__setattr__(self, "kinds", frozenset(self.kinds))
+
+
+_NO_TAGS: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(slots=True)
+class _AttributeIndex:
+    """Asset indices by attribute value (see :meth:`AssetGraph._attributes`)."""
+
+    groups: dict[str, list[int]] = field(default_factory=dict)
+    tags: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    tag_keys: dict[str, list[int]] = field(default_factory=dict)
+    owners: dict[str, list[int]] = field(default_factory=dict)
+    kinds: dict[str, list[int]] = field(default_factory=dict)
+    kindless: list[int] = field(default_factory=list)
+    #: Whether some key has a part containing "/" (so user strings can collide).
+    slashed_parts: bool = False
 
 
 class AssetGraph:
@@ -183,37 +215,43 @@ class AssetGraph:
     """
 
     __slots__ = (
+        "_attrs",
         "_by_user_string",
         "_children",
         "_global_order",
-        "_groups",
         "_index",
         "_keys",
         "_keyset",
         "_nodes",
         "_parents",
+        "_rank",
         "_user_strings",
     )
 
     def __init__(
         self,
         nodes: list[AssetNode],
-        index: dict[AssetKey, int],
+        index: dict[tuple[str, ...], int],
         parents: list[list[int]],
         children: list[list[int]],
         global_order: list[int],
     ) -> None:
         """Internal; use :meth:`build`. ``nodes`` are in key order and ``index`` maps
-        each key to its position."""
+        each key's path to its position (plain tuples hash and compare in C, which
+        makes the 300,000 look-ups of a 100,000-asset build several times faster)."""
         self._nodes = nodes
         self._keys = [n.key for n in nodes]
         self._index = index
         self._parents = parents
         self._children = children
         self._global_order = global_order
+        rank = [0] * len(nodes)
+        for position, i in enumerate(global_order):
+            rank[i] = position
+        self._rank = rank
         self._keyset: frozenset[AssetKey] | None = None
         self._user_strings: list[str] | None = None
-        self._groups: dict[str, list[int]] | None = None
+        self._attrs: _AttributeIndex | None = None
         self._by_user_string: dict[str, list[int]] | None = None
 
     @classmethod
@@ -225,31 +263,28 @@ class AssetGraph:
         :class:`DependencyCycleError` naming one cycle (a self-dependency is the cycle
         ``a -> a``).
         """
-        ordered = sorted(nodes, key=lambda n: n.key.path)
-        index: dict[AssetKey, int] = {}
-        for i, node in enumerate(ordered):
-            if index.setdefault(node.key, i) != i:
-                raise InvalidDefinitionError(
-                    f"asset key {node.key.to_user_string()!r} is defined more than once"
-                )
-        n = len(ordered)
-        parents: list[list[int]] = [[] for _ in range(n)]
-        children: list[list[int]] = [[] for _ in range(n)]
-        get = index.get
-        for i, node in enumerate(ordered):
-            row = parents[i]
-            for dep in node.deps:
-                j = get(dep)
-                if j is None:
-                    hint = did_you_mean(dep.to_user_string(), (k.to_user_string() for k in index))
-                    also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
-                    raise InvalidDefinitionError(
-                        f"asset {node.key.to_user_string()!r} depends on "
-                        f"{dep.to_user_string()!r}, which is not defined{also}"
-                    )
-                row.append(j)
-                children[j].append(i)
-        order = _kahn_all(parents, children)
+        with _gc_paused():
+            ordered = sorted(nodes, key=_KEY_PATH)
+            n = len(ordered)
+            index = {node.key.path: i for i, node in enumerate(ordered)}
+            if len(index) < n:
+                seen: set[AssetKey] = set()
+                for node in ordered:
+                    if node.key in seen:
+                        raise InvalidDefinitionError(
+                            f"asset key {node.key.to_user_string()!r} is defined more than once"
+                        )
+                    seen.add(node.key)
+            try:
+                lookup = index.__getitem__
+                parents = [list(map(lookup, map(_PATH, node.deps))) for node in ordered]
+            except KeyError:
+                raise _missing_dependency(ordered, index) from None
+            children: list[list[int]] = [[] for _ in range(n)]
+            for i, row in enumerate(parents):
+                for j in row:
+                    children[j].append(i)
+            order = _kahn_all(parents, children)
         if len(order) < n:
             raise DependencyCycleError(
                 [ordered[i].key.to_user_string() for i in _find_cycle(parents, order)]
@@ -273,7 +308,7 @@ class AssetGraph:
         return len(self._nodes)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._index
+        return isinstance(key, AssetKey) and key.path in self._index
 
     def __iter__(self) -> Iterator[AssetKey]:
         """Iterate over the keys in key order."""
@@ -298,16 +333,18 @@ class AssetGraph:
 
         Edges through assets that are not in ``keys`` count too: if ``c`` depends on
         ``b`` which depends on ``a``, then ``a`` precedes ``c`` in the plan for
-        ``{a, c}``. Deterministic: Kahn's algorithm over the selected assets (with the
-        dependencies they inherit through unselected ones), ties broken by key order.
+        ``{a, c}``. Deterministic: the order is that of Kahn's algorithm over the whole
+        graph with ties broken by key order (computed once, when the graph is built),
+        restricted to ``keys`` -- as Dagster plans a subset from its graph's
+        ``toposorted_asset_keys``. So planning is a sort, O(k log k) for k keys.
         Raises :class:`UnknownAssetKeyError` for a key not in the graph.
         """
-        return [self._keys[i] for i in self._toposort_indices({self._idx(k) for k in keys})]
+        return list(map(self._keys.__getitem__, self._toposort_indices(self._indices_of(keys))))
 
     # ---------------------------------------------------- index API (package use)
     def _idx(self, key: CoercibleToAssetKey) -> int:
-        k = AssetKey.from_coercible(key)
-        i = self._index.get(k)
+        k = key if type(key) is AssetKey else AssetKey.from_coercible(key)
+        i = self._index.get(k.path)
         if i is None:
             raise UnknownAssetKeyError(k.to_user_string(), self._user_key_strings())
         return i
@@ -315,7 +352,8 @@ class AssetGraph:
     def _user_key_strings(self) -> list[str]:
         """``to_user_string()`` of every key, indexed like the nodes (cached)."""
         if self._user_strings is None:
-            self._user_strings = [k.to_user_string() for k in self._keys]
+            join = KEY_DELIMITER.join
+            self._user_strings = [join(k.path) for k in self._keys]
         return self._user_strings
 
     def _user_string_index(self) -> dict[str, list[int]]:
@@ -330,12 +368,30 @@ class AssetGraph:
 
     def _group_index(self) -> dict[str, list[int]]:
         """Group name to the indices of its assets (cached)."""
-        if self._groups is None:
-            groups: dict[str, list[int]] = {}
+        return self._attributes().groups
+
+    def _attributes(self) -> _AttributeIndex:
+        """Indices of the assets by group, tag, owner and kind, built in one pass the
+        first time a selection needs them, so each attribute selection afterwards
+        costs O(matches) instead of a scan of every node."""
+        if self._attrs is None:
+            attrs = _AttributeIndex()
             for i, node in enumerate(self._nodes):
-                groups.setdefault(node.group_name, []).append(i)
-            self._groups = groups
-        return self._groups
+                attrs.groups.setdefault(node.group_name, []).append(i)
+                for item in node.tags.items():
+                    attrs.tags.setdefault(item, []).append(i)
+                    attrs.tag_keys.setdefault(item[0], []).append(i)
+                for owner in node.owners:
+                    attrs.owners.setdefault(owner, []).append(i)
+                if node.kinds:
+                    for kind in node.kinds:
+                        attrs.kinds.setdefault(kind, []).append(i)
+                else:
+                    attrs.kindless.append(i)
+                if not attrs.slashed_parts and any(KEY_DELIMITER in p for p in node.key.path):
+                    attrs.slashed_parts = True
+            self._attrs = attrs
+        return self._attrs
 
     def _upstream(self, start: Iterable[int], depth: int | None) -> set[int]:
         """``start`` plus everything up to ``depth`` levels upstream (None: unbounded)."""
@@ -345,53 +401,69 @@ class AssetGraph:
         """``start`` plus everything up to ``depth`` levels downstream (None: unbounded)."""
         return _bfs(self._children, start, depth)
 
-    def _toposort_indices(self, selected: set[int]) -> list[int]:
-        n = len(self._nodes)
-        if len(selected) == n:
+    def _toposort_indices(self, selected: Collection[int]) -> list[int]:
+        """``selected`` (distinct indices) in the graph's topological order (see
+        :meth:`toposort`)."""
+        if len(selected) == len(self._nodes):
             return list(self._global_order)
-        if not selected:
-            return []
-        # Kahn's algorithm over the ancestors of the selection. Unselected assets are
-        # popped before any selected one (their heap priority is below n), so a
-        # selected asset becomes ready exactly when every selected asset it depends
-        # on, directly or through unselected ones, has been emitted.
-        parents = self._parents
-        children = self._children
-        closure = _bfs(parents, selected, None)
-        indegree = {i: len(parents[i]) for i in closure}
-        heap = [i if i not in selected else i + n for i, d in indegree.items() if not d]
-        heapq.heapify(heap)
-        out: list[int] = []
-        push, pop = heapq.heappush, heapq.heappop
-        while heap:
-            p = pop(heap)
-            i = p - n if p >= n else p
-            if p >= n:
-                out.append(i)
-            for c in children[i]:
-                d = indegree.get(c)
-                if d is None:
-                    continue
-                d -= 1
-                indegree[c] = d
-                if not d:
-                    push(heap, c + n if c in selected else c)
-        return out
+        return sorted(selected, key=self._rank.__getitem__)
+
+    def _indices_of(self, keys: Iterable[CoercibleToAssetKey]) -> set[int]:
+        """Indices of ``keys``; raises :class:`UnknownAssetKeyError`."""
+        keys = keys if isinstance(keys, list | tuple | set | frozenset) else list(keys)
+        if all(type(k) is AssetKey for k in keys):
+            found = set(map(self._index.get, map(_PATH, keys)))
+            if None not in found:
+                return found  # type: ignore[return-value]
+        return {self._idx(k) for k in keys}
+
+
+_KEY_PATH = operator.attrgetter("key.path")
+_PATH = operator.attrgetter("path")
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large acyclic structures.
+
+    Allocating hundreds of thousands of small lists triggers many collections that can
+    free nothing (the structures are reachable); pausing cuts build time by about a
+    third at 100,000 assets. The previous state is restored, also on error.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _missing_dependency(ordered: list[AssetNode], index: dict[tuple[str, ...], int]) -> Exception:
+    for node in ordered:
+        for dep in node.deps:
+            if dep.path not in index:
+                hint = did_you_mean(dep.to_user_string(), (n.key.to_user_string() for n in ordered))
+                also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+                return InvalidDefinitionError(
+                    f"asset {node.key.to_user_string()!r} depends on "
+                    f"{dep.to_user_string()!r}, which is not defined{also}"
+                )
+    raise AssertionError("unreachable: a dependency was missing")  # pragma: no cover
 
 
 def _bfs(adjacency: list[list[int]], start: Iterable[int], depth: int | None) -> set[int]:
+    """``start`` plus every index within ``depth`` steps along ``adjacency`` (None:
+    unbounded), level by level as Dagster's ``Traverser`` does. Each level is one
+    C-level set union, not a Python loop per edge."""
     seen = set(start)
-    frontier = list(seen)
+    frontier: set[int] = seen
     level = 0
     while frontier and (depth is None or level < depth):
         level += 1
-        nxt: list[int] = []
-        for i in frontier:
-            for j in adjacency[i]:
-                if j not in seen:
-                    seen.add(j)
-                    nxt.append(j)
-        frontier = nxt
+        frontier = set().union(*map(adjacency.__getitem__, frontier))
+        frontier -= seen
+        seen |= frontier
     return seen
 
 

@@ -186,8 +186,9 @@ class AssetSelection(ABC):
         :class:`EmptySelectionError` when nothing is selected and ``allow_empty`` is
         false.
         """
-        keys = graph._keys
-        return frozenset(keys[i] for i in self._indices(graph, allow_empty=allow_empty))
+        return frozenset(
+            map(graph._keys.__getitem__, self._indices(graph, allow_empty=allow_empty))
+        )
 
     def _indices(self, graph: AssetGraph, *, allow_empty: bool) -> set[int]:
         found = self._resolve(graph)
@@ -262,6 +263,12 @@ class KeyPatternSelection(AssetSelection):
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
         if "*" not in self.pattern:
+            # O(1) for the usual key; a one-part key containing "/" (AssetKey("a/b"))
+            # has the same user string, so the string index is consulted as well.
+            parts = tuple(self.pattern.split("/"))
+            i = graph._index.get(parts) if all(parts) else None
+            if i is not None and (len(parts) == 1 or not graph._attributes().slashed_parts):
+                return {i}
             found = graph._user_string_index().get(self.pattern)
             if found is None:
                 raise UnknownAssetKeyError(self.pattern, graph._user_key_strings())
@@ -347,8 +354,7 @@ class TagSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         if self.key is None:
             return set()
-        key, value = self.key, self.value
-        return {i for i, n in enumerate(graph._nodes) if n.tags.get(key) == value}
+        return set(graph._attributes().tags.get((self.key, self.value), ()))
 
     def __str__(self) -> str:
         base = f"tag:{_quote(self.key)}"
@@ -362,8 +368,7 @@ class TagKeySelection(AssetSelection):
     key: str
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        key = self.key
-        return {i for i, n in enumerate(graph._nodes) if key in n.tags}
+        return set(graph._attributes().tag_keys.get(self.key, ()))
 
     def __str__(self) -> str:
         return f"AssetSelection.tag_key({self.key!r})"
@@ -376,8 +381,9 @@ class OwnerSelection(AssetSelection):
     selected_owner: str | None
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        owner = self.selected_owner
-        return {i for i, n in enumerate(graph._nodes) if owner in n.owners}
+        if self.selected_owner is None:
+            return set()
+        return set(graph._attributes().owners.get(self.selected_owner, ()))
 
     def __str__(self) -> str:
         return f"owner:{_quote(self.selected_owner)}"
@@ -390,10 +396,10 @@ class KindSelection(AssetSelection):
     kind_str: str | None
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        kind = self.kind_str
-        if kind is None:
-            return {i for i, n in enumerate(graph._nodes) if not n.kinds}
-        return {i for i, n in enumerate(graph._nodes) if kind in n.kinds}
+        attrs = graph._attributes()
+        if self.kind_str is None:
+            return set(attrs.kindless)
+        return set(attrs.kinds.get(self.kind_str, ()))
 
     def __str__(self) -> str:
         return f"kind:{_quote(self.kind_str)}"
@@ -497,8 +503,11 @@ class DownstreamSelection(AssetSelection):
 def _traversal_str(
     child: AssetSelection, depth: int | None, include_self: bool, *, up: bool
 ) -> str:
-    # "+*" is not valid syntax: the traversal operand must be parenthesized.
-    inner = "(*)" if isinstance(child, AllSelection) else child._operand_str()
+    # "+*" and "++x" are not valid syntax: such operands must be parenthesized.
+    if isinstance(child, AllSelection | UpstreamSelection | DownstreamSelection):
+        inner = f"({child})"
+    else:
+        inner = child._operand_str()
     if depth == 0:
         base = inner
     else:
@@ -516,7 +525,7 @@ class SinksSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         base = self.child._resolve(graph)
         parents = graph._parents
-        return base - _bfs(parents, {p for i in base for p in parents[i]}, None)
+        return base - _bfs(parents, set().union(*map(parents.__getitem__, base)), None)
 
     def __str__(self) -> str:
         return f"sinks({self.child})"
@@ -531,7 +540,7 @@ class RootsSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         base = self.child._resolve(graph)
         children = graph._children
-        return base - _bfs(children, {c for i in base for c in children[i]}, None)
+        return base - _bfs(children, set().union(*map(children.__getitem__, base)), None)
 
     def __str__(self) -> str:
         return f"roots({self.child})"
@@ -571,8 +580,7 @@ def plan(
     if isinstance(selection, AssetSelection):
         indices = selection._indices(graph, allow_empty=allow_empty)
     else:
-        indices = {graph._idx(k) for k in selection}
+        indices = graph._indices_of(selection)
         if not indices and not allow_empty:
             raise EmptySelectionError("(no keys)")
-    keys = graph._keys
-    return [keys[i] for i in graph._toposort_indices(indices)]
+    return list(map(graph._keys.__getitem__, graph._toposort_indices(indices)))

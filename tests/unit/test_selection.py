@@ -156,6 +156,10 @@ def test_selections_are_immutable_values_with_dagster_strings() -> None:
         '+key:"a" and not key:"a"'
     )
     assert hash(sel) == hash(parse_selection(str(sel)))
+    # Operands the grammar cannot traverse directly are parenthesized.
+    nested = AssetSelection.all().upstream().downstream(2)
+    assert str(nested) == "(+(*))+2"
+    assert resolve(parse_selection(str(nested))) == resolve(nested)
     with pytest.raises(AttributeError):
         sel.operands = ()  # type: ignore[attr-defined]
 

@@ -1,0 +1,322 @@
+"""Selection speed: define + build + parse + resolve + plan on large random asset graphs,
+assetcron against Dagster in the same run.
+
+Goal (issue 3): for 100,000 assets the assetcron work takes well under a second and is
+at least 10x faster than Dagster doing the same work.
+
+Usage::
+
+    .venv/bin/python benchmarks/selection.py [--sizes 10000 100000]
+        [--dagster-python /tmp/dagster-venv/bin/python] [--dagster-max-size 100000]
+
+The graph is random but seeded: every asset depends on about 3 earlier ones (two near
+it, so chains are deep, one anywhere), with one- and two-part keys, 8 groups, and some
+tags, owners and kinds. The same generator (this file, stdlib only) feeds both sides.
+Dagster runs in a subprocess with the interpreter given by ``--dagster-python``
+(dagster is never installed into the project's venv); without it, only assetcron is
+measured. Both sides print per-step wall times; the Dagster side also returns, per
+selection, the number of keys and a digest of them, which must equal ours (printed as
+``same result``).
+
+What is timed, per side:
+
+- ``define``: creating the asset definitions. assetcron: one ``@asset`` per asset (what
+  user code does). Dagster: one ``multi_asset`` over ``AssetSpec`` s with
+  ``can_subset=True``; per-asset ``@asset`` costs about 2 ms each in dagster 1.13, which
+  would take minutes at 100,000, so Dagster gets its fastest path here.
+- ``build``: ``Definitions(assets=...)`` with its asset graph (assetcron builds the graph
+  in the constructor; Dagster's ``Definitions(...).resolve_asset_graph()``).
+- per selection: ``parse`` (string to tree) and ``resolve+plan`` (tree to keys in
+  topological order: ``assetcron.plan(graph, selection)``, what the runner calls; for
+  Dagster ``selection.resolve(graph)`` then the graph's ``toposorted_asset_keys``
+  filtered to the result, the cheapest equivalent it offers, so Dagster's figure is a
+  lower bound).
+- ``total`` = build + every selection's parse + resolve+plan (``define`` apart).
+
+Timings are wall time (``time.perf_counter``) of one run; on a shared machine run it
+twice and look at the lower figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+GROUPS = 8
+DEPS = 3
+
+
+def generate(n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` assets as plain data: ``key`` (list of parts), ``deps`` (indices of
+    earlier assets), ``group``, ``tags``, ``owners``, ``kinds``."""
+    rnd = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        key = [f"layer{i % 5}", f"a{i}"] if i % 4 == 0 else [f"a{i}"]
+        deps: set[int] = set()
+        if i:
+            for _ in range(DEPS - 1):
+                deps.add(rnd.randrange(max(0, i - 50), i))
+            deps.add(rnd.randrange(i))
+        out.append(
+            {
+                "key": key,
+                "deps": sorted(deps),
+                "group": f"g{rnd.randrange(GROUPS)}",
+                "tags": {"tier": "gold"} if i % 7 == 0 else ({"pii": ""} if i % 11 == 0 else {}),
+                "owners": [f"team:{i % 3}"] if i % 5 == 0 else [],
+                "kinds": ["sql"] if i % 6 == 0 else (["python"] if i % 6 == 1 else []),
+            }
+        )
+    return out
+
+
+def user_string(asset: dict[str, Any]) -> str:
+    return "/".join(asset["key"])
+
+
+def selections(assets: list[dict[str, Any]]) -> list[str]:
+    """Complex selections valid in both assetcron and Dagster, over existing keys."""
+    n = len(assets)
+
+    def k(frac: float) -> str:
+        return '"' + user_string(assets[int((n - 1) * frac)]) + '"'
+
+    return [
+        "*",
+        f"+key:{k(0.9)} and not group:g3",
+        f"2+key:{k(0.5)}+2 or key:{k(0.25)}+ or 3+key:{k(0.75)}",
+        'sinks(group:g1 or tag:tier=gold) or roots(key:"layer1/*")',
+        '(key:"layer2/*" or kind:sql) and not (owner:"team:0" or tag:pii)',
+        f"roots(+key:{k(0.99)}) or sinks(key:{k(0.01)}+3) or (group:g2 and kind:python)",
+    ]
+
+
+def digest(keys: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+# ------------------------------------------------------------------ assetcron
+def run_assetcron(n: int, seed: int) -> dict[str, Any]:
+    from assetcron import AssetKey, AssetSelection, Definitions, asset, plan
+
+    data = generate(n, seed)
+    keys = [AssetKey(a["key"]) for a in data]
+
+    def body() -> None:
+        return None
+
+    def define() -> list[Any]:
+        return [
+            asset(
+                body,
+                key=keys[i],
+                deps=[keys[j] for j in a["deps"]],
+                group_name=a["group"],
+                tags=a["tags"],
+                owners=a["owners"],
+                kinds=a["kinds"],
+            )
+            for i, a in enumerate(data)
+        ]
+
+    defs_list, t_define = timed(define)
+    defs, t_build = timed(lambda: Definitions(assets=defs_list))
+    graph = defs.graph
+    rows = []
+    for text in selections(data):
+        sel, t_parse = timed(lambda text=text: AssetSelection.from_string(text))
+        # What the runner does: resolve the selection and order it, in one call.
+        order, t_plan = timed(lambda sel=sel: plan(graph, sel, allow_empty=True))
+        rows.append(
+            {
+                "selection": text,
+                "count": len(order),
+                "digest": digest([key.to_user_string() for key in order]),
+                "parse": t_parse,
+                "plan": t_plan,
+            }
+        )
+        assert len(set(order)) == len(order)
+    return {"define": t_define, "build": t_build, "rows": rows}
+
+
+# ------------------------------------------------------------------ dagster
+def run_dagster(n: int, seed: int) -> dict[str, Any]:
+    """Runs inside the Dagster interpreter (``--dagster-worker``)."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import dagster as dg
+
+    data = generate(n, seed)
+    keys = [dg.AssetKey(a["key"]) for a in data]
+
+    def define() -> Any:
+        specs = [
+            dg.AssetSpec(
+                key=keys[i],
+                deps=[keys[j] for j in a["deps"]],
+                group_name=a["group"],
+                tags=a["tags"],
+                owners=a["owners"],
+                kinds=set(a["kinds"]) or None,
+            )
+            for i, a in enumerate(data)
+        ]
+
+        @dg.multi_asset(specs=specs, can_subset=True)
+        def everything():  # type: ignore[no-untyped-def]  # dagster rejects "-> None" here
+            return None
+
+        return everything
+
+    assets_def, t_define = timed(define)
+    graph, t_build = timed(lambda: dg.Definitions(assets=[assets_def]).resolve_asset_graph())
+    rows = []
+    for text in selections(data):
+        sel, t_parse = timed(lambda text=text: dg.AssetSelection.from_string(text))
+
+        def resolve_and_plan(sel: Any = sel) -> list[Any]:
+            found = sel.resolve(graph)
+            return [k for k in graph.toposorted_asset_keys if k in found]
+
+        order, t_plan = timed(resolve_and_plan)
+        found = set(order)
+        rows.append(
+            {
+                "selection": text,
+                "count": len(found),
+                "digest": digest([key.to_user_string() for key in found]),
+                "parse": t_parse,
+                "plan": t_plan,
+            }
+        )
+        assert len(order) == len(found)
+    return {"define": t_define, "build": t_build, "rows": rows}
+
+
+def dagster_subprocess(python: str, n: int, seed: int, timeout: float) -> dict[str, Any] | str:
+    """Run :func:`run_dagster` with another interpreter; its result, or why not."""
+    try:
+        proc = subprocess.run(
+            [
+                python,
+                str(Path(__file__).resolve()),
+                "--dagster-worker",
+                str(n),
+                "--seed",
+                str(seed),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"did not finish within {timeout:.0f} s"
+    if proc.returncode != 0:
+        return f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}"
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+# ------------------------------------------------------------------ report
+def total(side: dict[str, Any]) -> float:
+    return float(side["build"]) + sum(r["parse"] + r["plan"] for r in side["rows"])
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:9.1f} ms"
+
+
+def report(n: int, ours: dict[str, Any], theirs: dict[str, Any] | str | None) -> None:
+    print(f"\n=== {n:,} assets (~{DEPS} deps each) ===")
+    other = theirs if isinstance(theirs, dict) else None
+    head = f"{'step':<16}{'assetcron':>13}"
+    if other:
+        head += f"{'dagster':>13}{'ratio':>9}"
+    print(head)
+
+    def line(label: str, a: float, b: float | None) -> None:
+        row = f"{label:<16}{ms(a):>13}"
+        if b is not None:
+            row += f"{ms(b):>13}{b / a:>8.1f}x"
+        print(row)
+
+    line("define", ours["define"], other["define"] if other else None)
+    line("build", ours["build"], other["build"] if other else None)
+    for i, row in enumerate(ours["rows"]):
+        step = row["parse"] + row["plan"]
+        theirs_row = other["rows"][i] if other else None
+        line(
+            f"selection {i + 1}",
+            step,
+            theirs_row["parse"] + theirs_row["plan"] if theirs_row else None,
+        )
+    line("total", total(ours), total(other) if other else None)
+    print()
+    for i, row in enumerate(ours["rows"]):
+        same = ""
+        if other:
+            o = other["rows"][i]
+            same = (
+                "  same result"
+                if (o["count"], o["digest"]) == (row["count"], row["digest"])
+                else f"  DIFFERENT: dagster {o['count']} keys"
+            )
+        print(
+            f"  {i + 1}. {row['selection'][:70]:<70} {row['count']:>7} keys "
+            f"(parse {row['parse'] * 1000:.2f} ms, resolve+plan {row['plan'] * 1000:.1f} ms)"
+            f"{same}"
+        )
+    if isinstance(theirs, str):
+        print(f"  dagster: {theirs}")
+    verdict = "under" if total(ours) < 1.0 else "OVER"
+    print(f"\nassetcron total {total(ours):.3f} s ({verdict} the 1 s goal)", end="")
+    if other:
+        print(f"; dagster {total(other):.3f} s; ratio {total(other) / total(ours):.1f}x", end="")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dagster-python", help="interpreter with dagster installed")
+    parser.add_argument(
+        "--dagster-max-size", type=int, default=100_000, help="skip Dagster above this size"
+    )
+    parser.add_argument("--dagster-timeout", type=float, default=900.0, help="seconds")
+    parser.add_argument("--dagster-worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.dagster_worker:
+        print(json.dumps(run_dagster(args.dagster_worker, args.seed)))
+        return
+    print(f"python {sys.version.split()[0]}; timings are wall time of one run (seed {args.seed})")
+    for n in args.sizes:
+        ours = run_assetcron(n, args.seed)
+        theirs: dict[str, Any] | str | None = None
+        if args.dagster_python and n <= args.dagster_max_size:
+            theirs = dagster_subprocess(args.dagster_python, n, args.seed, args.dagster_timeout)
+        elif args.dagster_python:
+            theirs = f"skipped above --dagster-max-size {args.dagster_max_size}"
+        report(n, ours, theirs)
+
+
+if __name__ == "__main__":
+    main()
