@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from assetcron_operator.dev.binaries import KUBERNETES_VERSION
 from tests.conftest import PlaneHandle
 
 pytestmark = pytest.mark.controlplane
@@ -48,6 +49,10 @@ CHART = ROOT / "charts" / "assetcron"
 WEATHER = ROOT / "examples" / "weather" / "manifests"
 
 T = TypeVar("T")
+
+# `helm template` has no cluster to ask, and a helm built without helm's own ldflags
+# assumes Kubernetes 1.20, below the chart's kubeVersion; render for the plane's version.
+KUBE_VERSION = ["--kube-version", f"v{KUBERNETES_VERSION}"]
 
 
 def poll(fn: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
@@ -167,23 +172,25 @@ def test_helm_lint_strict(
 @pytest.mark.parametrize(
     ("setting", "complaint"),
     [
-        ("operator.runHistoryLimt=5", "runHistoryLimt"),  # typo'd key
-        ("rbac.scope=everywhere", "rbac.scope"),  # not in the enum
-        ("operator.runHistoryLimit=0", "runHistoryLimit"),  # below the minimum
-        ("watchNamespaces={Not_A_Namespace}", "watchNamespaces"),  # not a DNS-1123 label
+        # (value, where helm's schema error points: a JSON pointer and the culprit)
+        ("operator.runHistoryLimt=5", "'/operator': additional properties 'runHistoryLimt'"),
+        ("rbac.scope=everywhere", "'/rbac/scope'"),  # not in the enum
+        ("operator.runHistoryLimit=0", "'/operator/runHistoryLimit'"),  # below the minimum
+        ("watchNamespaces={Not_A_Namespace}", "'/watchNamespaces/0'"),  # not a DNS-1123 label
+        ("serviceAccount.annotation.a=b", "additional properties 'annotation'"),
     ],
 )
 def test_bad_values_fail_helm_template(
     helm: Callable[..., subprocess.CompletedProcess[str]], setting: str, complaint: str
 ) -> None:
-    result = helm("template", "t", str(CHART), "--set", setting, check=False)
+    result = helm("template", "t", str(CHART), *KUBE_VERSION, "--set", setting, check=False)
     assert result.returncode != 0, f"{setting} was accepted"
     assert complaint in result.stderr
     assert "values don't meet the specifications of the schema" in result.stderr
 
 
 def _render(helm: Callable[..., subprocess.CompletedProcess[str]], *args: str) -> list[Any]:
-    out = helm("template", "t", str(CHART), "-n", "ops", *args).stdout
+    out = helm("template", "t", str(CHART), "-n", "ops", *KUBE_VERSION, *args).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
 
@@ -246,7 +253,9 @@ def test_rendered_chart_is_accepted_by_the_api_server(
     release_ns = _namespace(control_plane, "dry")
     if values:  # namespaced: the Roles go into namespaces that must exist
         values = ["--set", "rbac.scope=namespaced", "--set", f"watchNamespaces={{{release_ns}}}"]
-    manifest = helm("template", f"dry-{_uid()}", str(CHART), "-n", release_ns, *values).stdout
+    manifest = helm(
+        "template", f"dry-{_uid()}", str(CHART), "-n", release_ns, *KUBE_VERSION, *values
+    ).stdout
     result = control_plane.kubectl(
         "apply", "--dry-run=server", "-n", release_ns, "-f", "-", input=manifest, check=False
     )

@@ -74,7 +74,8 @@ def test_schema_forbids_unknown_keys_at_every_object_level() -> None:
         if node.get("additionalProperties") is not False
         and not isinstance(node.get("additionalProperties"), dict)
     ]
-    assert loose == []
+    # Helm injects a parent chart's `global` into every subchart; its content is not ours.
+    assert loose == ["$.global"]
 
 
 def test_schema_and_values_declare_the_same_keys() -> None:
