@@ -192,20 +192,6 @@ class AssetNode:
 _NO_TAGS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(slots=True)
-class _AttributeIndex:
-    """Asset indices by attribute value (see :meth:`AssetGraph._attributes`)."""
-
-    groups: dict[str, list[int]] = field(default_factory=dict)
-    tags: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    tag_keys: dict[str, list[int]] = field(default_factory=dict)
-    owners: dict[str, list[int]] = field(default_factory=dict)
-    kinds: dict[str, list[int]] = field(default_factory=dict)
-    kindless: list[int] = field(default_factory=list)
-    #: Whether some key has a part containing "/" (so user strings can collide).
-    slashed_parts: bool = False
-
-
 class AssetGraph:
     """An immutable, acyclic asset dependency graph. Build it with :meth:`build`.
 
@@ -215,16 +201,20 @@ class AssetGraph:
     """
 
     __slots__ = (
-        "_attrs",
         "_by_user_string",
         "_children",
         "_global_order",
+        "_groups",
         "_index",
         "_keys",
         "_keyset",
+        "_kinds",
         "_nodes",
+        "_owners",
         "_parents",
         "_rank",
+        "_slashed",
+        "_tags",
         "_user_strings",
     )
 
@@ -251,7 +241,11 @@ class AssetGraph:
         self._rank = rank
         self._keyset: frozenset[AssetKey] | None = None
         self._user_strings: list[str] | None = None
-        self._attrs: _AttributeIndex | None = None
+        self._groups: dict[str, list[int]] | None = None
+        self._tags: tuple[dict[tuple[str, str], list[int]], dict[str, list[int]]] | None = None
+        self._owners: dict[str, list[int]] | None = None
+        self._kinds: tuple[dict[str, list[int]], list[int]] | None = None
+        self._slashed: bool | None = None
         self._by_user_string: dict[str, list[int]] | None = None
 
     @classmethod
@@ -366,32 +360,60 @@ class AssetGraph:
             self._by_user_string = index
         return self._by_user_string
 
+    # Attribute indexes: built on first use, each in one pass over the nodes, so an
+    # attribute selection afterwards costs O(matches) instead of a scan of every node.
     def _group_index(self) -> dict[str, list[int]]:
         """Group name to the indices of its assets (cached)."""
-        return self._attributes().groups
-
-    def _attributes(self) -> _AttributeIndex:
-        """Indices of the assets by group, tag, owner and kind, built in one pass the
-        first time a selection needs them, so each attribute selection afterwards
-        costs O(matches) instead of a scan of every node."""
-        if self._attrs is None:
-            attrs = _AttributeIndex()
+        if self._groups is None:
+            groups: dict[str, list[int]] = {}
             for i, node in enumerate(self._nodes):
-                attrs.groups.setdefault(node.group_name, []).append(i)
-                for item in node.tags.items():
-                    attrs.tags.setdefault(item, []).append(i)
-                    attrs.tag_keys.setdefault(item[0], []).append(i)
+                groups.setdefault(node.group_name, []).append(i)
+            self._groups = groups
+        return self._groups
+
+    def _tag_index(self) -> tuple[dict[tuple[str, str], list[int]], dict[str, list[int]]]:
+        """``(key, value)`` and ``key`` to the indices of the assets so tagged (cached)."""
+        if self._tags is None:
+            pairs: dict[tuple[str, str], list[int]] = {}
+            names: dict[str, list[int]] = {}
+            for i, node in enumerate(self._nodes):
+                if node.tags:
+                    for item in node.tags.items():
+                        pairs.setdefault(item, []).append(i)
+                        names.setdefault(item[0], []).append(i)
+            self._tags = (pairs, names)
+        return self._tags
+
+    def _owner_index(self) -> dict[str, list[int]]:
+        """Owner to the indices of the assets listing it (cached)."""
+        if self._owners is None:
+            owners: dict[str, list[int]] = {}
+            for i, node in enumerate(self._nodes):
                 for owner in node.owners:
-                    attrs.owners.setdefault(owner, []).append(i)
+                    owners.setdefault(owner, []).append(i)
+            self._owners = owners
+        return self._owners
+
+    def _kind_index(self) -> tuple[dict[str, list[int]], list[int]]:
+        """Kind to the indices of its assets, and the assets without a kind (cached)."""
+        if self._kinds is None:
+            kinds: dict[str, list[int]] = {}
+            kindless: list[int] = []
+            for i, node in enumerate(self._nodes):
                 if node.kinds:
                     for kind in node.kinds:
-                        attrs.kinds.setdefault(kind, []).append(i)
+                        kinds.setdefault(kind, []).append(i)
                 else:
-                    attrs.kindless.append(i)
-                if not attrs.slashed_parts and any(KEY_DELIMITER in p for p in node.key.path):
-                    attrs.slashed_parts = True
-            self._attrs = attrs
-        return self._attrs
+                    kindless.append(i)
+            self._kinds = (kinds, kindless)
+        return self._kinds
+
+    def _has_slashed_parts(self) -> bool:
+        """Whether some key has a part containing ``/``, so that two keys can share a
+        user string (``AssetKey("a/b")`` and ``AssetKey(["a", "b"])``) (cached)."""
+        if self._slashed is None:
+            self._slashed = any(KEY_DELIMITER in p for k in self._keys for p in k.path)
+        return self._slashed
 
     def _upstream(self, start: Iterable[int], depth: int | None) -> set[int]:
         """``start`` plus everything up to ``depth`` levels upstream (None: unbounded)."""

@@ -267,7 +267,7 @@ class KeyPatternSelection(AssetSelection):
             # has the same user string, so the string index is consulted as well.
             parts = tuple(self.pattern.split("/"))
             i = graph._index.get(parts) if all(parts) else None
-            if i is not None and (len(parts) == 1 or not graph._attributes().slashed_parts):
+            if i is not None and (len(parts) == 1 or not graph._has_slashed_parts()):
                 return {i}
             found = graph._user_string_index().get(self.pattern)
             if found is None:
@@ -354,7 +354,7 @@ class TagSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         if self.key is None:
             return set()
-        return set(graph._attributes().tags.get((self.key, self.value), ()))
+        return set(graph._tag_index()[0].get((self.key, self.value), ()))
 
     def __str__(self) -> str:
         base = f"tag:{_quote(self.key)}"
@@ -368,7 +368,7 @@ class TagKeySelection(AssetSelection):
     key: str
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        return set(graph._attributes().tag_keys.get(self.key, ()))
+        return set(graph._tag_index()[1].get(self.key, ()))
 
     def __str__(self) -> str:
         return f"AssetSelection.tag_key({self.key!r})"
@@ -383,7 +383,7 @@ class OwnerSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         if self.selected_owner is None:
             return set()
-        return set(graph._attributes().owners.get(self.selected_owner, ()))
+        return set(graph._owner_index().get(self.selected_owner, ()))
 
     def __str__(self) -> str:
         return f"owner:{_quote(self.selected_owner)}"
@@ -396,10 +396,10 @@ class KindSelection(AssetSelection):
     kind_str: str | None
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        attrs = graph._attributes()
+        kinds, kindless = graph._kind_index()
         if self.kind_str is None:
-            return set(attrs.kindless)
-        return set(attrs.kinds.get(self.kind_str, ()))
+            return set(kindless)
+        return set(kinds.get(self.kind_str, ()))
 
     def __str__(self) -> str:
         return f"kind:{_quote(self.kind_str)}"

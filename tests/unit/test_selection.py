@@ -168,6 +168,8 @@ def test_a_key_that_is_one_part_containing_a_slash_matches_its_user_string() -> 
     g = AssetGraph.build([AssetNode(AssetKey("a/b")), AssetNode(AssetKey(["a", "c"]))])
     assert parse_selection("key:a/b").resolve(g) == {AssetKey("a/b")}
     assert parse_selection("key:a/*").resolve(g) == {AssetKey("a/b"), AssetKey(["a", "c"])}
+    both = AssetGraph.build([AssetNode(AssetKey("a/b")), AssetNode(AssetKey(["a", "b"]))])
+    assert parse_selection("key:a/b").resolve(both) == {AssetKey("a/b"), AssetKey(["a", "b"])}
 
 
 # ------------------------------------------------------------------ errors
