@@ -274,6 +274,7 @@ def test_install_then_upgrade_changes_the_operator_settings(
     r = cluster_release
     status = json.loads(helm("status", r.name, "-n", r.namespace, "-o", "json").stdout)
     assert status["info"]["status"] == "deployed"
+    assert "kubectl get assetschedules" in status["info"]["notes"]  # NOTES.txt: what next
     for crd in ("assetjobs.assetcron.dev", "assetschedules.assetcron.dev"):
         control_plane.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=30s")
 
