@@ -121,3 +121,19 @@ tests/integration/test_chart.py runs the operator with exactly these permissions
   resources: ["events"]
   verbs: ["create"]
 {{- end }}
+
+{{/*
+assetcron.clusterRules: what kopf reads cluster-wide, granted with rbac.scope "cluster" only.
+kopf's resource observer watches CRDs so that it notices ours being installed or upgraded
+after the operator started (kopf/_core/reactor/observation.py). In namespaced mode it is
+not granted: kopf then logs "Not enough permissions to watch for resources" once and
+serves the CRDs present at start-up, so restart the operator after installing them.
+Namespaces are not listed: with no watchNamespaces kopf runs cluster-wide and needs no
+namespace list, and with watchNamespaces it falls back to the exact names it was given.
+*/}}
+{{- define "assetcron.clusterRules" -}}
+# kopf's resource observer: notices our CRDs being installed or upgraded (read-only).
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["list", "watch"]
+{{- end }}
