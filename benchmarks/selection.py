@@ -45,6 +45,7 @@ import json
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -156,15 +157,20 @@ def run_assetcron(n: int, seed: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ dagster
-def run_dagster(n: int, seed: int) -> dict[str, Any]:
-    """Runs inside the Dagster interpreter (``--dagster-worker``)."""
+def run_dagster(n: int, seed: int) -> None:
+    """Runs inside the Dagster interpreter (``--dagster-worker``); prints one JSON line
+    per finished step, so that a run cut short by the time limit still reports."""
     import warnings
 
     warnings.filterwarnings("ignore")
     import dagster as dg
 
+    def emit(record: dict[str, Any]) -> None:
+        print(json.dumps(record), flush=True)
+
     data = generate(n, seed)
     keys = [dg.AssetKey(a["key"]) for a in data]
+    emit({"started": time.time()})  # after imports: start-up is not Dagster's work
 
     def define() -> Any:
         specs = [
@@ -186,8 +192,9 @@ def run_dagster(n: int, seed: int) -> dict[str, Any]:
         return everything
 
     assets_def, t_define = timed(define)
+    emit({"define": t_define})
     graph, t_build = timed(lambda: dg.Definitions(assets=[assets_def]).resolve_asset_graph())
-    rows = []
+    emit({"build": t_build})
     for text in selections(data):
         sel, t_parse = timed(lambda text=text: dg.AssetSelection.from_string(text))
 
@@ -196,100 +203,115 @@ def run_dagster(n: int, seed: int) -> dict[str, Any]:
             return [k for k in graph.toposorted_asset_keys if k in found]
 
         order, t_plan = timed(resolve_and_plan)
-        found = set(order)
-        rows.append(
+        emit(
             {
-                "selection": text,
-                "count": len(found),
-                "digest": digest([key.to_user_string() for key in found]),
-                "parse": t_parse,
-                "plan": t_plan,
+                "row": {
+                    "selection": text,
+                    "count": len(order),
+                    "digest": digest([key.to_user_string() for key in order]),
+                    "parse": t_parse,
+                    "plan": t_plan,
+                }
             }
         )
-        assert len(order) == len(found)
-    return {"define": t_define, "build": t_build, "rows": rows}
 
 
-def dagster_subprocess(python: str, n: int, seed: int, timeout: float) -> dict[str, Any] | str:
-    """Run :func:`run_dagster` with another interpreter; its result, or why not."""
-    try:
-        proc = subprocess.run(
-            [
-                python,
-                str(Path(__file__).resolve()),
-                "--dagster-worker",
-                str(n),
-                "--seed",
-                str(seed),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"did not finish within {timeout:.0f} s"
-    if proc.returncode != 0:
-        return f"failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}"
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+def dagster_subprocess(python: str, n: int, seed: int, timeout: float) -> dict[str, Any]:
+    """Run :func:`run_dagster` with another interpreter for at most ``timeout`` seconds
+    and collect the steps it finished; ``note`` says why it stopped early, if it did."""
+    argv = [python, str(Path(__file__).resolve()), "--dagster-worker", str(n), "--seed", str(seed)]
+    result: dict[str, Any] = {"rows": [], "note": ""}
+    start = time.perf_counter()  # for "elapsed", which includes start-up and imports
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, text=True)
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            code = 0
+            result["note"] = f"stopped after {timeout:.0f} s"
+        result["elapsed"] = time.perf_counter() - start
+        result["stopped"] = time.time()
+        out.seek(0)
+        for line in out:
+            record = json.loads(line)
+            if "row" in record:
+                result["rows"].append(record["row"])
+            else:
+                result.update(record)
+        if code != 0:
+            err.seek(0)
+            lines = err.read().strip().splitlines()
+            result["note"] = f"failed: {lines[-1] if lines else code}"
     return result
 
 
 # ------------------------------------------------------------------ report
 def total(side: dict[str, Any]) -> float:
-    return float(side["build"]) + sum(r["parse"] + r["plan"] for r in side["rows"])
+    return float(side.get("build", 0.0)) + sum(r["parse"] + r["plan"] for r in side["rows"])
 
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:9.1f} ms"
 
 
-def report(n: int, ours: dict[str, Any], theirs: dict[str, Any] | str | None) -> None:
+def report(n: int, ours: dict[str, Any], other: dict[str, Any] | None) -> None:
     print(f"\n=== {n:,} assets (~{DEPS} deps each) ===")
-    other = theirs if isinstance(theirs, dict) else None
     head = f"{'step':<16}{'assetcron':>13}"
     if other:
         head += f"{'dagster':>13}{'ratio':>9}"
     print(head)
 
-    def line(label: str, a: float, b: float | None) -> None:
+    def line(label: str, a: float, b: float | None, *, has_other: bool = False) -> None:
         row = f"{label:<16}{ms(a):>13}"
         if b is not None:
             row += f"{ms(b):>13}{b / a:>8.1f}x"
+        elif has_other:
+            row += f"{'unfinished':>13}"
         print(row)
 
-    line("define", ours["define"], other["define"] if other else None)
-    line("build", ours["build"], other["build"] if other else None)
+    o = other or {}
+    line("define", ours["define"], o.get("define"), has_other=bool(other))
+    line("build", ours["build"], o.get("build"), has_other=bool(other))
+    theirs_rows = o.get("rows", [])
     for i, row in enumerate(ours["rows"]):
-        step = row["parse"] + row["plan"]
-        theirs_row = other["rows"][i] if other else None
+        t = theirs_rows[i] if i < len(theirs_rows) else None
         line(
             f"selection {i + 1}",
-            step,
-            theirs_row["parse"] + theirs_row["plan"] if theirs_row else None,
+            row["parse"] + row["plan"],
+            t["parse"] + t["plan"] if t else None,
+            has_other=bool(other),
         )
-    line("total", total(ours), total(other) if other else None)
+    complete = bool(other) and len(theirs_rows) == len(ours["rows"]) and "build" in o
+    line("total", total(ours), total(o) if complete else None, has_other=bool(other))
     print()
     for i, row in enumerate(ours["rows"]):
         same = ""
-        if other:
-            o = other["rows"][i]
+        if i < len(theirs_rows):
+            t = theirs_rows[i]
             same = (
                 "  same result"
-                if (o["count"], o["digest"]) == (row["count"], row["digest"])
-                else f"  DIFFERENT: dagster {o['count']} keys"
+                if (t["count"], t["digest"]) == (row["count"], row["digest"])
+                else f"  DIFFERENT: dagster {t['count']} keys"
             )
         print(
             f"  {i + 1}. {row['selection'][:70]:<70} {row['count']:>7} keys "
             f"(parse {row['parse'] * 1000:.2f} ms, resolve+plan {row['plan'] * 1000:.1f} ms)"
             f"{same}"
         )
-    if isinstance(theirs, str):
-        print(f"  dagster: {theirs}")
     verdict = "under" if total(ours) < 1.0 else "OVER"
     print(f"\nassetcron total {total(ours):.3f} s ({verdict} the 1 s goal)", end="")
-    if other:
-        print(f"; dagster {total(other):.3f} s; ratio {total(other) / total(ours):.1f}x", end="")
+    if complete:
+        print(f"; dagster {total(o):.3f} s; ratio {total(o) / total(ours):.1f}x", end="")
+    elif other:
+        # Everything Dagster spent after `define` counts towards its total.
+        spent = o["stopped"] - o.get("started", o["stopped"]) - o.get("define", 0.0)
+        print(
+            f"; dagster {o['note']}: its total is more than {spent:.1f} s, "
+            f"a ratio above {spent / total(ours):.0f}x",
+            end="",
+        )
     print()
 
 
@@ -301,20 +323,23 @@ def main() -> None:
     parser.add_argument(
         "--dagster-max-size", type=int, default=100_000, help="skip Dagster above this size"
     )
-    parser.add_argument("--dagster-timeout", type=float, default=900.0, help="seconds")
+    parser.add_argument(
+        "--dagster-timeout",
+        type=float,
+        default=600.0,
+        help="seconds per size for the Dagster side; unfinished steps are reported as such",
+    )
     parser.add_argument("--dagster-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dagster_worker:
-        print(json.dumps(run_dagster(args.dagster_worker, args.seed)))
+        run_dagster(args.dagster_worker, args.seed)
         return
     print(f"python {sys.version.split()[0]}; timings are wall time of one run (seed {args.seed})")
     for n in args.sizes:
         ours = run_assetcron(n, args.seed)
-        theirs: dict[str, Any] | str | None = None
+        theirs = None
         if args.dagster_python and n <= args.dagster_max_size:
             theirs = dagster_subprocess(args.dagster_python, n, args.seed, args.dagster_timeout)
-        elif args.dagster_python:
-            theirs = f"skipped above --dagster-max-size {args.dagster_max_size}"
         report(n, ours, theirs)
 
 
