@@ -43,7 +43,9 @@ class AssetSelection(ABC):
     traverse with :meth:`upstream` / :meth:`downstream`, restrict with :meth:`sinks` /
     :meth:`roots`, or parse Dagster's string syntax with :meth:`from_string`. Nothing
     is evaluated until :meth:`resolve`. Selections compare equal when their trees are
-    equal; ``str()`` is the selection in Dagster's string syntax.
+    equal; ``str()`` is the selection in Dagster's string syntax, which parses back to
+    the same result (except :meth:`tag_key`, which has no string form, and
+    :meth:`key_prefixes`, shown as the nearest ``key:"p/*"``).
     """
 
     __slots__ = ()
@@ -294,7 +296,12 @@ class KeyPrefixesSelection(AssetSelection):
         return out
 
     def __str__(self) -> str:
+        # Display only: the string syntax has no prefix selection; "p/*" misses a key
+        # that equals the prefix itself (AssetKey("p") has the prefix ["p"]).
         return " or ".join(f"key:{_quote('/'.join(p) + '/*')}" for p in self.prefixes)
+
+    def _operand_str(self) -> str:
+        return f"({self})" if len(self.prefixes) > 1 else str(self)
 
 
 @dataclass(frozen=True, slots=True)
