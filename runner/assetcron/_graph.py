@@ -258,7 +258,14 @@ class AssetGraph:
         ``a -> a``).
         """
         with _gc_paused():
-            ordered = sorted(nodes, key=_KEY_PATH)
+            ordered = list(nodes)
+            try:
+                ordered.sort(key=_KEY_PATH)
+            except AttributeError:
+                bad = next(n for n in ordered if not isinstance(n, AssetNode))
+                raise InvalidDefinitionError(
+                    f"AssetGraph.build expects AssetNode objects, got {bad!r}"
+                ) from None
             n = len(ordered)
             index = {node.key.path: i for i, node in enumerate(ordered)}
             if len(index) < n:

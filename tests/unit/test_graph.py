@@ -105,6 +105,11 @@ def test_build_rejects_missing_dependency_with_a_hint() -> None:
     )
 
 
+def test_build_rejects_something_that_is_not_a_node() -> None:
+    with pytest.raises(InvalidDefinitionError, match="expects AssetNode objects, got 'a'"):
+        AssetGraph.build(iter([AssetNode(AssetKey("b")), "a"]))  # type: ignore[arg-type]
+
+
 def test_build_names_a_cycle() -> None:
     with pytest.raises(DependencyCycleError) as info:
         graph({"root": [], "a": ["root", "c"], "b": ["a"], "c": ["b"], "d": ["c"]})
