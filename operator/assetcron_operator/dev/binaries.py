@@ -10,9 +10,10 @@ staging module (``k8s.io/api``, ``k8s.io/client-go``, …) with a local ``./stag
 We write a small build module that requires ``k8s.io/kubernetes`` and pins each staging
 module to the matching published ``v0.X.Y`` tag, the approach the Kubernetes docs give
 for depending on k8s.io/kubernetes ("Using k8s.io/kubernetes as a library is not
-supported", kubernetes/kubernetes#79384). etcd and helm are ordinary modules and are
-``go install``-ed at their pinned versions. The builds use ``GOTOOLCHAIN=local`` (never
-download a toolchain) and ``GOFLAGS=-mod=mod``.
+supported", kubernetes/kubernetes#79384). helm is ``go install``-ed at its pinned
+version; etcd's server module also ``replace``-s its siblings, so it gets a one-line
+build module of its own. The builds use ``GOTOOLCHAIN=local`` (never download a
+toolchain) and ``GOFLAGS=-mod=mod``.
 
 Binaries already present in ``$KUBEBUILDER_ASSETS`` (the controller-runtime envtest
 layout) or on ``PATH`` are used instead when their version has the same minor release.
@@ -245,18 +246,39 @@ def build_binaries(log: Callable[[str], None] = print) -> tuple[Binaries, dict[s
                 str(tmp),
                 f"k8s.io/kubernetes/cmd/{name}",
             )
+        elif name == "etcd":
+            # etcd's server module replaces its sibling modules with ../ paths, so it
+            # cannot be `go install`-ed either; a module that requires it builds it.
+            etcd_work = work / "etcd"
+            etcd_work.mkdir(exist_ok=True)
+            (etcd_work / "go.mod").write_text(
+                "module assetcron.dev/etcd-build\n\n"
+                f"go {GO_VERSION}\n\nrequire go.etcd.io/etcd/server/v3 v{ETCD_VERSION}\n"
+            )
+            go_run(
+                "build",
+                "-trimpath",
+                "-ldflags",
+                "-s -w",
+                "-o",
+                str(tmp),
+                "go.etcd.io/etcd/server/v3",
+                cwd=etcd_work,
+            )
         else:
-            pkg = {
-                "etcd": f"go.etcd.io/etcd/server/v3@v{ETCD_VERSION}",
-                "helm": f"helm.sh/helm/v3/cmd/helm@v{HELM_VERSION}",
-            }[name]
-            gobin = work / f"gobin-{name}"
+            gobin = work / "gobin-helm"
             gobin.mkdir(exist_ok=True)
             env["GOBIN"] = str(gobin)
-            go_run("install", "-trimpath", "-ldflags", "-s -w", pkg, cwd=out.parent)
+            go_run(
+                "install",
+                "-trimpath",
+                "-ldflags",
+                "-s -w",
+                f"helm.sh/helm/v3/cmd/helm@v{HELM_VERSION}",
+                cwd=out.parent,
+            )
             del env["GOBIN"]
-            (built,) = list(gobin.iterdir())
-            built.replace(tmp)
+            (gobin / "helm").replace(tmp)
         tmp.replace(target)  # atomic: a half-built binary is never taken for a cached one
         timings[name] = time.monotonic() - t0
         log(f"assetcron dev: built {name} in {timings[name]:.0f}s")
