@@ -63,13 +63,11 @@ class PlaneHandle:
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaneHandle]:
     """The real local control plane with the local pod executor, for the whole session."""
     from assetcron_operator.dev.binaries import ensure_binaries
-    from assetcron_operator.dev.plane import ControlPlane, PlaneConfig, free_port
+    from assetcron_operator.dev.plane import ControlPlane, PlaneConfig, free_port, free_port_pair
 
     binaries = ensure_binaries()
     state = tmp_path_factory.mktemp("plane")
-    etcd_port = free_port()
-    while etcd_port + 1 > 65535:
-        etcd_port = free_port()
+    etcd_port = free_port_pair()
     plane = ControlPlane(
         PlaneConfig(
             state_dir=state,

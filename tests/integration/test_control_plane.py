@@ -345,10 +345,10 @@ def _dev(
 def test_dev_up_is_idempotent_and_down_leaves_no_process(
     tmp_path: Path, control_plane: PlaneHandle
 ) -> None:
-    from assetcron_operator.dev.plane import free_port, marked_processes
+    from assetcron_operator.dev.plane import free_port, free_port_pair, marked_processes
 
     state = tmp_path / "state"
-    ports = [f"--port={free_port()}", f"--etcd-port={free_port()}", "--no-operator"]
+    ports = [f"--port={free_port()}", f"--etcd-port={free_port_pair()}", "--no-operator"]
     first = _dev(state, "up", *ports)
     assert first.returncode == 0, first.stderr
     assert f"export KUBECONFIG={state.resolve()}/kubeconfig" in first.stdout

@@ -90,6 +90,15 @@ def free_port() -> int:
         return port
 
 
+def free_port_pair() -> int:
+    """A port ``p`` on 127.0.0.1 with ``p`` and ``p + 1`` both unused (etcd client + peer)."""
+    for _ in range(100):
+        port = free_port()
+        if port < 65535 and _port_free(port + 1):
+            return port
+    raise PlaneError("no two consecutive free ports on 127.0.0.1")
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -172,6 +181,9 @@ class ControlPlane:
         self.config = config
         self.state_dir = config.state_dir.resolve()
         self._binaries = binaries
+        # Popen objects of the processes this instance started: kept so they are reaped
+        # (no zombies) when stopped; a plane started by another process is stopped by PID.
+        self._popen: dict[int, subprocess.Popen[bytes]] = {}
 
     # ----------------------------------------------------------------- paths
     @property
@@ -297,6 +309,7 @@ class ControlPlane:
                 cwd=self.state_dir,
                 start_new_session=True,  # survives the CLI; its own process group for down
             )
+        self._popen[proc.pid] = proc
         return Component(name, proc.pid, _proc_start_time(proc.pid), str(log))
 
     def _save(self, comps: list[Component]) -> None:
@@ -561,6 +574,10 @@ class ControlPlane:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(c.pid, signal.SIGKILL)
             stopped.append(c.name)
+        for pid, proc in list(self._popen.items()):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+            del self._popen[pid]
         # Anything else of this plane (pod processes whose executor died) goes too.
         for pid in marked_processes(self.state_dir):
             with contextlib.suppress(ProcessLookupError):
