@@ -171,7 +171,7 @@ def test_valid_objects_with_long_names_are_stored_with_defaults(
         "resources": {"limits": {"memory": "1Gi"}},
         "tolerations": [{"operator": "Exists"}],
     }
-    name = "a-schedule-name-that-is-seventy-characters-long-and-so-longer-than-63"
+    name = ("a-schedule-name-that-is-longer-than-the-cronjob-and-label-limits-" + "x" * 70)[:70]
     assert len(name) == 70
     schedule = _with(SCHEDULE, "metadata.name", name)
     schedule["spec"]["jobRef"]["name"] = "j" * 70
