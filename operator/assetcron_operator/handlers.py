@@ -191,8 +191,8 @@ def schedule_bodies(
 def asset_jobs(
     *, namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[Key, JsonDict]:
-    """Index: (namespace, name) -> the AssetJob (metadata, spec)."""
-    return {(namespace or "", name): _projection(body, status=False)}
+    """Index: (namespace, name) -> the AssetJob (metadata, spec, status)."""
+    return {(namespace or "", name): _projection(body)}
 
 
 @kopf.index("batch", "v1", "cronjobs", labels=_MANAGED)
@@ -374,7 +374,11 @@ def reconcile_asset_job(
         _reconcile_from_index(service, ix, ns, schedule_name, job=body, logger=logger)
 
 
-@kopf.on.event(GROUP, VERSION, JOB_PLURAL)
+def _is_deletion(type: str, **_: Any) -> bool:
+    return type == "DELETED"
+
+
+@kopf.on.event(GROUP, VERSION, JOB_PLURAL, when=_is_deletion)
 def asset_job_deleted(
     *,
     type: str,
@@ -478,6 +482,18 @@ async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: floa
                 _log.exception(
                     "status refresh failed", extra={"schedule": f"{namespace}/{schedule_name}"}
                 )
+        for namespace, job_name in list(ix.asset_jobs.keys()):
+            job = ix.asset_job(namespace, job_name)
+            if job is None:
+                continue
+            try:
+                await asyncio.to_thread(
+                    _refresh_job, service, job, len(ix.schedules_of(namespace, job_name))
+                )
+            except Exception:
+                _log.exception(
+                    "AssetJob status refresh failed", extra={"job": f"{namespace}/{job_name}"}
+                )
         passes += 1
         _log.info(
             "status refresh pass",
@@ -488,6 +504,14 @@ async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: floa
                 "seconds": round(time.monotonic() - started, 3),
             },
         )
+
+
+def _refresh_job(service: ScheduleService, job: Mapping[str, Any], schedules: int) -> None:
+    # The AssetJob's schedule count changes with schedules created/deleted elsewhere.
+    meta = job["metadata"]
+    changes = service.asset_job_status(job, schedule_count=schedules)
+    if changes:
+        service.kube.patch_assetjob_status(meta["namespace"], meta["name"], changes)
 
 
 def _refresh_one(
