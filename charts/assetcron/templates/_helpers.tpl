@@ -123,17 +123,29 @@ tests/integration/test_chart.py runs the operator with exactly these permissions
 {{- end }}
 
 {{/*
-assetcron.clusterRules: what kopf reads cluster-wide, granted with rbac.scope "cluster" only.
-kopf's resource observer watches CRDs so that it notices ours being installed or upgraded
-after the operator started (kopf/_core/reactor/observation.py). In namespaced mode it is
-not granted: kopf then logs "Not enough permissions to watch for resources" once and
-serves the CRDs present at start-up, so restart the operator after installing them.
-Namespaces are not listed: with no watchNamespaces kopf runs cluster-wide and needs no
-namespace list, and with watchNamespaces it falls back to the exact names it was given.
+assetcron.clusterRules: what kopf itself reads cluster-wide, granted with rbac.scope
+"cluster" only (kopf/_core/reactor/observation.py, verified by running the operator with
+the chart's ServiceAccount in tests/integration/test_chart.py):
+
+* CRDs (list, watch): kopf's resource observer notices our CRDs being installed or
+  upgraded after the operator started.
+* namespaces (list, watch), only when watchNamespaces is set: kopf then lists namespaces
+  to match its namespace list against them and follows their creation and deletion.
+  Without the permission it retries for about a minute, logging errors, before falling
+  back to the exact names; cluster-wide (no watchNamespaces) it never lists them.
+
+In namespaced mode neither is granted: the operator must then turn kopf's scanning off
+(settings.scanning.disabled) for explicit namespaces, or it starts a minute late.
 */}}
 {{- define "assetcron.clusterRules" -}}
 # kopf's resource observer: notices our CRDs being installed or upgraded (read-only).
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
+{{- if .Values.watchNamespaces }}
+# kopf's namespace observer: matches watchNamespaces against the existing namespaces.
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["list", "watch"]
+{{- end }}
 {{- end }}
