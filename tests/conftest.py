@@ -21,6 +21,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class KubectlError(subprocess.CalledProcessError):
+    """A failed kubectl call whose message includes kubectl's stderr."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{self.stderr}"
+
+
 @dataclass
 class PlaneHandle:
     """What tests get from ``control_plane``."""
@@ -47,9 +54,7 @@ class PlaneHandle:
             check=False,
         )
         if check and proc.returncode != 0:
-            raise subprocess.CalledProcessError(
-                proc.returncode, proc.args, proc.stdout, proc.stderr
-            )
+            raise KubectlError(proc.returncode, proc.args, proc.stdout, proc.stderr)
         return proc
 
     def api_client(self) -> Any:

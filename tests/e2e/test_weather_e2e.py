@@ -119,6 +119,9 @@ def system(
         60,
         "the default ServiceAccount",
     )
+    control_plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+    for crd in ("assetjobs.assetcron.dev", "assetschedules.assetcron.dev"):
+        control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{crd}")
     sysm = System(control_plane, ns, tmp_path_factory.mktemp("operator") / "operator.log")
     sysm.start_operator()
     try:
@@ -150,7 +153,8 @@ def _noaa_row(day: str) -> dict[str, str]:
     assert spec.submodule_search_locations
     path = Path(next(iter(spec.submodule_search_locations))) / "_data" / "seattle-weather.csv"
     with path.open(newline="") as fh:
-        return next(r for r in csv.DictReader(fh) if r["date"] == day)
+        # The NOAA file writes dates as YYYY/MM/DD.
+        return next(r for r in csv.DictReader(fh) if r["date"] == day.replace("-", "/"))
 
 
 def _assert_partition_materialized(storage: Path, day: str) -> None:
