@@ -50,13 +50,16 @@ def _wait_for_run(plane: ControlPlane, job_name: str, timeout: float) -> dict[st
         runs = _status(plane).get("recentRuns") or []
         run: dict[str, Any] | None = next((r for r in runs if r.get("name") == job_name), None)
         phase = (run or {}).get("phase", "Pending")
-        line = f"\r  run {job_name}: {phase:<10} {time.monotonic() - t0:5.1f}s"
+        line = f"  run {job_name}: {phase:<10}"
         if line != last:
-            sys.stdout.write(line)
+            # One line per phase change; on a terminal, rewrite it in place.
+            end = "\r" if sys.stdout.isatty() else "\n"
+            sys.stdout.write(f"{line} {time.monotonic() - t0:5.1f}s{end}")
             sys.stdout.flush()
             last = line
         if run and phase in ("Succeeded", "Failed"):
-            sys.stdout.write("\n")
+            if sys.stdout.isatty():
+                sys.stdout.write("\n")
             return run
         time.sleep(0.5)
     sys.stdout.write("\n")
