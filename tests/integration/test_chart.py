@@ -191,6 +191,20 @@ def test_bad_values_fail_helm_template(
     assert "values don't meet the specifications of the schema" in result.stderr
 
 
+def test_missing_service_account_name_is_a_clear_error(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    args = ("template", "t", str(CHART), *KUBE_VERSION, "--set", "serviceAccount.create=false")
+    result = helm(*args, check=False)
+    assert result.returncode != 0
+    assert "serviceAccount.name is required when serviceAccount.create is false" in result.stderr
+    rendered = helm(*args, "--set", "serviceAccount.name=ops-sa").stdout
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    assert not [d for d in docs if d["kind"] == "ServiceAccount"]
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    assert deploy["spec"]["template"]["spec"]["serviceAccountName"] == "ops-sa"
+
+
 def _render(helm: Callable[..., subprocess.CompletedProcess[str]], *args: str) -> list[Any]:
     out = helm("template", "t", str(CHART), "-n", "ops", *KUBE_VERSION, *args).stdout
     return [d for d in yaml.safe_load_all(out) if d]
