@@ -40,6 +40,8 @@ __all__ = ["AssetGraph", "AssetKey", "AssetNode", "CoercibleToAssetKey"]
 #: ``AssetKey.to_user_string``.
 KEY_DELIMITER = "/"
 
+_PATH = operator.attrgetter("path")
+
 
 class AssetKey:
     """The unique name of an asset: a non-empty tuple of non-empty string parts.
@@ -171,9 +173,9 @@ class AssetNode:
             key = AssetKey.from_coercible(key)
             object.__setattr__(self, "key", key)
         deps = self.deps
-        if type(deps) is not tuple or any(type(d) is not AssetKey for d in deps):
+        if type(deps) is not tuple or not set(map(type, deps)) <= _ONLY_KEYS:
             deps = tuple(AssetKey.from_coercible(d) for d in deps)
-        if len(deps) > 1 and len(set(deps)) < len(deps):
+        if len(deps) > 1 and len(set(map(_PATH, deps))) < len(deps):
             deps = tuple(dict.fromkeys(deps))
         if deps is not self.deps:
             object.__setattr__(self, "deps", deps)
@@ -190,6 +192,7 @@ class AssetNode:
 
 
 _NO_TAGS: Mapping[str, str] = MappingProxyType({})
+_ONLY_KEYS = frozenset({AssetKey})
 
 
 class AssetGraph:
@@ -448,7 +451,6 @@ class AssetGraph:
 
 
 _KEY_PATH = operator.attrgetter("key.path")
-_PATH = operator.attrgetter("path")
 
 
 @contextlib.contextmanager
