@@ -269,11 +269,16 @@ def build_binaries(log: Callable[[str], None] = print) -> tuple[Binaries, dict[s
             gobin = work / "gobin-helm"
             gobin.mkdir(exist_ok=True)
             env["GOBIN"] = str(gobin)
+            # helm's offline `helm template` assumes the Kubernetes version stamped here
+            # (otherwise 1.20, which fails charts' kubeVersion constraints).
+            major, minor = KUBERNETES_VERSION.split(".")[:2]
             go_run(
                 "install",
                 "-trimpath",
                 "-ldflags",
-                "-s -w",
+                f"-s -w -X helm.sh/helm/v3/internal/version.version=v{HELM_VERSION}"
+                f" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor={major}"
+                f" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor={minor}",
                 f"helm.sh/helm/v3/cmd/helm@v{HELM_VERSION}",
                 cwd=out.parent,
             )

@@ -7,7 +7,8 @@ Components, started in this order and stopped in reverse:
    authentication, the RBAC authorizer, service-account token signing);
 3. ``kube-controller-manager`` with the controllers assetcron relies on: cronjob, job,
    garbage-collector, serviceaccount, serviceaccount-token, namespace,
-   ttl-after-finished and the root-CA publisher (no node-lifecycle controller: the local
+   ttl-after-finished, the root-CA publisher and clusterrole aggregation (no
+   node-lifecycle controller: the local
    node sends no heartbeats);
 4. optionally the local pod executor (:mod:`assetcron_operator.dev.executor`), which
    stands in for a node because no kubelet or container runtime runs here;
@@ -60,6 +61,8 @@ CONTROLLERS = (
     "namespace-controller",
     "ttl-after-finished-controller",
     "root-ca-certificate-publisher-controller",
+    # Fills the default view/edit/admin ClusterRoles from aggregated ones (the chart's).
+    "clusterrole-aggregation-controller",
 )
 
 DEFAULT_APISERVER_PORT = 16443
