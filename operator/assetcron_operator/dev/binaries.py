@@ -21,12 +21,14 @@ layout) or on ``PATH`` are used instead when their version has the same minor re
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,6 +204,24 @@ def build_binaries(log: Callable[[str], None] = print) -> tuple[Binaries, dict[s
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
 
+    with _build_lock(work):
+        return _build_locked(go, out, work, env, log)
+
+
+@contextlib.contextmanager
+def _build_lock(work: Path) -> Iterator[None]:
+    """One build at a time per cache (concurrent `make` targets share the work dirs)."""
+    with (work / ".lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _build_locked(
+    go: str, out: Path, work: Path, env: dict[str, str], log: Callable[[str], None]
+) -> tuple[Binaries, dict[str, float]]:
     def go_run(*args: str, cwd: Path = work) -> str:
         proc = subprocess.run(
             [go, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
