@@ -2,10 +2,10 @@
 
 Resources watched:
 
-* ``assetschedules`` — one reconcile for create/update/resume
-  (:func:`reconcile_schedule`); ``assetcron.dev/trigger`` annotations
-  (:func:`trigger_schedule`, an event handler because kopf leaves annotations under its
-  own prefix out of the diff that drives update handlers).
+* ``assetschedules`` — one level-triggered reconcile on every event: creation, update,
+  the initial listing after a (re)start (:func:`reconcile_schedule`), including a new
+  ``assetcron.dev/trigger`` value (an annotation under kopf's own prefix, which kopf
+  leaves out of the diff that would drive update handlers).
 * ``assetjobs`` — status, and re-reconcile of every schedule that references the job
   (found through the :func:`schedules_by_job` index, never a list call); on deletion
   those schedules go ``Ready=False JobNotFound`` and their CronJobs are suspended.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -52,7 +53,6 @@ __all__ = [
     "schedules_by_job",
     "start",
     "stop",
-    "trigger_schedule",
 ]
 
 _MANAGED = {render.LABEL_MANAGED_BY: render.MANAGED_BY}
@@ -78,11 +78,11 @@ class Indexes:
     """
 
     schedules_by_job: kopf.Index[Key, str]
-    schedule_bodies: kopf.Index[Key, JsonDict]
-    asset_jobs: kopf.Index[Key, JsonDict]
-    cronjobs: kopf.Index[Key, JsonDict]
-    run_jobs: kopf.Index[Key, JsonDict]
-    run_pods: kopf.Index[Key, JsonDict]
+    schedule_bodies: kopf.Index[Key, str]
+    asset_jobs: kopf.Index[Key, str]
+    cronjobs: kopf.Index[Key, str]
+    run_jobs: kopf.Index[Key, str]
+    run_pods: kopf.Index[Key, str]
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> Indexes:
@@ -119,19 +119,25 @@ class Indexes:
         return Observed(cronjob=_first(self.cronjobs, (namespace, cj_name)), jobs=jobs, pods=pods)
 
 
-def _first(index: kopf.Index[Key, JsonDict], key: Key) -> JsonDict | None:
+def _pack(value: JsonDict) -> str:
+    # Index values are kept as compact JSON text: a thousand CronJobs as nested dicts
+    # cost several times the memory of their JSON (benchmarks/reconcile.py, peak RSS).
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _first(index: kopf.Index[Key, str], key: Key) -> JsonDict | None:
     try:
         store = index[key]
     except KeyError:
         return None
     for value in store:
-        return value
+        return cast(JsonDict, json.loads(value))
     return None
 
 
-def _all(index: kopf.Index[Key, JsonDict], key: Key) -> list[JsonDict]:
+def _all(index: kopf.Index[Key, str], key: Key) -> list[JsonDict]:
     try:
-        return list(index[key])
+        return [cast(JsonDict, json.loads(v)) for v in index[key]]
     except KeyError:
         return []
 
@@ -182,37 +188,35 @@ def schedules_by_job(
 @kopf.index(GROUP, VERSION, SCHEDULE_PLURAL)
 def schedule_bodies(
     *, namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[Key, JsonDict]:
-    """Index: (namespace, name) -> the AssetSchedule (metadata, spec, status)."""
-    return {(namespace or "", name): _projection(body)}
+) -> dict[Key, str]:
+    """Index: (namespace, name) -> the AssetSchedule (metadata, spec, status), packed."""
+    return {(namespace or "", name): _pack(_projection(body))}
 
 
 @kopf.index(GROUP, VERSION, JOB_PLURAL)
-def asset_jobs(
-    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[Key, JsonDict]:
-    """Index: (namespace, name) -> the AssetJob (metadata, spec, status)."""
-    return {(namespace or "", name): _projection(body)}
+def asset_jobs(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, str]:
+    """Index: (namespace, name) -> the AssetJob (metadata, spec, status), packed."""
+    return {(namespace or "", name): _pack(_projection(body))}
 
 
 @kopf.index("batch", "v1", "cronjobs", labels=_MANAGED)
-def cronjobs(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, JsonDict]:
-    """Index: (namespace, name) -> our live CronJobs."""
-    return {(namespace or "", name): _projection(body)}
+def cronjobs(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, str]:
+    """Index: (namespace, name) -> our live CronJobs, packed."""
+    return {(namespace or "", name): _pack(_projection(body))}
 
 
 @kopf.index("batch", "v1", "jobs", labels=_MANAGED)
-def run_jobs(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, JsonDict]:
-    """Index: (namespace, owning CronJob name) -> its Jobs (scheduled and manual runs)."""
+def run_jobs(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, str]:
+    """Index: (namespace, owning CronJob name) -> its Jobs (scheduled and manual), packed."""
     owner = _owner(body, "CronJob")
-    return {(namespace or "", owner): _projection(body)} if owner else {}
+    return {(namespace or "", owner): _pack(_projection(body))} if owner else {}
 
 
 @kopf.index("", "v1", "pods", labels=_MANAGED)
-def run_pods(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, JsonDict]:
-    """Index: (namespace, owning Job name) -> its Pods (termination message = run summary)."""
+def run_pods(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, str]:
+    """Index: (namespace, owning Job name) -> its Pods (termination message), packed."""
     owner = _owner(body, "Job")
-    return {(namespace or "", owner): _projection(body, spec=False)} if owner else {}
+    return {(namespace or "", owner): _pack(_projection(body, spec=False))} if owner else {}
 
 
 # ---------------------------------------------------------------------------- startup
@@ -281,11 +285,10 @@ def _service(memo: Any) -> ScheduleService:
 
 
 # ---------------------------------------------------------------------------- schedules
-@kopf.on.resume(GROUP, VERSION, SCHEDULE_PLURAL)
-@kopf.on.create(GROUP, VERSION, SCHEDULE_PLURAL)
-@kopf.on.update(GROUP, VERSION, SCHEDULE_PLURAL)
+@kopf.on.event(GROUP, VERSION, SCHEDULE_PLURAL)
 def reconcile_schedule(
     *,
+    type: str,
     body: kopf.Body,
     spec: kopf.Spec,
     name: str,
@@ -295,14 +298,19 @@ def reconcile_schedule(
     memo: Any,
     **kwargs: Any,
 ) -> None:
-    """Create/update/resume of an AssetSchedule: one idempotent reconcile.
+    """Every AssetSchedule event (creation, change, the initial listing after a restart,
+    our own status writes): one idempotent, level-triggered reconcile.
 
-    An invalid spec is reported as ``Ready=False`` and raised as
-    :class:`kopf.PermanentError` (kopf logs it and does not retry; the status patch is
-    still written). A missing AssetJob is ``Ready=False JobNotFound`` without an error:
-    the AssetJob's own handler reconciles the schedule again when it appears. API errors
-    propagate and kopf retries with back-off.
+    An event handler rather than create/update/resume handlers on purpose: kopf then
+    keeps no per-object bookkeeping (no progress or last-handled-configuration
+    annotation to write), so a schedule costs one CronJob apply and one status write,
+    and an event that changes nothing writes nothing. What kopf would retry is retried
+    by the periodic refresh pass. A new ``assetcron.dev/trigger`` value creates the
+    manual run once. An invalid spec or a missing AssetJob becomes ``Ready=False`` with
+    the reason (logged as a warning when it changes), never a retry loop.
     """
+    if type == "DELETED":
+        return  # ownerReferences: the garbage collector removes the CronJob
     ns = namespace or ""
     ix = Indexes.from_kwargs(kwargs)
     service = _service(memo)
@@ -312,41 +320,15 @@ def reconcile_schedule(
     )
     patch.status.update(outcome.status)
     pending = service.pending_trigger(body)
-    if pending is not None and outcome.ready == "True":
+    if pending is not None:
+        cronjob = outcome.cronjob
+        if cronjob is None:
+            cronjob = service.kube.get_cronjob(ns, naming.cronjob_name(name))
         patch.status.update(
-            service.run_trigger(body, value=pending, cronjob=outcome.cronjob, logger=logger)
+            service.run_trigger(body, value=pending, cronjob=cronjob, logger=logger)
         )
-    if outcome.ready != "True" and outcome.reason != "JobNotFound":
-        raise kopf.PermanentError(f"{outcome.reason}: {outcome.message}")
-
-
-@kopf.on.event(
-    GROUP, VERSION, SCHEDULE_PLURAL, annotations={render.TRIGGER_ANNOTATION: kopf.PRESENT}
-)
-def trigger_schedule(
-    *,
-    type: str,
-    body: kopf.Body,
-    name: str,
-    namespace: str | None,
-    patch: kopf.Patch,
-    logger: kopf.Logger,
-    memo: Any,
-    **kwargs: Any,
-) -> None:
-    """Act once on a new ``assetcron.dev/trigger`` value: create the manual run."""
-    if type == "DELETED":
-        return
-    ns = namespace or ""
-    service = _service(memo)
-    pending = service.pending_trigger(body)
-    if pending is None:
-        return
-    cj_name = naming.cronjob_name(name)
-    cronjob = _first(Indexes.from_kwargs(kwargs).cronjobs, (ns, cj_name))
-    if cronjob is None:
-        cronjob = service.kube.get_cronjob(ns, cj_name)
-    patch.status.update(service.run_trigger(body, value=pending, cronjob=cronjob, logger=logger))
+    if outcome.ready != "True" and "conditions" in outcome.status:
+        logger.warning(f"Not ready: {outcome.reason}: {outcome.message}")
 
 
 # ---------------------------------------------------------------------------- asset jobs
