@@ -175,6 +175,19 @@ def test_toposort_subset_follows_the_whole_graphs_kahn_order() -> None:
     assert names(g.toposort([AssetKey("a"), AssetKey("b")])) == ["b", "a"]
 
 
+def test_toposort_small_and_large_shares_of_a_big_graph_agree() -> None:
+    # A few keys of a large graph are sorted by rank, a large share is filtered from
+    # the whole order: both must give the whole graph's order restricted.
+    edges = {f"n{i:02d}": [f"n{i - 1:02d}"] if i else [] for i in range(40)}
+    edges |= {f"m{i:02d}": [f"n{39 - i:02d}"] for i in range(40)}
+    g = graph(edges)
+    whole = g.toposort(g.keys)
+    for picked in (["m05", "n07"], ["m39", "n00", "m00"], [k for k in edges if k[1] in "02468"]):
+        keys = [AssetKey(k) for k in picked]
+        assert g.toposort(keys) == [k for k in whole if k in set(keys)]
+        assert g.toposort(k.to_user_string() for k in keys) == g.toposort(keys)
+
+
 def test_toposort_unknown_key() -> None:
     with pytest.raises(UnknownAssetKeyError):
         graph(DIAMOND).toposort([AssetKey("nope")])
