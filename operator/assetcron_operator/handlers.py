@@ -36,6 +36,7 @@ import kopf
 from assetcron_operator import naming, render
 from assetcron_operator.kube import GROUP, JOB_PLURAL, SCHEDULE_PLURAL, VERSION, Kube
 from assetcron_operator.kube import make_api_client as _make_api_client
+from assetcron_operator.logs import QuietEventHandlers
 from assetcron_operator.service import Observed, ScheduleService
 from assetcron_operator.settings import Settings
 
@@ -241,6 +242,9 @@ async def start(
     * sync handlers run in a thread pool sized for bursts of creations.
     """
     ours = Settings.from_env()
+    logging.getLogger("kopf.objects").addFilter(
+        QuietEventHandlers(("reconcile_schedule", "run_changed", "asset_job_deleted"))
+    )
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"

@@ -18,7 +18,7 @@ from typing import Literal
 
 import kopf
 
-__all__ = ["REFKEY", "configure_logging", "get_logger"]
+__all__ = ["REFKEY", "QuietEventHandlers", "configure_logging", "get_logger"]
 
 #: Key under which kopf puts the handled object's reference in JSON records.
 REFKEY = "k8s"
@@ -37,6 +37,24 @@ def configure_logging(log_format: Literal["json", "text"], *, verbose: bool = Fa
     kopf.configure(verbose=verbose, log_format=fmt, log_refkey=REFKEY)
     for name in _NOISY:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class QuietEventHandlers(logging.Filter):
+    """Drop kopf's INFO line "Handler 'NAME' succeeded." for the given event handlers.
+
+    kopf logs it after every watch event an ``@kopf.on.event`` handler sees; for the
+    level-triggered reconcile that is one line per status write of every object (and the
+    log lock contended by the handler threads showed up in profiles of
+    ``benchmarks/reconcile.py``). Failures and everything else are kept.
+    """
+
+    def __init__(self, handler_ids: tuple[str, ...]) -> None:
+        super().__init__()
+        self._quiet = frozenset(f"Handler {h!r} succeeded." for h in handler_ids)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False (drop) only for the success lines of the quiet handlers."""
+        return not (record.levelno == logging.INFO and record.msg in self._quiet)
 
 
 def get_logger(name: str) -> logging.Logger:
