@@ -289,7 +289,22 @@ def _service(memo: Any) -> ScheduleService:
 
 
 # ---------------------------------------------------------------------------- schedules
-@kopf.on.event(GROUP, VERSION, SCHEDULE_PLURAL)
+def _has_news(body: kopf.Body, **_: Any) -> bool:
+    # An event carries something for the reconcile when the spec (generation) is newer
+    # than the status reflects, or a trigger value is still to act on. The echo of our own
+    # status write carries neither and is skipped without a thread hop; the rest (a lost
+    # CronJob, a tick passing, a label-only edit, which keeps the generation) is the
+    # periodic refresh pass's job. The
+    # status is only written after the CronJob apply succeeded, so a current
+    # observedGeneration also means the CronJob was applied for this generation.
+    status = body.get("status") or {}
+    if status.get("observedGeneration") != body.get("metadata", {}).get("generation"):
+        return True
+    trigger = body.get("metadata", {}).get("annotations", {}).get(render.TRIGGER_ANNOTATION)
+    return bool(trigger) and trigger != (status.get("lastTrigger") or {}).get("value")
+
+
+@kopf.on.event(GROUP, VERSION, SCHEDULE_PLURAL, when=_has_news)
 def reconcile_schedule(
     *,
     type: str,
