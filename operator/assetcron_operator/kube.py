@@ -122,18 +122,6 @@ class Kube:
                 return None
             raise
 
-    def list_cronjobs(self, namespace: str | None, label_selector: str) -> list[JsonDict]:
-        """CronJobs matching ``label_selector`` in ``namespace`` (``None``: all namespaces)."""
-        if namespace is None:
-            resp = self._batch.list_cron_job_for_all_namespaces(
-                label_selector=label_selector, _preload_content=False
-            )
-        else:
-            resp = self._batch.list_namespaced_cron_job(
-                namespace, label_selector=label_selector, _preload_content=False
-            )
-        return cast(list[JsonDict], self._json(resp).get("items", []))
-
     def apply_cronjob(self, manifest: Mapping[str, Any]) -> JsonDict:
         """Server-side apply ``manifest`` (a full ``batch/v1`` CronJob) and return the result.
 
@@ -173,21 +161,7 @@ class Kube:
                 return None
             raise
 
-    # ------------------------------------------------------------------ Jobs and Pods
-    def list_jobs(self, namespace: str, label_selector: str) -> list[JsonDict]:
-        """``batch/v1`` Jobs in ``namespace`` matching ``label_selector``."""
-        resp = self._batch.list_namespaced_job(
-            namespace, label_selector=label_selector, _preload_content=False
-        )
-        return cast(list[JsonDict], self._json(resp).get("items", []))
-
-    def list_pods(self, namespace: str, label_selector: str) -> list[JsonDict]:
-        """Pods in ``namespace`` matching ``label_selector``."""
-        resp = self._core.list_namespaced_pod(
-            namespace, label_selector=label_selector, _preload_content=False
-        )
-        return cast(list[JsonDict], self._json(resp).get("items", []))
-
+    # ------------------------------------------------------------------ Jobs
     def create_job(self, manifest: Mapping[str, Any]) -> tuple[JsonDict, bool]:
         """Create a Job; returns ``(job, created)``.
 

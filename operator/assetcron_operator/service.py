@@ -26,8 +26,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,7 +152,6 @@ class Outcome:
     message: str
     applied: bool = False
     cronjob: Mapping[str, Any] | None = None
-    extra: JsonDict = field(default_factory=dict)
 
 
 class ScheduleService:
@@ -501,10 +500,3 @@ def check_job_spec(job_spec: str) -> tuple[str, str] | None:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def owned_by(obj: Mapping[str, Any], kind: str) -> Iterable[str]:
-    """Names of the owners of ``obj`` with the given ``kind`` (from ownerReferences)."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("kind") == kind and ref.get("name"):
-            yield str(ref["name"])
