@@ -238,6 +238,7 @@ async def start(
     * kopf's bookkeeping annotations go under ``assetcron.dev/`` (progress and the
       last-handled configuration), never into our status;
     * standalone: no peering objects (one replica; the chart uses ``Recreate``);
+    * no namespace/CRD scanning when the namespaces are given (least privilege);
     * only warnings and errors become Kubernetes Events (each is an API write);
     * sync handlers run in a thread pool sized for bursts of creations.
     """
@@ -251,6 +252,10 @@ async def start(
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.peering.standalone = True
+    # With explicit namespaces kopf needs no namespace or CRD scanning (our CRDs exist
+    # before the operator starts); without this it retries ~1 min on 403s under the
+    # chart's namespaced RBAC, which grants neither.
+    settings.scanning.disabled = bool(ours.namespaces)
     settings.posting.level = logging.WARNING
     workers = 16
     settings.execution.max_workers = workers

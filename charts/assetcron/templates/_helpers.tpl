@@ -129,23 +129,14 @@ the chart's ServiceAccount in tests/integration/test_chart.py):
 
 * CRDs (list, watch): kopf's resource observer notices our CRDs being installed or
   upgraded after the operator started.
-* namespaces (list, watch), only when watchNamespaces is set: kopf then lists namespaces
-  to match its namespace list against them and follows their creation and deletion.
-  Without the permission it retries for about a minute, logging errors, before falling
-  back to the exact names; cluster-wide (no watchNamespaces) it never lists them.
 
-In namespaced mode neither is granted: the operator must then turn kopf's scanning off
-(settings.scanning.disabled) for explicit namespaces, or it starts a minute late.
+Namespaces are never listed: with watchNamespaces set the operator turns kopf's scanning
+off (settings.scanning.disabled in handlers.py), so it needs neither rule then, and in
+namespaced mode none is granted.
 */}}
 {{- define "assetcron.clusterRules" -}}
 # kopf's resource observer: notices our CRDs being installed or upgraded (read-only).
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
-{{- if .Values.watchNamespaces }}
-# kopf's namespace observer: matches watchNamespaces against the existing namespaces.
-- apiGroups: [""]
-  resources: ["namespaces"]
-  verbs: ["list", "watch"]
-{{- end }}
 {{- end }}
