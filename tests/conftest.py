@@ -11,14 +11,29 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+T = TypeVar("T")
+
+
+def poll(fn: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
+    """Call ``fn`` until it returns something truthy and return that; fail the test
+    naming ``what`` after ``timeout`` seconds. Tests poll with a deadline, never sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 class KubectlError(subprocess.CalledProcessError):

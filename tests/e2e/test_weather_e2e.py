@@ -15,33 +15,20 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT, PlaneHandle
+from tests.conftest import ROOT, PlaneHandle, poll
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
 
-T = TypeVar("T")
 MANIFESTS = ROOT / "examples" / "weather" / "manifests"
-
-
-def poll(fn: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
-    """Call ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def _ts(value: str) -> datetime:
@@ -95,6 +82,30 @@ class System:
     def run(self, schedule: str, job_name: str) -> dict[str, Any] | None:
         runs = self.status(schedule).get("recentRuns") or []
         return next((r for r in runs if r.get("name") == job_name), None)
+
+    def trigger(self, schedule: str, scheduled_time: str) -> subprocess.CompletedProcess[str]:
+        """``assetcron schedule trigger`` for ``schedule`` at ``scheduled_time`` (waits ≤ 60 s)."""
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "assetcron.cli",
+                "schedule",
+                "trigger",
+                schedule,
+                "-n",
+                self.namespace,
+                f"--kubeconfig={self.cp.kubeconfig}",
+                "--scheduled-time",
+                scheduled_time,
+                "--wait",
+                "60",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=self.cp.env,
+        )
 
     def operator_log(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
@@ -251,27 +262,7 @@ def test_trigger_backfills_a_past_tick_as_a_manual_run(system: System, tmp_path:
     system.apply(job, schedule)
     name = schedule["metadata"]["name"]
     poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assetcron.cli",
-            "schedule",
-            "trigger",
-            name,
-            "-n",
-            system.namespace,
-            f"--kubeconfig={system.cp.kubeconfig}",
-            "--scheduled-time",
-            "2015-06-02T06:00:00-07:00",
-            "--wait",
-            "60",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=system.cp.env,
-    )
+    proc = system.trigger(name, "2015-06-02T06:00:00-07:00")
     assert proc.returncode == 0, proc.stderr + system.operator_log()
     job_name = poll(
         lambda: (system.status(name).get("lastTrigger") or {}).get("jobName"), 30, "trigger"
@@ -320,26 +311,8 @@ def test_a_failing_asset_fails_the_pod_skips_downstream_and_the_retry_resumes(
     system.apply(job, schedule)
     name = "flaky-schedule"
     poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "assetcron.cli",
-            "schedule",
-            "trigger",
-            name,
-            "-n",
-            system.namespace,
-            f"--kubeconfig={system.cp.kubeconfig}",
-            "--scheduled-time",
-            "2026-01-01T00:00:00Z",
-            "--wait",
-            "60",
-        ],
-        check=True,
-        capture_output=True,
-        env=system.cp.env,
-    )
+    proc = system.trigger(name, "2026-01-01T00:00:00Z")
+    assert proc.returncode == 0, proc.stderr + system.operator_log()
     job_name = poll(
         lambda: (system.status(name).get("lastTrigger") or {}).get("jobName"), 30, "trigger"
     )

@@ -10,17 +10,15 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from tests.conftest import PlaneHandle
+from tests.conftest import PlaneHandle, poll
 
 pytestmark = pytest.mark.controlplane
 
-T = TypeVar("T")
 
 # A command the local executor can run as the "container": it echoes what it was given.
 ECHO_ENV = (
@@ -31,17 +29,6 @@ ECHO_ENV = (
 
 
 JOB_NAME_LABEL_PATH = "metadata.labels['batch.kubernetes.io/job-name']"
-
-
-def poll(fn: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
-    """Call ``fn`` until it returns something truthy; fail with ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def kget(cp: PlaneHandle, *args: str) -> Any:
