@@ -75,8 +75,8 @@ def _print_ready(plane: ControlPlane, started: bool, seconds: float) -> None:
     print(f"export KUBECONFIG={plane.kubeconfig}")
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    """Start (or reuse) the plane in the background."""
+def _start(args: argparse.Namespace) -> tuple[ControlPlane, bool] | int:
+    """Start or reuse the plane; ``(plane, started)``, or exit code 2 after one error line."""
     plane = _plane(args)
     t0 = time.monotonic()
     try:
@@ -84,18 +84,21 @@ def cmd_up(args: argparse.Namespace) -> int:
     except (PlaneError, BinariesError) as e:
         return _err(str(e))
     _print_ready(plane, started, time.monotonic() - t0)
-    return 0
+    return plane, started
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start (or reuse) the plane in the background."""
+    result = _start(args)
+    return result if isinstance(result, int) else 0
 
 
 def cmd_foreground(args: argparse.Namespace) -> int:
     """Start the plane, wait for Ctrl-C (or SIGTERM), then stop it."""
-    plane = _plane(args)
-    t0 = time.monotonic()
-    try:
-        started = plane.up(timeout=args.timeout)
-    except (PlaneError, BinariesError) as e:
-        return _err(str(e))
-    _print_ready(plane, started, time.monotonic() - t0)
+    result = _start(args)
+    if isinstance(result, int):
+        return result
+    plane, started = result
     print("assetcron dev: press Ctrl-C to stop", file=sys.stderr)
 
     def on_term(_signum: int, _frame: object) -> None:
