@@ -129,36 +129,20 @@ def upsert_condition(
         observed_generation: the ``metadata.generation`` the condition reflects.
         now: aware time of the evaluation.
     """
-    out: list[dict[str, Any]] = []
-    found = False
-    for current in conditions:
-        if current.get("type") != type:
-            out.append(dict(current))
-            continue
-        found = True
-        previous_time = current.get("lastTransitionTime")
-        changed = current.get("status") != status or not previous_time
-        out.append(
-            _condition(
-                type_=type,
-                status=status,
-                reason=reason,
-                message=message,
-                generation=observed_generation,
-                when=rfc3339(now) if changed else str(previous_time),
-            )
-        )
-    if not found:
-        out.append(
-            _condition(
-                type_=type,
-                status=status,
-                reason=reason,
-                message=message,
-                generation=observed_generation,
-                when=rfc3339(now),
-            )
-        )
+    existing = next((c for c in conditions if c.get("type") == type), None)
+    previous_time = (existing or {}).get("lastTransitionTime")
+    changed = existing is None or existing.get("status") != status or not previous_time
+    updated = _condition(
+        type_=type,
+        status=status,
+        reason=reason,
+        message=message,
+        generation=observed_generation,
+        when=rfc3339(now) if changed else str(previous_time),
+    )
+    out = [updated if c is existing else dict(c) for c in conditions]
+    if existing is None:
+        out.append(updated)
     return out
 
 
