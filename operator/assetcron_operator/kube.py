@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import kubernetes
@@ -104,6 +104,15 @@ class Kube:
     def _json(response: Any) -> JsonDict:
         return cast(JsonDict, json.loads(response.data))
 
+    def _json_or_none(self, call: Callable[[], Any]) -> JsonDict | None:
+        """``call()``'s JSON body, or ``None`` when the API answers 404 Not Found."""
+        try:
+            return self._json(call())
+        except kubernetes.client.ApiException as exc:
+            if exc.status == _NOT_FOUND:
+                return None
+            raise
+
     @property
     def total_writes(self) -> int:
         """Sum of :attr:`writes` over all verbs."""
@@ -113,14 +122,9 @@ class Kube:
     # ------------------------------------------------------------------ CronJobs
     def get_cronjob(self, namespace: str, name: str) -> JsonDict | None:
         """The live CronJob, or ``None`` when it does not exist (404)."""
-        try:
-            return self._json(
-                self._batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
-            )
-        except kubernetes.client.ApiException as exc:
-            if exc.status == _NOT_FOUND:
-                return None
-            raise
+        return self._json_or_none(
+            lambda: self._batch.read_namespaced_cron_job(name, namespace, _preload_content=False)
+        )
 
     def apply_cronjob(self, manifest: Mapping[str, Any]) -> JsonDict:
         """Server-side apply ``manifest`` (a full ``batch/v1`` CronJob) and return the result.
@@ -145,21 +149,16 @@ class Kube:
     def patch_cronjob(self, namespace: str, name: str, patch: Mapping[str, Any]) -> JsonDict | None:
         """JSON merge-patch a CronJob (e.g. ``{"spec": {"suspend": true}}``); ``None`` if absent."""
         self._count("patch")
-        try:
-            return self._json(
-                self._batch.patch_namespaced_cron_job(
-                    name,
-                    namespace,
-                    dict(patch),
-                    field_manager=FIELD_MANAGER,
-                    _content_type=_MERGE,
-                    _preload_content=False,
-                )
+        return self._json_or_none(
+            lambda: self._batch.patch_namespaced_cron_job(
+                name,
+                namespace,
+                dict(patch),
+                field_manager=FIELD_MANAGER,
+                _content_type=_MERGE,
+                _preload_content=False,
             )
-        except kubernetes.client.ApiException as exc:
-            if exc.status == _NOT_FOUND:
-                return None
-            raise
+        )
 
     # ------------------------------------------------------------------ Jobs
     def create_job(self, manifest: Mapping[str, Any]) -> tuple[JsonDict, bool]:
@@ -196,16 +195,11 @@ class Kube:
         return self._get_custom(namespace, SCHEDULE_PLURAL, name)
 
     def _get_custom(self, namespace: str, plural: str, name: str) -> JsonDict | None:
-        try:
-            return self._json(
-                self._custom.get_namespaced_custom_object(
-                    GROUP, VERSION, namespace, plural, name, _preload_content=False
-                )
+        return self._json_or_none(
+            lambda: self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name, _preload_content=False
             )
-        except kubernetes.client.ApiException as exc:
-            if exc.status == _NOT_FOUND:
-                return None
-            raise
+        )
 
     def patch_schedule_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
@@ -227,24 +221,19 @@ class Kube:
         self, namespace: str, plural: str, name: str, status: Mapping[str, Any]
     ) -> JsonDict | None:
         self._count("status")
-        try:
-            return self._json(
-                self._custom.patch_namespaced_custom_object_status(
-                    GROUP,
-                    VERSION,
-                    namespace,
-                    plural,
-                    name,
-                    {"status": dict(status)},
-                    field_manager=FIELD_MANAGER,
-                    _content_type=_MERGE,
-                    _preload_content=False,
-                )
+        return self._json_or_none(
+            lambda: self._custom.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                namespace,
+                plural,
+                name,
+                {"status": dict(status)},
+                field_manager=FIELD_MANAGER,
+                _content_type=_MERGE,
+                _preload_content=False,
             )
-        except kubernetes.client.ApiException as exc:
-            if exc.status == _NOT_FOUND:
-                return None
-            raise
+        )
 
     def annotate_schedule(
         self, namespace: str, name: str, annotations: Mapping[str, str | None]
@@ -254,21 +243,16 @@ class Kube:
         Returns ``None`` when the schedule does not exist.
         """
         self._count("patch")
-        try:
-            return self._json(
-                self._custom.patch_namespaced_custom_object(
-                    GROUP,
-                    VERSION,
-                    namespace,
-                    SCHEDULE_PLURAL,
-                    name,
-                    {"metadata": {"annotations": dict(annotations)}},
-                    field_manager=FIELD_MANAGER,
-                    _content_type=_MERGE,
-                    _preload_content=False,
-                )
+        return self._json_or_none(
+            lambda: self._custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                SCHEDULE_PLURAL,
+                name,
+                {"metadata": {"annotations": dict(annotations)}},
+                field_manager=FIELD_MANAGER,
+                _content_type=_MERGE,
+                _preload_content=False,
             )
-        except kubernetes.client.ApiException as exc:
-            if exc.status == _NOT_FOUND:
-                return None
-            raise
+        )
