@@ -46,7 +46,7 @@ crds: install ## Regenerate crds/ (and the chart's CRD templates) from the opera
 	$(PY) -m assetcron_operator.crdgen
 
 demo: k8s ## The main job: local control plane + operator + weather example, one real run
-	$(PY) -m assetcron_operator.dev.demo
+	$(PY) -m assetcron_dev.demo
 
 bench: install ## Run the benchmarks (print figures; no assertions)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

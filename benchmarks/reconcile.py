@@ -1,7 +1,7 @@
 """How fast and how lean is the operator? Prints figures; asserts nothing.
 
 Against a control plane (``$KUBECONFIG`` if set, else a fresh local one started with the
-lead's :mod:`assetcron_operator.dev.plane`, no executor):
+lead's :mod:`assetcron_dev.plane`, no executor):
 
 1. direct: create N CronJobs (the operator's own rendering of the weather example, minus
    the ownerReference) one by one with the official client, timed until the last create
@@ -50,13 +50,13 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def control_plane() -> Iterator[tuple[Path, Path]]:
     """Yield (kubeconfig, kubectl): ``$KUBECONFIG`` if set, else a plane of our own."""
-    from assetcron_operator.dev.binaries import ensure_binaries
+    from assetcron_dev.binaries import ensure_binaries
 
     binaries = ensure_binaries()
     if os.environ.get("KUBECONFIG"):
         yield Path(os.environ["KUBECONFIG"]), binaries.kubectl
         return
-    from assetcron_operator.dev.plane import ControlPlane, PlaneConfig
+    from assetcron_dev.plane import ControlPlane, PlaneConfig
 
     with tempfile.TemporaryDirectory(prefix="assetcron-bench-") as state:
         etcd_port = _free_port()

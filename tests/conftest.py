@@ -47,7 +47,7 @@ class KubectlError(subprocess.CalledProcessError):
 class PlaneHandle:
     """What tests get from ``control_plane``."""
 
-    plane: Any  # assetcron_operator.dev.plane.ControlPlane
+    plane: Any  # assetcron_dev.plane.ControlPlane
     kubeconfig: Path
     bin_dir: Path
     env: dict[str, str]
@@ -82,8 +82,8 @@ class PlaneHandle:
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaneHandle]:
     """The real local control plane with the local pod executor, for the whole session."""
-    from assetcron_operator.dev.binaries import ensure_binaries
-    from assetcron_operator.dev.plane import ControlPlane, PlaneConfig, free_port, free_port_pair
+    from assetcron_dev.binaries import ensure_binaries
+    from assetcron_dev.plane import ControlPlane, PlaneConfig, free_port, free_port_pair
 
     binaries = ensure_binaries()
     state = tmp_path_factory.mktemp("plane")

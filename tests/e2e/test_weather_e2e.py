@@ -112,7 +112,7 @@ class System:
 
 
 def _free_port() -> int:
-    from assetcron_operator.dev.plane import free_port
+    from assetcron_dev.plane import free_port
 
     return free_port()
 

@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from assetcron_operator.dev.binaries import KUBERNETES_VERSION
+from assetcron_dev.binaries import KUBERNETES_VERSION
 from tests.conftest import PlaneHandle
 
 pytestmark = pytest.mark.controlplane
@@ -334,7 +334,7 @@ def _kubeconfig_for(cp: PlaneHandle, release: Release, path: Path) -> Path:
 
 
 def _free_port() -> int:
-    from assetcron_operator.dev.plane import free_port
+    from assetcron_dev.plane import free_port
 
     return free_port()
 

@@ -332,7 +332,7 @@ def _dev(
 def test_dev_up_is_idempotent_and_down_leaves_no_process(
     tmp_path: Path, control_plane: PlaneHandle
 ) -> None:
-    from assetcron_operator.dev.plane import free_port, free_port_pair, marked_processes
+    from assetcron_dev.plane import free_port, free_port_pair, marked_processes
 
     state = tmp_path / "state"
     ports = [f"--port={free_port()}", f"--etcd-port={free_port_pair()}", "--no-operator"]
@@ -367,7 +367,7 @@ def _zombie(pid: int) -> bool:
 
 
 def test_dev_up_port_in_use_is_exit_2_and_starts_nothing(tmp_path: Path) -> None:
-    from assetcron_operator.dev.plane import free_port, marked_processes
+    from assetcron_dev.plane import free_port, marked_processes
 
     state = tmp_path / "state"
     with socket.socket() as busy:

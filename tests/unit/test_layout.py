@@ -22,7 +22,7 @@ def test_stdlib_operator_is_not_shadowed() -> None:
     assert hasattr(operator, "itemgetter"), operator.__file__
 
 
-def test_wheel_ships_exactly_the_two_import_packages(tmp_path: Path) -> None:
+def test_wheel_ships_exactly_the_three_import_packages(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
         cwd=ROOT,
@@ -32,4 +32,4 @@ def test_wheel_ships_exactly_the_two_import_packages(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("assetcron-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         top = {n.split("/")[0] for n in zf.namelist() if not n.split("/")[0].endswith(".dist-info")}
-    assert top == {"assetcron", "assetcron_operator"}
+    assert top == {"assetcron", "assetcron_operator", "assetcron_dev"}

@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assetcron_operator.dev.binaries import (
+from assetcron_dev.binaries import (
     BinariesError,
     build_binaries,
     cache_bin_dir,
     find_binaries,
 )
-from assetcron_operator.dev.plane import (
+from assetcron_dev.plane import (
     DEFAULT_APISERVER_PORT,
     DEFAULT_ETCD_PORT,
     ControlPlane,
@@ -163,7 +163,15 @@ def cmd_install(_args: argparse.Namespace) -> int:
             f"assetcron dev: reusing cached binaries ({time.monotonic() - t0:.2f}s)",
             file=sys.stderr,
         )
-    for name in ("etcd", "kube_apiserver", "kube_controller_manager", "kubectl", "helm"):
+    for name in (
+        "etcd",
+        "kube_apiserver",
+        "kube_controller_manager",
+        "kube_scheduler",
+        "kubelet",
+        "kubectl",
+        "helm",
+    ):
         print(f"{name.replace('_', '-')}: {getattr(found, name)}")
     print(f"cache: {cache_bin_dir()}", file=sys.stderr)
     return 0

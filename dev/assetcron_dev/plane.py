@@ -10,7 +10,7 @@ Components, started in this order and stopped in reverse:
    ttl-after-finished, the root-CA publisher and clusterrole aggregation (no
    node-lifecycle controller: the local
    node sends no heartbeats);
-4. optionally the local pod executor (:mod:`assetcron_operator.dev.executor`), which
+4. optionally the local pod executor (:mod:`assetcron_dev.executor`), which
    stands in for a node because no kubelet or container runtime runs here;
 5. optionally the assetcron operator, as a local process.
 
@@ -45,8 +45,8 @@ from typing import Any
 
 import yaml
 
-from assetcron_operator.dev import certs
-from assetcron_operator.dev.binaries import Binaries, ensure_binaries
+from assetcron_dev import certs
+from assetcron_dev.binaries import Binaries, ensure_binaries
 
 #: Environment variable marking every process that belongs to one plane (value: state dir).
 PLANE_MARKER = "ASSETCRON_DEV_PLANE"
@@ -504,7 +504,7 @@ class ControlPlane:
         argv = [
             sys.executable,
             "-m",
-            "assetcron_operator.dev.executor",
+            "assetcron_dev.executor",
             f"--kubeconfig={self.kubeconfig}",
             f"--state-dir={self.state_dir}",
             f"--image-pattern={self.config.image_pattern}",
@@ -519,7 +519,7 @@ class ControlPlane:
         return self._spawn("operator", [sys.executable, "-m", "assetcron_operator.cli"], env)
 
     def _node_ready(self) -> bool:
-        from assetcron_operator.dev.executor import NODE_NAME  # noqa: PLC0415 - executor imports the client; only needed here
+        from assetcron_dev.executor import NODE_NAME  # noqa: PLC0415 - executor imports the client; only needed here
 
         code, body = self._get(f"/api/v1/nodes/{NODE_NAME}")
         if code != 200:

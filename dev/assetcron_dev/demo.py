@@ -22,14 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assetcron_operator.dev.binaries import BinariesError
-from assetcron_operator.dev.plane import ControlPlane, PlaneConfig, PlaneError
+from assetcron_dev.binaries import BinariesError
+from assetcron_dev.plane import ControlPlane, PlaneConfig, PlaneError
 
 NAMESPACE = "assetcron-demo"
 SCHEDULE = "weather-daily"
 SCHEDULED_TIME = "2015-06-02T06:00:00-07:00"
 PARTITION = "2015-06-01"
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _say(message: str) -> None:

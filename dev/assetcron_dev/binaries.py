@@ -41,7 +41,13 @@ HELM_VERSION = "3.22.0"
 #: The Go language version the build module declares (k8s.io/kubernetes 1.36 needs 1.26).
 GO_VERSION = "1.26.0"
 
-KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kubectl")
+KUBE_BINARIES = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kubectl",
+)
 ALL_BINARIES = ("etcd", *KUBE_BINARIES, "helm")
 
 
@@ -69,6 +75,8 @@ class Binaries:
     etcd: Path
     kube_apiserver: Path
     kube_controller_manager: Path
+    kube_scheduler: Path
+    kubelet: Path
     kubectl: Path
     helm: Path
 
@@ -92,6 +100,8 @@ def _reported_version(path: Path, name: str) -> str:
         "etcd": ["--version"],
         "kube-apiserver": ["--version"],
         "kube-controller-manager": ["--version"],
+        "kube-scheduler": ["--version"],
+        "kubelet": ["--version"],
         "kubectl": ["version", "--client"],
         "helm": ["version", "--short"],
     }[name]
@@ -145,6 +155,8 @@ def find_binaries() -> Binaries | None:
         etcd=found["etcd"],
         kube_apiserver=found["kube-apiserver"],
         kube_controller_manager=found["kube-controller-manager"],
+        kube_scheduler=found["kube-scheduler"],
+        kubelet=found["kubelet"],
         kubectl=found["kubectl"],
         helm=found["helm"],
     )

@@ -597,7 +597,7 @@ def _die_with_parent() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m assetcron_operator.dev.executor --kubeconfig K --state-dir S ...``."""
+    """``python -m assetcron_dev.executor --kubeconfig K --state-dir S ...``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--kubeconfig", required=True)
     parser.add_argument("--state-dir", required=True, type=Path)
