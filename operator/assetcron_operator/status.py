@@ -252,6 +252,34 @@ def _termination_message(pods: Iterable[Mapping[str, Any]]) -> str | None:
     return newest[1] if newest else None
 
 
+#: Reasons a container waits that need a person (the kubelet's names): the run cannot start
+#: until the image, its pull secret or the pod's configuration is fixed.
+STUCK_REASONS = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ErrImageNeverPull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+    }
+)
+
+
+def _waiting_message(pods: Iterable[Mapping[str, Any]]) -> str | None:
+    """``"<reason>: <kubelet's message>"`` of a container stuck waiting (see
+    :data:`STUCK_REASONS`), e.g. ``ErrImageNeverPull: Container image "x:1" is not present
+    with pull policy of Never``; ``None`` when no container is stuck."""
+    for pod in pods:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (cs.get("state") or {}).get("waiting") or {}
+            reason = waiting.get("reason")
+            if reason in STUCK_REASONS:
+                detail = waiting.get("message") or f"image {cs.get('image', '?')}"
+                return f"{reason}: {detail}"
+    return None
+
+
 def parse_summary(message: str) -> dict[str, Any] | None:
     """Parse the runner's termination summary into ``recentRuns`` fields, or ``None``.
 
@@ -318,6 +346,10 @@ def _run(job: Mapping[str, Any], pods: list[Mapping[str, Any]]) -> dict[str, Any
             run["message"] = message[:MESSAGE_LIMIT]
         else:
             run.update(summary)
+    elif phase in ("Pending", "Running") and (stuck := _waiting_message(pods)):
+        # The pod cannot start (no such image on the node, a missing Secret, ...):
+        # say so on the run rather than leave it Pending without a word.
+        run["message"] = stuck[:MESSAGE_LIMIT]
     return run
 
 

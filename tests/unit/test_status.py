@@ -186,6 +186,38 @@ def test_derive_runs_from_jobs_and_pods() -> None:
     assert status.derive_runs([ok, manual, failed, running], pods, limit=2) == runs[:2]
 
 
+@pytest.mark.parametrize(
+    ("reason", "detail", "expected"),
+    [
+        (
+            "ErrImageNeverPull",
+            'Container image "ghcr.io/x/weather:1" is not present with pull policy of Never',
+            'ErrImageNeverPull: Container image "ghcr.io/x/weather:1" is not present',
+        ),
+        ("ImagePullBackOff", None, "ImagePullBackOff: image ghcr.io/x/weather:1"),
+        ("CreateContainerConfigError", 'secret "creds" not found', 'secret "creds" not found'),
+        ("ContainerCreating", None, None),  # on its way: nothing to say
+    ],
+)
+def test_a_run_whose_container_cannot_start_says_why(
+    reason: str, detail: str | None, expected: str | None
+) -> None:
+    job = _job(f"{CJ}-{_minutes('2026-03-28T06:00:00Z')}", active=1, start="2026-03-28T06:00:01Z")
+    pod = _pod(job["metadata"]["name"], phase="Pending")
+    waiting: dict[str, Any] = {"reason": reason}
+    if detail:
+        waiting["message"] = detail
+    container = pod["status"]["containerStatuses"][0]
+    container["state"] = {"waiting": waiting}
+    container["image"] = "ghcr.io/x/weather:1"
+    (run,) = status.derive_runs([job], [pod], limit=5)
+    assert run["phase"] == "Pending"
+    if expected is None:
+        assert "message" not in run
+    else:
+        assert expected in run["message"]
+
+
 def test_truncated_summary_and_garbage_entries() -> None:
     summary = {"counts": {"materialized": -3, "failed": 1}, "truncated": True,
                "assets": [{"key": "a", "outcome": "Exploded"}, "junk", {"key": "b",
