@@ -6,6 +6,7 @@ the ``ASSETCRON_*`` environment cleared, so the default storage lands in ``tmp_p
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import textwrap
@@ -285,3 +286,39 @@ def test_storage_from_env_and_file_uri(
     assert (workdir / "from-flag" / "records.sqlite3").is_file()
     assert not (workdir / ".assetcron").exists()
     capsys.readouterr()
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(sub.choices)
+
+
+def test_a_plugin_whose_package_is_not_installed_is_left_out() -> None:
+    # The container image is built without assetcron_dev, but the distribution's metadata
+    # still declares its `dev` entry point: `assetcron --help` must work there.
+    from importlib.metadata import EntryPoint
+
+    from assetcron.cli import PLUGIN_GROUP, build_parser
+
+    ghost = EntryPoint(name="ghost", value="assetcron_ghost_pkg.cli:register", group=PLUGIN_GROUP)
+    assert _subcommands(build_parser(with_plugins=True, plugins=[ghost])) == {"asset"}
+
+
+def test_a_plugin_missing_another_module_still_fails(workdir: Path) -> None:
+    # Only the plugin's own package may be absent; a broken plugin is not hidden.
+    from importlib.metadata import EntryPoint
+
+    from assetcron.cli import PLUGIN_GROUP, build_parser
+
+    module = f"plugin_{uuid.uuid4().hex}"
+    (workdir / f"{module}.py").write_text("import assetcron_no_such_dependency\n")
+    sys.path.insert(0, str(workdir))  # the fixture restores sys.path
+    broken = EntryPoint(name="broken", value=f"{module}:register", group=PLUGIN_GROUP)
+    with pytest.raises(ModuleNotFoundError, match="assetcron_no_such_dependency"):
+        build_parser(with_plugins=True, plugins=[broken])
+
+
+def test_installed_plugins_are_loaded() -> None:
+    from assetcron.cli import build_parser
+
+    assert {"asset", "dev", "schedule"} <= _subcommands(build_parser(with_plugins=True))
