@@ -2,59 +2,91 @@
 #
 # One image, two entry points (no ENTRYPOINT; the command picks the role):
 #
-#   assetcron-operator                         the kopf operator (the Helm chart's Deployment)
+#   assetcron-operator                            the kopf operator (the Helm chart's Deployment)
 #   assetcron asset materialize -m M --select S   the runner (every CronJob pod the operator renders)
 #
 # Targets (docs/install.md has the details):
 #
-#   base     (default)  runtime only: the assetcron wheel in a virtualenv on slim Python,
+#   runtime  (default: the last stage)  the assetcron wheel in a virtualenv on slim Python,
 #                       non-root user 10001, no compilers.
 #                       docker build -t ghcr.io/assetcron/assetcron:0.1.0 .
-#   weather             base + the weather example code location (examples/weather).
-#                       Needs the `examples` extra:
-#                       docker build --build-arg EXTRAS=examples --target weather \
-#                         -t ghcr.io/assetcron/assetcron-weather:0.1.0 .
+#   weather             runtime + the `examples` extra + the weather example code location
+#                       (examples/weather), which examples/weather/manifests/ run.
+#                       docker build --target weather -t ghcr.io/assetcron/assetcron-weather:0.1.0 .
 #
 # Your own code location: `FROM ghcr.io/assetcron/assetcron:0.1.0`, install its
 # dependencies, COPY the module and set PYTHONPATH (docs/install.md, "Your code location").
 #
-# The builder and the final stage use the same Python build (same tag, same /usr/local
-# prefix), so the virtualenv built in one runs unchanged in the other.
+# Build arguments:
+#
+#   PYTHON_IMAGE   the one base image of every stage. Builder and runtime stages share it, so
+#                  the virtualenv built in one runs unchanged in the other (same interpreter
+#                  path); every dependency installs from a binary wheel, so no compiler is
+#                  needed. `assetcron dev images` builds a Debian-packaged stand-in under the
+#                  default name when no registry is reachable.
+#   PIP_NO_INDEX, PIP_FIND_LINKS
+#                  pip's own settings, for a build without network access:
+#                  --build-arg PIP_NO_INDEX=1 --build-arg PIP_FIND_LINKS=/wheelhouse installs
+#                  only from the wheels in .wheelhouse/ (filled on the host by
+#                  `assetcron dev images`). Unset (the default), pip uses the package index.
+#   UID, GID       the numeric user of the runtime stages (default 10001:10001).
 
-ARG PYTHON_VERSION=3.11.11
-ARG DEBIAN_RELEASE=bookworm
+ARG PYTHON_IMAGE=docker.io/library/python:3.11-slim-bookworm
 
-# ---------------------------------------------------------------------------- builder
-# The full python image carries gcc, headers and git: everything a source-only
-# dependency might need. None of it reaches the final image.
-FROM python:${PYTHON_VERSION}-${DEBIAN_RELEASE} AS builder
-
+# ---------------------------------------------------------------------------- deps
+# The virtualenv with the distribution's dependencies only. It is built from
+# pyproject.toml alone, so editing the sources does not reinstall the dependencies.
+FROM ${PYTHON_IMAGE} AS deps
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-
 WORKDIR /src
-RUN python -m pip install --no-cache-dir "build==1.2.2.post1"
+# Host-built wheels for offline builds (only a README in a fresh checkout).
+COPY .wheelhouse/ /wheelhouse/
+COPY pyproject.toml ./
+# --compile writes the bytecode now, because the final image runs with a read-only root
+# file system. pip stays in the virtualenv so that images built FROM this one can add
+# their code location's dependencies.
+RUN python -m venv /opt/assetcron \
+    && python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
+       > /tmp/requirements.txt \
+    && /opt/assetcron/bin/pip install --no-cache-dir --compile -r /tmp/requirements.txt
 
-# Only what the wheel is built from (see .dockerignore), so unrelated edits keep the cache.
-COPY pyproject.toml README.md ./
+# ---------------------------------------------------------------------------- builder
+# The assetcron wheel (runner/ and operator/; dev/ is not in the build context), installed
+# into the virtualenv without touching its dependencies. `pip wheel` builds it with the
+# build backend of pyproject.toml in an isolated environment (from the wheelhouse too).
+FROM deps AS builder
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+COPY README.md ./
 COPY runner/ runner/
 COPY operator/ operator/
-RUN python -m build --wheel --outdir /dist .
-
-# Extras of the wheel to install, comma-separated (e.g. `examples` for the weather image).
-ARG EXTRAS=""
-# The virtualenv is the only thing the final stage takes from here. --compile writes the
-# bytecode now, because the final image runs with a read-only root file system. pip stays
-# in it so that images built FROM this one can add their code location's dependencies.
-RUN python -m venv /opt/assetcron \
-    && /opt/assetcron/bin/pip install --no-cache-dir --compile \
-       "$(ls /dist/assetcron-*.whl)${EXTRAS:+[${EXTRAS}]}" \
+RUN /opt/assetcron/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /dist . \
+    && /opt/assetcron/bin/pip install --no-cache-dir --compile --no-deps /dist/assetcron-*.whl \
+    && /opt/assetcron/bin/pip check \
     && /opt/assetcron/bin/assetcron --help > /dev/null \
-    && test -x /opt/assetcron/bin/assetcron-operator
+    && /opt/assetcron/bin/assetcron-operator --help > /dev/null
 
-# ---------------------------------------------------------------------------- base
-FROM python:${PYTHON_VERSION}-slim-${DEBIAN_RELEASE} AS base
+# ---------------------------------------------------------------------------- weather-builder
+# The same virtualenv plus the `examples` extra, and the example code location compiled.
+FROM deps AS weather-builder
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+RUN python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["examples"], sep="\n")' \
+       > /tmp/examples.txt \
+    && /opt/assetcron/bin/pip install --no-cache-dir --compile -r /tmp/examples.txt
+COPY --from=builder /dist/ /dist/
+RUN /opt/assetcron/bin/pip install --no-cache-dir --compile --no-deps /dist/assetcron-*.whl \
+    && /opt/assetcron/bin/pip check
+COPY examples/weather /opt/code/weather
+RUN python -m compileall -q /opt/code
+
+# ---------------------------------------------------------------------------- runtime-base
+# What both runtime images share: labels, the user, the environment. No virtualenv yet.
+FROM ${PYTHON_IMAGE} AS runtime-base
 
 LABEL org.opencontainers.image.title="assetcron" \
       org.opencontainers.image.description="Dagster-style data assets on Kubernetes CronJobs: the kopf operator (assetcron-operator) and the runner (assetcron)." \
@@ -66,14 +98,13 @@ LABEL org.opencontainers.image.title="assetcron" \
 ARG UID=10001
 ARG GID=10001
 RUN groupadd --system --gid "${GID}" assetcron \
-    && useradd --system --uid "${UID}" --gid "${GID}" --home-dir /home/assetcron \
-       --create-home --shell /usr/sbin/nologin assetcron
-
-COPY --from=builder /opt/assetcron /opt/assetcron
+    && useradd --system --no-log-init --uid "${UID}" --gid "${GID}" \
+       --home-dir /home/assetcron --create-home --shell /usr/sbin/nologin assetcron
 
 # HOME and the working directory are the only places the runner writes by default
 # (`ASSETCRON_STORAGE` defaults to ./.assetcron/storage); in Kubernetes mount a volume
-# there (the root file system is read-only under the chart's security context).
+# there (the root file system is read-only under the chart's security context). No
+# bytecode is written at run time: it was compiled at build time.
 ENV PATH="/opt/assetcron/bin:${PATH}" \
     HOME=/home/assetcron \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -87,12 +118,18 @@ CMD ["assetcron", "--help"]
 
 # ---------------------------------------------------------------------------- weather
 # The example code location the manifests in examples/weather/manifests/ run
-# (ghcr.io/assetcron/assetcron-weather:0.1.0). Build it with --build-arg EXTRAS=examples.
-FROM base AS weather
-COPY --chown=root:root examples/weather /opt/code/weather
+# (ghcr.io/assetcron/assetcron-weather:0.1.0): --target weather.
+FROM runtime-base AS weather
+LABEL org.opencontainers.image.title="assetcron-weather"
+COPY --from=weather-builder /opt/assetcron /opt/assetcron
+COPY --from=weather-builder /opt/code /opt/code
 ENV PYTHONPATH=/opt/code
-# Fail the build here, with a clear message, rather than in the first CronJob pod: the
-# example's dependencies are there, and the code location loads and resolves its assets.
+# Fail the build here rather than in the first CronJob pod: the example's dependencies
+# are there, and the code location loads and resolves its assets.
 RUN python -c "import duckdb, vega_datasets" \
-    || { echo "the weather image needs the examples extra: --build-arg EXTRAS=examples" >&2; exit 1; }
-RUN assetcron asset list -m weather.definitions --select "*"
+    && assetcron asset list -m weather.definitions --select "*"
+
+# ---------------------------------------------------------------------------- runtime
+# The default target: ghcr.io/assetcron/assetcron:0.1.0.
+FROM runtime-base AS runtime
+COPY --from=builder /opt/assetcron /opt/assetcron

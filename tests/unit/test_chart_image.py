@@ -3,11 +3,15 @@
 No Docker engine runs here, so the Dockerfile is read as text (hadolint lints it in
 ``make lint``) and what its stages promise is checked against the repository:
 
+* the default (last) stage is the runtime image, ``weather`` is a stage before it, and
+  neither needs a build argument (the weather image installs the ``examples`` extra);
+* every stage starts from one base image (the only one a registry-less build provides);
 * the numeric user of the final stage is the chart's ``podSecurityContext.runAsUser``;
 * the two entry points the image is run with are console scripts of the distribution;
-* the ``weather`` stage's file layout (COPY + PYTHONPATH) makes the module named in
-  ``examples/weather/manifests/`` importable: the test rebuilds that layout in a temporary
-  directory and runs the manifest's selection with ``assetcron asset list``;
+* the ``weather`` image's file layout (COPY, also through ``COPY --from`` of a builder
+  stage, + PYTHONPATH) makes the module named in ``examples/weather/manifests/``
+  importable: the test rebuilds that layout in a temporary directory and runs the
+  manifest's selection with ``assetcron asset list``;
 * the build context (.dockerignore, an allow-list) admits every path the stages COPY.
 """
 
@@ -40,17 +44,26 @@ def _instructions() -> list[tuple[str, str]]:
     return out
 
 
-def _stage(name: str) -> list[tuple[str, str]]:
-    """The instructions of stage ``name`` (from its FROM to the next FROM)."""
+def _stages() -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Stage name → (its FROM image or stage, its instructions), in Dockerfile order."""
+    stages: dict[str, tuple[str, list[tuple[str, str]]]] = {}
     stage: list[tuple[str, str]] | None = None
-    stages: dict[str, list[tuple[str, str]]] = {}
     for word, rest in _instructions():
         if word == "FROM":
-            stage = stages.setdefault(rest.split()[-1] if " AS " in rest.upper() else rest, [])
+            parts = rest.split()
+            name = parts[-1] if len(parts) == 3 and parts[1].upper() == "AS" else rest
+            stage = []
+            stages[name] = (parts[0], stage)
         elif stage is not None:
             stage.append((word, rest))
+    return stages
+
+
+def _stage(name: str) -> list[tuple[str, str]]:
+    """The instructions of stage ``name`` (from its FROM to the next FROM)."""
+    stages = _stages()
     assert name in stages, f"no stage {name!r} in the Dockerfile: {sorted(stages)}"
-    return stages[name]
+    return stages[name][1]
 
 
 def _arg_defaults() -> dict[str, str]:
@@ -62,20 +75,88 @@ def _arg_defaults() -> dict[str, str]:
     return args
 
 
+def _lineage(name: str) -> list[str]:
+    """``name``, the stage it is FROM, and so on up to the first stage FROM an image."""
+    stages = _stages()
+    chain = [name]
+    while stages[chain[-1]][0] in stages:
+        chain.append(stages[chain[-1]][0])
+    return chain
+
+
+def _resolve(text: str) -> str:
+    """``text`` with ``${ARG}`` replaced by the ARG defaults."""
+    return re.sub(r"\$\{(\w+)\}", lambda m: _arg_defaults()[m.group(1)], text)
+
+
+def _context_copies(name: str) -> list[tuple[str, str]]:
+    """(path in the build context, path in the image) of what stage ``name``'s image holds.
+
+    Follows ``FROM <stage>`` and ``COPY --from=<stage> SRC DEST`` (what the other stage
+    copied from the context under SRC lands under DEST).
+    """
+    parent, instructions = _stages()[name]
+    held = _context_copies(parent) if parent in _stages() else []
+    for word, rest in instructions:
+        if word != "COPY":
+            continue
+        args = rest.split()
+        flags = [a for a in args if a.startswith("--")]
+        src, dest = [a for a in args if not a.startswith("--")][-2:]
+        origin = next((f.split("=", 1)[1] for f in flags if f.startswith("--from=")), None)
+        if origin is None:
+            held.append((src.rstrip("/"), dest.rstrip("/")))
+            continue
+        src = src.rstrip("/")
+        for ctx, there in _context_copies(origin):
+            if there == src or there.startswith(f"{src}/"):
+                held.append((ctx, dest.rstrip("/") + there[len(src) :]))
+    return held
+
+
+def test_runtime_is_the_default_target_and_weather_a_stage_before_it() -> None:
+    # `docker build .` (and `buildah bud`) build the last stage: the runtime image.
+    names = list(_stages())
+    assert names[-1] == "runtime"
+    assert names.index("weather") < names.index("runtime")
+    # No build argument selects what an image contains; the weather image's own builder
+    # installs the `examples` extra.
+    assert "EXTRAS" not in {rest.split("=")[0] for word, rest in _instructions() if word == "ARG"}
+    (origin,) = {
+        flag.split("=", 1)[1]
+        for word, rest in _stage("weather")
+        if word == "COPY"
+        for flag in rest.split()
+        if flag.startswith("--from=")
+    }
+    runs = " ".join(rest for stage in _lineage(origin) for w, rest in _stage(stage) if w == "RUN")
+    assert '["examples"]' in runs
+
+
+def test_every_stage_starts_from_the_one_base_image() -> None:
+    stages = _stages()
+    images = {_resolve(parent) for parent, _ in stages.values() if parent not in stages}
+    assert len(images) == 1, images
+    (image,) = images
+    # Fully qualified: buildah resolves it without a registries.conf search list.
+    assert image.startswith("docker.io/library/python:3.11-"), image
+
+
 def test_final_stage_user_is_numeric_and_matches_the_chart() -> None:
-    (user,) = [rest for word, rest in _stage("base") if word == "USER"]
-    resolved = re.sub(r"\$\{(\w+)\}", lambda m: _arg_defaults()[m.group(1)], user)
+    users = [rest for stage in _lineage("runtime") for w, rest in _stage(stage) if w == "USER"]
+    assert users, "the runtime image runs as root"
+    resolved = _resolve(users[0])  # the nearest USER wins
     uid, _, gid = resolved.partition(":")
-    assert uid.isdigit(), user
-    assert int(uid) > 0, user
+    assert uid.isdigit(), users[0]
+    assert int(uid) > 0, users[0]
     values = yaml.safe_load((ROOT / "charts/assetcron/values.yaml").read_text())
     assert values["podSecurityContext"]["runAsUser"] == int(uid)
     assert values["podSecurityContext"]["runAsGroup"] == int(gid)
 
 
 def test_final_stage_is_slim_and_has_no_entrypoint() -> None:
-    (base_from,) = [rest for word, rest in _instructions() if word == "FROM" and "AS base" in rest]
-    assert "-slim-" in base_from
+    base = _stages()[_lineage("runtime")[-1]][0]
+    assert "-slim-" in _resolve(base)
     # One image, two roles: the command chooses (chart: assetcron-operator; CronJobs: assetcron).
     assert not [rest for word, rest in _instructions() if word == "ENTRYPOINT"]
 
@@ -87,9 +168,9 @@ def test_the_image_entry_points_are_console_scripts(script: str) -> None:
 
 
 def test_weather_stage_layout_runs_the_manifest_selection(tmp_path: Path) -> None:
-    stage = _stage("weather")
-    copies = [rest.split()[-2:] for word, rest in stage if word == "COPY"]
-    env = dict(rest.split("=", 1) for word, rest in stage if word == "ENV")
+    copies = [c for c in _context_copies("weather") if c[0].startswith("examples/")]
+    assert copies, "the weather image holds nothing from examples/"
+    env = dict(rest.split("=", 1) for word, rest in _stage("weather") if word == "ENV")
     job = yaml.safe_load((ROOT / "examples/weather/manifests/assetjob.yaml").read_text())
     location = job["spec"]["codeLocation"]
     assert location["image"].startswith("ghcr.io/assetcron/assetcron-weather:")
