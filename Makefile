@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install k8s test test-unit lint chart-test crds demo bench dev-up dev-down clean
+.PHONY: help install k8s images test test-unit lint chart-test crds demo bench dev-up dev-down clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,10 +19,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## Create .venv and install assetcron with the dev and example extras
 
-k8s: install ## Build (first time) or reuse the pinned Kubernetes binaries under ~/.cache/assetcron
+k8s: install ## Install the node's Debian packages (containerd, runc, CNI, buildah, mmdebstrap) and build or reuse the Kubernetes binaries under ~/.cache/assetcron
 	$(BIN)/assetcron dev install
 
-test: k8s ## Run every test: unit, control-plane integration and end to end
+images: k8s ## Build the Dockerfile's images with buildah (no Docker) and load them into the running dev node
+	$(BIN)/assetcron dev images
+
+test: images ## Run every test: unit, and against the real local cluster and node (integration, end to end)
 	$(BIN)/pytest
 
 test-unit: install ## Run only the tests that need no control plane
@@ -39,22 +42,22 @@ lint: k8s ## ruff, mypy --strict, import contracts, hadolint (Dockerfile), helm 
 	  "$$helm" lint --strict charts/assetcron && \
 	  "$$helm" lint --strict charts/assetcron --set rbac.scope=namespaced --set 'watchNamespaces={team-a}'
 
-chart-test: k8s ## The Helm chart and image checks only (unit + control-plane tests)
+chart-test: images ## The Helm chart and image checks only (unit + control-plane tests)
 	$(BIN)/pytest tests/unit/test_chart_values.py tests/unit/test_chart_image.py tests/integration/test_chart.py
 
 crds: install ## Regenerate crds/ (and the chart's CRD templates) from the operator's models
 	$(PY) -m assetcron_operator.crdgen
 
-demo: k8s ## The main job: local control plane + operator + weather example, one real run
+demo: images ## The main job: local cluster with a real node, the operator from its chart, one real weather run
 	$(PY) -m assetcron_dev.demo
 
 bench: install ## Run the benchmarks (print figures; no assertions)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-dev-up: k8s ## Start the local control plane in the background (assetcron dev up)
-	$(BIN)/assetcron dev up
+dev-up: images ## Start the local cluster in the background with the operator (assetcron dev up --operator)
+	$(BIN)/assetcron dev up --operator
 
-dev-down: install ## Stop the local control plane (assetcron dev down)
+dev-down: install ## Stop the local cluster and remove the node's traces (assetcron dev down)
 	$(BIN)/assetcron dev down
 
 clean: ## Remove the virtualenv and caches (keeps ~/.cache/assetcron binaries)

@@ -1,7 +1,7 @@
 """How fast and how lean is the operator? Prints figures; asserts nothing.
 
 Against a control plane (``$KUBECONFIG`` if set, else a fresh local one started with the
-lead's :mod:`assetcron_dev.plane`, no executor):
+dev cluster's :mod:`assetcron_dev.plane`, API only: no node, since no pod runs here):
 
 1. direct: create N CronJobs (the operator's own rendering of the weather example, minus
    the ownerReference) one by one with the official client, timed until the last create
@@ -59,16 +59,10 @@ def control_plane() -> Iterator[tuple[Path, Path]]:
     from assetcron_dev.plane import ControlPlane, PlaneConfig
 
     with tempfile.TemporaryDirectory(prefix="assetcron-bench-") as state:
-        etcd_port = _free_port()
+        from assetcron_dev.plane import free_port_pair
+
         plane = ControlPlane(
-            PlaneConfig(
-                state_dir=Path(state),
-                apiserver_port=_free_port(),
-                etcd_port=etcd_port,
-                executor=False,
-                operator=False,
-            ),
-            binaries,
+            PlaneConfig(state_dir=Path(state), etcd_port=free_port_pair(), node=False), binaries
         )
         plane.up(timeout=180)
         try:

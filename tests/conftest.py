@@ -1,15 +1,15 @@
-"""Shared fixtures. ``control_plane`` starts the real local control plane once per session.
+"""Shared fixtures. ``control_plane`` starts the real local cluster once per session.
 
-It runs real etcd, kube-apiserver and kube-controller-manager (cronjob, job,
-garbage-collector, serviceaccount controllers) plus the local pod executor, on free
-loopback ports in a temporary state directory, and stops every process at the end.
-The operator is not started here: tests that need it start their own, scoped to their
-namespaces.
+It runs real etcd, kube-apiserver, kube-controller-manager and kube-scheduler and a real
+node (containerd + runc + kubelet) with the images ``make images`` built loaded into it,
+in a temporary state directory with its own bridge and addresses, and stops every
+process and removes the node's traces at the end. The operator is not started here:
+tests that need it start their own (a process scoped to their namespaces, or the chart's
+Deployment).
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -81,28 +81,15 @@ class PlaneHandle:
 
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaneHandle]:
-    """The real local control plane with the local pod executor, for the whole session."""
+    """The real local cluster with its node, for the whole session."""
     from assetcron_dev.binaries import ensure_binaries
-    from assetcron_dev.plane import ControlPlane, PlaneConfig, free_port, free_port_pair
+    from assetcron_dev.plane import ControlPlane, PlaneConfig, free_port_pair
 
     binaries = ensure_binaries()
     state = tmp_path_factory.mktemp("plane")
-    etcd_port = free_port_pair()
-    plane = ControlPlane(
-        PlaneConfig(
-            state_dir=state,
-            apiserver_port=free_port(),
-            etcd_port=etcd_port,
-            executor=True,
-            operator=False,
-            code_paths=[ROOT / "examples", ROOT / "tests" / "e2e" / "code"],
-        ),
-        binaries,
-    )
+    plane = ControlPlane(PlaneConfig(state_dir=state, etcd_port=free_port_pair()), binaries)
     plane.up(timeout=180)
-    env = dict(os.environ)
-    env["KUBECONFIG"] = str(plane.kubeconfig)
-    env["PATH"] = os.pathsep.join(str(d) for d in binaries.bin_dirs) + os.pathsep + env["PATH"]
+    env = plane.env()
     try:
         yield PlaneHandle(plane, plane.kubeconfig, binaries.kubectl.parent, env, state)
     finally:

@@ -1,5 +1,11 @@
-"""``assetcron dev``: the local control plane (real etcd, kube-apiserver, controller manager),
-the local pod executor that stands in for a node, and the binaries they are built from.
+"""``assetcron dev``: a one-machine Kubernetes cluster for developing and testing assetcron.
 
-A development and test tool: nothing here runs on a real cluster.
+Real parts only: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and a node
+(kubelet with containerd and runc), built or installed once and cached
+(:mod:`assetcron_dev.binaries`, :mod:`assetcron_dev.node`); images built from the
+Dockerfile with buildah and loaded into the node (:mod:`assetcron_dev.images`); the
+operator installed with its Helm chart (:mod:`assetcron_dev.release`).
+
+A development tool, like kubebuilder's envtest: the operator and the runner never import
+it (import-linter contract), and nothing here runs on a real cluster.
 """

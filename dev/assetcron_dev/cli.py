@@ -4,12 +4,15 @@
 
     assetcron dev               # foreground: start everything, stop on Ctrl-C
     assetcron dev up            # start in the background (idempotent), print export KUBECONFIG=…
+    assetcron dev up --operator # … and install the operator with the Helm chart (needs images)
+    assetcron dev images        # build the Dockerfile's images (buildah), load them into the node
     assetcron dev status        # what runs, where
-    assetcron dev down          # stop every process it started
-    assetcron dev install       # only build/reuse the Kubernetes binaries
+    assetcron dev down          # stop every process it started, remove the node's traces
+    assetcron dev install       # only install the Debian packages and build/reuse the binaries
 
-Bad input (a port in use, an unwritable state directory, Go missing when binaries must
-be built) is one line on stderr and exit code 2, with nothing left running.
+Bad input (not root, packages missing and not installable, a port in use, an unwritable
+state directory, Go missing when binaries must be built) is one line on stderr and exit
+code 2, with nothing left running.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from assetcron_dev.binaries import (
     cache_bin_dir,
     find_binaries,
 )
+from assetcron_dev.node import NodeError, install_os_packages
 from assetcron_dev.plane import (
-    DEFAULT_APISERVER_PORT,
     DEFAULT_ETCD_PORT,
     ControlPlane,
     PlaneConfig,
@@ -48,24 +51,17 @@ def _err(message: str) -> int:
 
 
 def _plane(args: argparse.Namespace) -> ControlPlane:
-    code_paths = [Path(p) for p in (args.code_path or [])]
-    if not code_paths and Path("examples").is_dir():
-        code_paths = [Path("examples")]
-    operator_env = {}
-    if args.watch_namespaces is not None:
-        operator_env["ASSETCRON_WATCH_NAMESPACES"] = args.watch_namespaces
     return ControlPlane(
         PlaneConfig(
             state_dir=Path(args.state_dir),
-            apiserver_port=args.port,
             etcd_port=args.etcd_port,
-            executor=not args.no_executor,
-            operator=not args.no_operator,
-            image_pattern=args.image_pattern,
-            code_paths=code_paths,
-            operator_env=operator_env,
+            node=not args.no_node,
         )
     )
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _print_ready(plane: ControlPlane, started: bool, seconds: float) -> None:
@@ -81,6 +77,10 @@ def _start(args: argparse.Namespace) -> tuple[ControlPlane, bool] | int:
     t0 = time.monotonic()
     try:
         started = plane.up(timeout=args.timeout)
+        if getattr(args, "operator", False):
+            from assetcron_dev.release import install_operator  # noqa: PLC0415 - helm only here
+
+            install_operator(plane, _say)
     except (PlaneError, BinariesError) as e:
         return _err(str(e))
     _print_ready(plane, started, time.monotonic() - t0)
@@ -145,24 +145,24 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_install(_args: argparse.Namespace) -> int:
-    """Build (or reuse) the pinned Kubernetes binaries and print where they are."""
+    """Install the Debian packages the node needs and build (or reuse) the binaries."""
+    try:
+        install_os_packages(_say)
+    except NodeError as e:
+        return _err(str(e))
     found = find_binaries()
     t0 = time.monotonic()
     if found is None:
         try:
-            found, timings = build_binaries(lambda m: print(m, file=sys.stderr))
+            found, timings = build_binaries(_say)
         except BinariesError as e:
             return _err(str(e))
-        print(
+        _say(
             f"assetcron dev: built in {time.monotonic() - t0:.0f}s "
-            + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()),
-            file=sys.stderr,
+            + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items())
         )
     else:
-        print(
-            f"assetcron dev: reusing cached binaries ({time.monotonic() - t0:.2f}s)",
-            file=sys.stderr,
-        )
+        _say(f"assetcron dev: reusing cached binaries ({time.monotonic() - t0:.2f}s)")
     for name in (
         "etcd",
         "kube_apiserver",
@@ -173,7 +173,31 @@ def cmd_install(_args: argparse.Namespace) -> int:
         "helm",
     ):
         print(f"{name.replace('_', '-')}: {getattr(found, name)}")
-    print(f"cache: {cache_bin_dir()}", file=sys.stderr)
+    _say(f"cache: {cache_bin_dir()}")
+    return 0
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    """Build the Dockerfile's images with buildah; load them into the node when it runs."""
+    from assetcron_dev import images  # noqa: PLC0415 - buildah only here
+
+    t0 = time.monotonic()
+    try:
+        timings = images.build_images(Path(args.context), _say)
+    except images.ImagesError as e:
+        return _err(str(e))
+    _say(
+        f"assetcron dev: images built in {time.monotonic() - t0:.0f}s ("
+        + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
+        + ")"
+    )
+    plane = _plane(args)
+    if plane.running():
+        try:
+            loaded = plane.load_images(_say)
+        except PlaneError as e:
+            return _err(str(e))
+        _say(f"assetcron dev: loaded into the node: {', '.join(loaded)}")
     return 0
 
 
@@ -184,30 +208,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="state directory (default: %(default)s)",
     )
     p.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_APISERVER_PORT,
-        help="kube-apiserver secure port on 127.0.0.1",
-    )
-    p.add_argument(
         "--etcd-port", type=int, default=DEFAULT_ETCD_PORT, help="etcd client port (peer: +1)"
     )
-    p.add_argument("--no-operator", action="store_true", help="do not start the assetcron operator")
-    p.add_argument("--no-executor", action="store_true", help="do not start the local pod executor")
     p.add_argument(
-        "--image-pattern", default="*assetcron*", help="images the local executor runs (fnmatch)"
-    )
-    p.add_argument(
-        "--code-path",
-        action="append",
-        metavar="DIR",
-        help="directory on pods' PYTHONPATH, standing in for the image's code "
-        "(default: ./examples if present)",
-    )
-    p.add_argument(
-        "--watch-namespaces",
-        default=None,
-        help="namespaces the operator watches (comma-separated; default all)",
+        "--no-node",
+        action="store_true",
+        help="serve the API only: no containerd or kubelet (pods stay Pending)",
     )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for readiness")
 
@@ -225,12 +231,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dsub = dev.add_subparsers(dest="dev_command", metavar="ACTION")
     for name, func, help_ in (
         ("up", cmd_up, "start in the background (idempotent) and print export KUBECONFIG=..."),
-        ("down", cmd_down, "stop every process `up` started"),
+        ("down", cmd_down, "stop every process `up` started and remove the node's traces"),
         ("status", cmd_status, "show what runs (exit 1 when not running)"),
-        ("install", cmd_install, "build or reuse the Kubernetes binaries"),
+        ("install", cmd_install, "install the Debian packages, build or reuse the binaries"),
+        ("images", cmd_images, "build the images with buildah and load them into the node"),
     ):
         p = dsub.add_parser(name, help=help_)
         _common(p)
         if name == "status":
             p.add_argument("--json", action="store_true")
+        if name == "up":
+            p.add_argument(
+                "--operator",
+                action="store_true",
+                help="install the operator with the Helm chart (release assetcron in "
+                "assetcron-system) from the image `assetcron dev images` built",
+            )
+        if name == "images":
+            p.add_argument(
+                "--context", default=".", help="the Dockerfile's directory (default: %(default)s)"
+            )
         p.set_defaults(func=func)

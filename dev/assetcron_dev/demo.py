@@ -1,16 +1,22 @@
 """``make demo``: the whole system on one machine, one real run of the weather example.
 
-1. start (or reuse) ``assetcron dev``: etcd, kube-apiserver, kube-controller-manager,
-   the local pod executor and the operator, with the CRDs applied;
-2. apply ``examples/weather/manifests/`` (AssetJob ``weather``, AssetSchedule
-   ``weather-daily``) into the namespace ``assetcron-demo``;
-3. trigger a run for the 2015-06-02 06:00 tick in Los Angeles (``assetcron schedule
-   trigger``), which materializes partition 2015-06-01 of the real NOAA data;
-4. wait for it with a progress line, then print ``kubectl get
-   assetjobs,assetschedules,cronjobs,jobs``, the run's per-asset outcome from the
-   schedule's status, and the report rows the run wrote; and say how to stop.
+1. start (or reuse) ``assetcron dev``: etcd, kube-apiserver, the controllers, the
+   scheduler and a real node (containerd + kubelet) with the images ``make images``
+   built loaded into it;
+2. install the operator with the Helm chart (release ``assetcron`` in
+   ``assetcron-system``): it runs as its Deployment, from its image, on the node;
+3. create the namespace ``assetcron-demo``, which enforces Pod Security ``restricted``,
+   bind the weather storage claim to a directory of the dev cluster, and apply
+   ``examples/weather/manifests/`` (AssetJob ``weather``, AssetSchedule ``weather-daily``,
+   the claim);
+4. trigger a run for the 2015-06-02 06:00 tick in Los Angeles (``assetcron schedule
+   trigger``), which materializes partition 2015-06-01 of the real NOAA data in a pod of
+   the weather image;
+5. wait for it with a progress line, then print ``kubectl get``, the run's per-asset
+   outcome from the schedule's status, the pod's image ID, ``kubectl logs`` of the pod
+   and the report rows the run wrote; and say how to stop.
 
-Exit code 0 when the run succeeded, 1 when it failed, 2 when the plane could not start.
+Exit code 0 when the run succeeded, 1 when it failed, 2 when the cluster could not start.
 """
 
 from __future__ import annotations
@@ -24,11 +30,14 @@ from typing import Any
 
 from assetcron_dev.binaries import BinariesError
 from assetcron_dev.plane import ControlPlane, PlaneConfig, PlaneError
+from assetcron_dev.release import NAMESPACE as OPERATOR_NAMESPACE
+from assetcron_dev.release import install_operator
 
 NAMESPACE = "assetcron-demo"
 SCHEDULE = "weather-daily"
 SCHEDULED_TIME = "2015-06-02T06:00:00-07:00"
 PARTITION = "2015-06-01"
+CLAIM = "weather-storage"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -66,44 +75,83 @@ def _wait_for_run(plane: ControlPlane, job_name: str, timeout: float) -> dict[st
     return None
 
 
-def main() -> int:
-    """Run the demo; see the module docstring."""
-    plane = ControlPlane(PlaneConfig(code_paths=[ROOT / "examples"]))
-    t0 = time.monotonic()
-    try:
-        started = plane.up(timeout=180)
-    except (PlaneError, BinariesError) as e:
-        print(f"make demo: error: {e}", file=sys.stderr)
-        return 2
-    _say(
-        f"== control plane {'started' if started else 'reused'} in {time.monotonic() - t0:.1f}s "
-        f"({plane.server}; export KUBECONFIG={plane.kubeconfig})"
-    )
-
-    plane.kubectl("create", "namespace", NAMESPACE, check=False)
+def _namespace(plane: ControlPlane) -> None:
+    """The demo namespace, enforcing Pod Security ``restricted`` (as a careful cluster does)."""
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": NAMESPACE,
+            "labels": {
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        },
+    }
+    plane.kubectl("apply", "-f", "-", input=json.dumps(ns))
     deadline = time.monotonic() + 60
     while plane.kubectl("get", "sa", "default", "-n", NAMESPACE, check=False).returncode != 0:
         if time.monotonic() > deadline:
-            print("make demo: error: namespace has no default ServiceAccount", file=sys.stderr)
-            return 2
+            raise PlaneError("the demo namespace has no default ServiceAccount after 60s")
         time.sleep(0.5)
+
+
+def _show_pod(plane: ControlPlane, job_name: str) -> None:
+    pods = json.loads(
+        plane.kubectl(
+            "get", "pods", "-n", NAMESPACE, "-l", f"batch.kubernetes.io/job-name={job_name}",
+            "-o", "json",
+        ).stdout
+    )["items"]  # fmt: skip
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        for cs in pod.get("status", {}).get("containerStatuses", []):
+            _say(f"\n== pod {name} on node {pod['spec'].get('nodeName')}")
+            _say(f"  image   {cs.get('image')}")
+            _say(f"  imageID {cs.get('imageID')}")
+        logs = plane.kubectl("logs", name, "-n", NAMESPACE, check=False)
+        _say(f"\n== kubectl logs {name} -n {NAMESPACE}")
+        for line in (logs.stdout or logs.stderr).rstrip().splitlines()[-15:]:
+            _say("  " + line)
+
+
+def main() -> int:
+    """Run the demo; see the module docstring."""
+    plane = ControlPlane(PlaneConfig())
+    t0 = time.monotonic()
+    try:
+        started = plane.up(timeout=180)
+        _say(
+            f"== cluster {'started' if started else 'reused'} in {time.monotonic() - t0:.1f}s "
+            f"({plane.server}; export KUBECONFIG={plane.kubeconfig})"
+        )
+        _say(plane.kubectl("get", "nodes", "-o", "wide").stdout.rstrip())
+        t1 = time.monotonic()
+        install_operator(plane, _say)
+        _say(f"== operator Deployment Available in {time.monotonic() - t1:.1f}s")
+        _say(plane.kubectl("get", "deploy,pods", "-n", OPERATOR_NAMESPACE).stdout.rstrip())
+        _namespace(plane)
+        storage = plane.provide_volume(NAMESPACE, CLAIM)
+    except (PlaneError, BinariesError) as e:
+        print(f"make demo: error: {e}", file=sys.stderr)
+        return 2
+
     manifests = ROOT / "examples" / "weather" / "manifests"
     _say(plane.kubectl("apply", "-n", NAMESPACE, "-f", str(manifests)).stdout.rstrip())
 
     # Wait for the operator to reconcile (the CronJob exists) before triggering.
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while not (_status(plane).get("cronJobName")):
         if time.monotonic() > deadline:
             print(
                 "make demo: error: the operator did not reconcile; see "
-                f"{plane.log_dir / 'operator.log'}",
+                f"kubectl logs deploy/assetcron -n {OPERATOR_NAMESPACE}",
                 file=sys.stderr,
             )
             return 1
         time.sleep(0.5)
 
     _say(f"== triggering {SCHEDULE} for the tick {SCHEDULED_TIME} (partition {PARTITION})")
-    trig = plane.kubectl  # keep kubectl and our CLI on the same kubeconfig
     from assetcron.cli import main as assetcron_main  # noqa: PLC0415 - loads the plugins
 
     before = {r.get("name") for r in _status(plane).get("recentRuns") or []}
@@ -133,8 +181,13 @@ def main() -> int:
         )
     run = _wait_for_run(plane, job_name, timeout=300)
 
-    _say("\n== kubectl get assetjobs,assetschedules,cronjobs,jobs -n " + NAMESPACE)
-    _say(trig("get", "assetjobs,assetschedules,cronjobs,jobs", "-n", NAMESPACE).stdout.rstrip())
+    _say("\n== kubectl get assetjobs,assetschedules,cronjobs,jobs,pvc -n " + NAMESPACE)
+    _say(
+        plane.kubectl(
+            "get", "assetjobs,assetschedules,cronjobs,jobs,pvc", "-n", NAMESPACE
+        ).stdout.rstrip()
+    )
+    _show_pod(plane, job_name)
     if run is None:
         print(f"make demo: error: the run did not finish; see {plane.log_dir}", file=sys.stderr)
         return 1
@@ -143,22 +196,14 @@ def main() -> int:
         err = f"  ({asset['error']})" if asset.get("error") else ""
         _say(f"  {asset.get('key'):<32} {asset.get('outcome')}{err}")
 
-    report = (
-        plane.state_dir
-        / "workdir"
-        / ".assetcron"
-        / "storage"
-        / "reports"
-        / "weather"
-        / f"{PARTITION}.csv"
-    )
+    report = storage / "storage" / "reports" / "weather" / f"{PARTITION}.csv"
     if report.exists():
         _say(f"\n== report rows ({report})")
         with report.open(newline="") as fh:
             for row in csv.reader(fh):
                 _say("  " + " | ".join(row))
     _say(
-        "\nThe plane keeps running: `kubectl get assetschedules -n assetcron-demo` with the "
+        f"\nThe cluster keeps running: `kubectl get assetschedules -n {NAMESPACE}` with the "
         "KUBECONFIG above.\nStop it with: make dev-down   (or: .venv/bin/assetcron dev down)"
     )
     return 0 if run.get("phase") == "Succeeded" else 1

@@ -668,6 +668,28 @@ def load_images(
     return timings
 
 
+#: What a dev node gets when it starts: the sandbox image and the project's images.
+NODE_IMAGES = (PAUSE_IMAGE, RUNTIME_IMAGE, WEATHER_IMAGE)
+
+
+def load_available(containerd_address: Path, log: Callable[[str], None] = print) -> list[str]:
+    """Load :data:`NODE_IMAGES` into a dev node's containerd; return the names loaded.
+
+    The pause image (every pod's sandbox) is built first when it is missing (seconds);
+    the runtime and weather images are loaded when ``assetcron dev images`` has built
+    them, and left out otherwise (pods of an image the node lacks then wait with
+    ``ErrImageNeverPull``/``ErrImagePull``, which the run's status reports).
+
+    Raises:
+        ImagesError: as :func:`load_images`, or the pause image cannot be built.
+    """
+    with _storage_lock():
+        _ensure_pause(log)
+        present = [image for image in NODE_IMAGES if _image_inspect(image) is not None]
+    load_images(containerd_address, present, log)
+    return present
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m assetcron_dev.images [ROOT] [--load SOCKET]``: build, optionally load."""
     import argparse  # noqa: PLC0415 - only for this manual entry point

@@ -1,27 +1,32 @@
-"""The local control plane behind ``assetcron dev``: real Kubernetes parts on one machine.
+"""The local cluster behind ``assetcron dev``: real Kubernetes parts on one machine.
 
 Components, started in this order and stopped in reverse:
 
 1. ``etcd`` (client and peer URLs on loopback, ``--unsafe-no-fsync``: a dev store);
-2. ``kube-apiserver`` (secure port on 127.0.0.1, generated certificates, client-cert
-   authentication, the RBAC authorizer, service-account token signing);
-3. ``kube-controller-manager`` with the controllers assetcron relies on: cronjob, job,
-   garbage-collector, serviceaccount, serviceaccount-token, namespace,
-   ttl-after-finished, the root-CA publisher and clusterrole aggregation (no
-   node-lifecycle controller: the local
-   node sends no heartbeats);
-4. optionally the local pod executor (:mod:`assetcron_dev.executor`), which
-   stands in for a node because no kubelet or container runtime runs here;
-5. optionally the assetcron operator, as a local process.
+2. ``kube-apiserver`` on ``https://10.96.<N>.1:443``, the ClusterIP of the ``kubernetes``
+   Service, held by the node's bridge (:class:`assetcron_dev.node.Network`), so pods use
+   the in-cluster configuration unchanged with no kube-proxy (generated certificates,
+   client-cert authentication, the RBAC authorizer, service-account token signing);
+3. ``kube-controller-manager`` with the controllers a cluster needs for assetcron and
+   for Deployments (:data:`CONTROLLERS`);
+4. ``kube-scheduler``;
+5. the node (:mod:`assetcron_dev.node`): ``containerd`` with runc and the CNI bridge,
+   and a ``kubelet`` registered as Node ``assetcron-dev``; the images found in the
+   build storage (``make images``) are loaded into its containerd.
 
-Everything lives in a state directory: ``pki/``, ``etcd/``, ``logs/<component>.log``,
-``kubeconfig`` (admin) and ``plane.json`` (ports and the PID + start time of every
-process we started, so ``down`` signals exactly those and never a recycled PID). Every
-process we start carries ``ASSETCRON_DEV_PLANE=<state dir>`` in its environment (pod
-processes too), which lets ``down`` find stragglers and lets tests prove none are left.
+The operator runs in the cluster from its image, installed with the Helm chart by
+``make demo`` / ``assetcron dev up --operator`` (:func:`install_operator`).
 
-This is a development and test tool; on a real cluster the same objects are handled by
-the cluster's own control plane and kubelets.
+Everything lives in a state directory: ``pki/``, ``etcd/``, ``node/``,
+``logs/<component>.log``, ``kubeconfig`` (admin) and ``plane.json`` (the network and the
+PID + start time of every process we started, so ``down`` signals exactly those and
+never a recycled PID). Every process we start carries ``ASSETCRON_DEV_PLANE=<state
+dir>`` in its environment (containerd's shims too), which lets ``down`` find stragglers
+and lets tests prove none are left; ``down`` then removes the node's pods, mounts,
+cgroups and bridge (:meth:`assetcron_dev.node.Node.cleanup`).
+
+This is a development and test tool; on any other cluster the same images, chart and
+manifests apply unchanged.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +52,7 @@ import yaml
 
 from assetcron_dev import certs
 from assetcron_dev.binaries import Binaries, ensure_binaries
+from assetcron_dev.node import NODE_NAME, Network, Node, NodeError, check_host
 
 #: Environment variable marking every process that belongs to one plane (value: state dir).
 PLANE_MARKER = "ASSETCRON_DEV_PLANE"
@@ -63,9 +69,20 @@ CONTROLLERS = (
     "root-ca-certificate-publisher-controller",
     # Fills the default view/edit/admin ClusterRoles from aggregated ones (the chart's).
     "clusterrole-aggregation-controller",
+    # A node and Deployments (the operator's): the node-lifecycle controller removes the
+    # node's not-ready taint; pod GC deletes pods of a node that went away.
+    "node-lifecycle-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "pod-garbage-collector-controller",
+    # PersistentVolumeClaims (the weather example's storage) bind to the plane's volumes.
+    "persistentvolume-binder-controller",
+    "persistentvolume-protection-controller",
+    "persistentvolumeclaim-protection-controller",
 )
 
-DEFAULT_APISERVER_PORT = 16443
+#: The API server's port on the ``kubernetes`` Service address (the Service's own port).
+APISERVER_PORT = 443
 DEFAULT_ETCD_PORT = 12379
 
 
@@ -152,19 +169,13 @@ def marked_processes(state_dir: Path) -> list[int]:
 
 @dataclass
 class PlaneConfig:
-    """How to run one plane. Ports are TCP ports on 127.0.0.1; etcd's peer port is +1."""
+    """How to run one plane. ``etcd_port`` is a TCP port on 127.0.0.1; its peer port is +1."""
 
     state_dir: Path = field(default_factory=default_state_dir)
-    apiserver_port: int = DEFAULT_APISERVER_PORT
     etcd_port: int = DEFAULT_ETCD_PORT
-    executor: bool = True
-    operator: bool = True
-    #: fnmatch pattern of container images the executor runs as local processes.
-    image_pattern: str = "*assetcron*"
-    #: Directories put on pods' PYTHONPATH: what the image would contain (code locations).
-    code_paths: Sequence[Path] = ()
-    #: Extra environment for the operator process (e.g. ASSETCRON_WATCH_NAMESPACES).
-    operator_env: dict[str, str] = field(default_factory=dict)
+    #: Run the node (containerd + kubelet). Without it the plane serves the API only
+    #: (benchmarks of the operator against the API): pods stay Pending.
+    node: bool = True
 
 
 @dataclass
@@ -178,12 +189,13 @@ class Component:
 
 
 class ControlPlane:
-    """Start, inspect and stop one local plane. Methods raise :class:`PlaneError`."""
+    """Start, inspect and stop one local cluster. Methods raise :class:`PlaneError`."""
 
     def __init__(self, config: PlaneConfig, binaries: Binaries | None = None) -> None:
         self.config = config
         self.state_dir = config.state_dir.resolve()
         self._binaries = binaries
+        self._network: Network | None = None
         # Popen objects of the processes this instance started: kept so they are reaped
         # (no zombies) when stopped; a plane started by another process is stopped by PID.
         self._popen: dict[int, subprocess.Popen[bytes]] = {}
@@ -196,13 +208,29 @@ class ControlPlane:
 
     @property
     def log_dir(self) -> Path:
-        """``<state>/logs``: one ``<component>.log`` each, pods under ``pods/``."""
+        """``<state>/logs``: one ``<component>.log`` each."""
         return self.state_dir / "logs"
 
     @property
+    def network(self) -> Network:
+        """The plane's addresses: recorded by ``up``, else chosen anew (free ones)."""
+        if self._network is None:
+            record = self._read_record() or {}
+            index = record.get("networkIndex")
+            self._network = (
+                Network(int(index)) if index is not None else Network.choose(self.state_dir)
+            )
+        return self._network
+
+    @property
+    def node(self) -> Node:
+        """The node's files and clean-up (:class:`assetcron_dev.node.Node`)."""
+        return Node(self.state_dir, self.network)
+
+    @property
     def server(self) -> str:
-        """The API server URL."""
-        return f"https://127.0.0.1:{self.config.apiserver_port}"
+        """The API server URL (the ``kubernetes`` Service's ClusterIP, port 443)."""
+        return f"https://{self.network.apiserver_ip}:{APISERVER_PORT}"
 
     @property
     def binaries(self) -> Binaries:
@@ -234,7 +262,7 @@ class ControlPlane:
         return ctx
 
     def _get(self, path: str, timeout: float = 3.0) -> tuple[int, str]:
-        req = urllib.request.Request(self.server + path)  # noqa: S310 - https to loopback
+        req = urllib.request.Request(self.server + path)  # noqa: S310 - https to our own address
         try:
             with urllib.request.urlopen(req, timeout=timeout, context=self._ssl_context()) as r:  # noqa: S310
                 return r.status, r.read().decode()
@@ -245,7 +273,7 @@ class ControlPlane:
 
     def ready(self) -> bool:
         """True when kube-apiserver's ``/readyz`` answers ok."""
-        if not (self.state_dir / "pki" / "admin.crt").exists():
+        if not (self.state_dir / "pki" / "admin.crt").exists() or self._read_record() is None:
             return False
         code, _ = self._get("/readyz")
         return code == 200
@@ -254,7 +282,7 @@ class ControlPlane:
         """``{"stateDir", "server", "kubeconfig", "ready", "components": {name: running}}``."""
         return {
             "stateDir": str(self.state_dir),
-            "server": self.server,
+            "server": self.server if self._read_record() else None,
             "kubeconfig": str(self.kubeconfig),
             "ready": self.ready(),
             "components": {c.name: _alive(c.pid, c.start_time) for c in self.components()},
@@ -281,7 +309,6 @@ class ControlPlane:
     def _check_ports(self) -> None:
         c = self.config
         for port, what in (
-            (c.apiserver_port, "kube-apiserver (--port)"),
             (c.etcd_port, "etcd (--etcd-port)"),
             (c.etcd_port + 1, "etcd peer (--etcd-port + 1)"),
         ):
@@ -291,7 +318,9 @@ class ControlPlane:
                     "(`ss -ltnp`) or pick another port"
                 )
 
-    def _env(self) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
+        """The environment for processes of this plane: its marker, KUBECONFIG, its binaries
+        first on PATH."""
         env = dict(os.environ)
         env[PLANE_MARKER] = str(self.state_dir)
         env["KUBECONFIG"] = str(self.kubeconfig)
@@ -308,7 +337,7 @@ class ControlPlane:
                 stdin=subprocess.DEVNULL,
                 stdout=fh,
                 stderr=subprocess.STDOUT,
-                env=env or self._env(),
+                env=env or self.env(),
                 cwd=self.state_dir,
                 start_new_session=True,  # survives the CLI; its own process group for down
             )
@@ -318,7 +347,7 @@ class ControlPlane:
     def _save(self, comps: list[Component]) -> None:
         record = {
             "server": self.server,
-            "apiserverPort": self.config.apiserver_port,
+            "networkIndex": self.network.index,
             "etcdPort": self.config.etcd_port,
             "kubeconfig": str(self.kubeconfig),
             "components": [c.__dict__ for c in comps],
@@ -338,7 +367,8 @@ class ControlPlane:
             time.sleep(0.2)
         raise PlaneError(f"{what} not ready after {timeout:.0f}s; see {comp.log}")
 
-    def _write_kubeconfig(self) -> None:
+    def _write_kubeconfig(self, path: Path, stem: str, user: str) -> None:
+        """A kubeconfig for client certificate ``pki/<stem>.crt`` (embedded), mode 0600."""
         pki = self.state_dir / "pki"
 
         def b64(name: str) -> str:
@@ -355,23 +385,21 @@ class ControlPlane:
             ],
             "users": [
                 {
-                    "name": "assetcron-dev-admin",
+                    "name": user,
                     "user": {
-                        "client-certificate-data": b64("admin.crt"),
-                        "client-key-data": b64("admin.key"),
+                        "client-certificate-data": b64(f"{stem}.crt"),
+                        "client-key-data": b64(f"{stem}.key"),
                     },
                 }
             ],
             "contexts": [
-                {
-                    "name": "assetcron-dev",
-                    "context": {"cluster": "assetcron-dev", "user": "assetcron-dev-admin"},
-                }
+                {"name": "assetcron-dev", "context": {"cluster": "assetcron-dev", "user": user}}
             ],
             "current-context": "assetcron-dev",
         }
-        self.kubeconfig.write_text(yaml.safe_dump(cfg, sort_keys=False))
-        self.kubeconfig.chmod(0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        path.chmod(0o600)
 
     def _etcd_healthy(self) -> bool:
         url = f"http://127.0.0.1:{self.config.etcd_port}/health"
@@ -386,13 +414,18 @@ class ControlPlane:
         return code == 200
 
     def up(self, timeout: float = 120.0, log: Callable[[str], None] | None = None) -> bool:
-        """Start the plane, or reuse it when it is already running (idempotent).
+        """Start the cluster, or reuse it when it is already running (idempotent).
 
-        Returns True when it started the plane, False when it reused a running one.
+        Returns True when it started the cluster, False when it reused a running one.
         Blocks until kube-apiserver ``/readyz`` is ok, the controller manager has created
-        the ``default`` ServiceAccount and, when enabled, the executor's Node is Ready.
-        On any failure every process it started is stopped before :class:`PlaneError`
-        is raised, so nothing is left half-started.
+        the ``default`` ServiceAccount, the CRDs are established and, with the node, the
+        Node is Ready with the images of the build storage loaded. On any failure every
+        process it started is stopped and the node's traces removed before
+        :class:`PlaneError` is raised, so nothing is left half-started.
+
+        Raises:
+            PlaneError: the machine cannot run it (not root, packages missing: one line
+                saying what to do), a port is taken, or a component failed to start.
         """
         say = log or (_to_stderr)
         if self.running():
@@ -400,13 +433,21 @@ class ControlPlane:
         self._check_writable()
         if self.components():  # a previous plane died partly: clean it up first
             self.down()
+        self._network = None
+        try:
+            check_host()
+        except NodeError as e:
+            raise PlaneError(str(e)) from e
         self._check_ports()
         binaries = self.binaries
-        certs.generate(self.state_dir / "pki")
-        self._write_kubeconfig()
         started: list[Component] = []
         t0 = time.monotonic()
+        node = self.node
         try:
+            node.prepare_host()
+            self._save(started)
+            certs.generate(self.state_dir / "pki", (self.network.apiserver_ip,))
+            self._write_kubeconfig(self.kubeconfig, "admin", "assetcron-dev-admin")
             started.append(self._start_etcd(binaries))
             self._save(started)
             self._wait("etcd", started[-1], self._etcd_healthy, 30)
@@ -416,24 +457,21 @@ class ControlPlane:
             self._wait("kube-apiserver /readyz", started[-1], self.ready, timeout)
             say(f"assetcron dev: kube-apiserver ready ({time.monotonic() - t0:.1f}s)")
             started.append(self._start_controller_manager(binaries))
+            started.append(self._start_scheduler(binaries))
             self._save(started)
             self._wait(
-                "kube-controller-manager", started[-1], self._default_service_account, timeout
+                "kube-controller-manager", started[-2], self._default_service_account, timeout
             )
-            say(f"assetcron dev: kube-controller-manager ready ({time.monotonic() - t0:.1f}s)")
-            if self.config.operator:
-                self._apply_crds()
-            if self.config.executor:
-                started.append(self._start_executor())
+            say(f"assetcron dev: controllers and scheduler ready ({time.monotonic() - t0:.1f}s)")
+            self._apply_crds()
+            if self.config.node:
+                started += self._start_node(node, binaries, say)
                 self._save(started)
-                self._wait("local pod executor", started[-1], self._node_ready, 30)
-                say(f"assetcron dev: local pod executor ready ({time.monotonic() - t0:.1f}s)")
-            if self.config.operator:
-                started.append(self._start_operator())
-                self._save(started)
-                say("assetcron dev: operator started")
+                self._wait("the node", started[-1], self._node_ready, 60)
+                say(f"assetcron dev: node {NODE_NAME} Ready ({time.monotonic() - t0:.1f}s)")
         except BaseException:
             self._stop(started)
+            node.cleanup()
             self._record_path().unlink(missing_ok=True)
             raise
         return True
@@ -458,14 +496,15 @@ class ControlPlane:
 
     def _start_apiserver(self, b: Binaries) -> Component:
         pki = self.state_dir / "pki"
+        net = self.network
         return self._spawn(
             "kube-apiserver",
             [
                 str(b.kube_apiserver),
                 f"--etcd-servers=http://127.0.0.1:{self.config.etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={self.config.apiserver_port}",
+                f"--bind-address={net.apiserver_ip}",
+                f"--advertise-address={net.apiserver_ip}",
+                f"--secure-port={APISERVER_PORT}",
                 f"--tls-cert-file={pki / 'apiserver.crt'}",
                 f"--tls-private-key-file={pki / 'apiserver.key'}",
                 f"--client-ca-file={pki / 'ca.crt'}",
@@ -473,9 +512,14 @@ class ControlPlane:
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 "--api-audiences=https://kubernetes.default.svc.cluster.local",
-                "--service-cluster-ip-range=10.0.0.0/24",
+                f"--service-cluster-ip-range={net.service_range}",
                 "--authorization-mode=RBAC",
                 "--allow-privileged=true",
+                # kubectl logs/exec: the API server calls the kubelet as a system:masters
+                # client, at the node's InternalIP.
+                f"--kubelet-client-certificate={pki / 'admin.crt'}",
+                f"--kubelet-client-key={pki / 'admin.key'}",
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
                 "--profiling=false",
                 f"--cert-dir={pki}",
                 "--v=1",
@@ -500,32 +544,114 @@ class ControlPlane:
             ],
         )
 
-    def _start_executor(self) -> Component:
-        argv = [
-            sys.executable,
-            "-m",
-            "assetcron_dev.executor",
-            f"--kubeconfig={self.kubeconfig}",
-            f"--state-dir={self.state_dir}",
-            f"--image-pattern={self.config.image_pattern}",
-        ]
-        argv += [f"--code-path={p.resolve()}" for p in self.config.code_paths]
-        return self._spawn("executor", argv)
+    def _start_scheduler(self, b: Binaries) -> Component:
+        return self._spawn(
+            "kube-scheduler",
+            [
+                str(b.kube_scheduler),
+                f"--kubeconfig={self.kubeconfig}",
+                f"--authentication-kubeconfig={self.kubeconfig}",
+                f"--authorization-kubeconfig={self.kubeconfig}",
+                "--leader-elect=false",
+                "--secure-port=0",
+                "--profiling=false",
+                "--v=1",
+            ],
+        )
 
-    def _start_operator(self) -> Component:
-        env = self._env()
-        env.update(self.config.operator_env)
-        env.setdefault("ASSETCRON_LIVENESS_ENDPOINT", f"http://127.0.0.1:{free_port()}/healthz")
-        return self._spawn("operator", [sys.executable, "-m", "assetcron_operator.cli"], env)
+    def _start_node(self, node: Node, b: Binaries, say: Callable[[str], None]) -> list[Component]:
+        """containerd, the images, then the kubelet (its identity bound to system:node)."""
+        from assetcron_dev import images  # noqa: PLC0415 - only a plane with a node loads images
+
+        pki = self.state_dir / "pki"
+        node.write_configs(pki / "ca.crt")
+        self._write_kubeconfig(node.kubeconfig, "node", f"system:node:{NODE_NAME}")
+        # The plane has the RBAC authorizer only (no Node authorizer): the nodes' group
+        # gets the ClusterRole Kubernetes defines for kubelets.
+        binding = self.kubectl(
+            "create",
+            "clusterrolebinding",
+            "assetcron-dev:nodes",
+            "--clusterrole=system:node",
+            "--group=system:nodes",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ).stdout
+        self.kubectl("apply", "-f", "-", input=binding)
+        containerd = self._spawn(
+            "containerd", node.containerd_argv(), node.containerd_env(self.env())
+        )
+        self._wait("containerd", containerd, node.containerd_address.exists, 30)
+        t0 = time.monotonic()
+        try:
+            loaded = images.load_available(node.containerd_address, _to_stderr)
+        except images.ImagesError as e:
+            raise PlaneError(str(e)) from e
+        say(
+            f"assetcron dev: images loaded into the node ({', '.join(loaded)}; "
+            f"{time.monotonic() - t0:.1f}s)"
+        )
+        kubelet = self._spawn("kubelet", node.kubelet_argv(b.kubelet))
+        return [containerd, kubelet]
 
     def _node_ready(self) -> bool:
-        from assetcron_dev.executor import NODE_NAME  # noqa: PLC0415 - executor imports the client; only needed here
-
         code, body = self._get(f"/api/v1/nodes/{NODE_NAME}")
         if code != 200:
             return False
-        conds = json.loads(body).get("status", {}).get("conditions", [])
-        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+        node = json.loads(body)
+        conds = node.get("status", {}).get("conditions", [])
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
+        # Schedulable once the node-lifecycle controller has removed the not-ready taint.
+        taints = node.get("spec", {}).get("taints") or []
+        return ready and not any(t.get("key") == "node.kubernetes.io/not-ready" for t in taints)
+
+    def load_images(self, log: Callable[[str], None] = _to_stderr) -> list[str]:
+        """Load the images of the build storage into the running node; return their names.
+
+        Raises:
+            PlaneError: the node is not running, or an import failed.
+        """
+        from assetcron_dev import images  # noqa: PLC0415 - see _start_node
+
+        if not self.running() or not self.node.containerd_address.exists():
+            raise PlaneError("the dev cluster is not running: `assetcron dev up` first")
+        try:
+            return images.load_available(self.node.containerd_address, log)
+        except images.ImagesError as e:
+            raise PlaneError(str(e)) from e
+
+    def provide_volume(self, namespace: str, claim: str, size: str = "1Gi") -> Path:
+        """A PersistentVolume for claim ``namespace/claim``: a directory of the state dir.
+
+        The dev cluster has no storage provisioner; this stands where a cluster's would:
+        a ``hostPath`` PersistentVolume reserved for that claim (``claimRef``) whose
+        directory, ``<state>/volumes/<namespace>/<claim>``, any user may write (pods run
+        as their image's non-root user). Idempotent. Returns the directory.
+
+        Raises:
+            PlaneError: the API refused the volume.
+        """
+        path = self.state_dir / "volumes" / namespace / claim
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(0o777)  # a dev volume: pods write as their image's non-root user
+        pv = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {
+                "name": f"{namespace}-{claim}",
+                "labels": {"app.kubernetes.io/managed-by": "assetcron-dev"},
+            },
+            "spec": {
+                "capacity": {"storage": size},
+                "accessModes": ["ReadWriteOnce", "ReadWriteMany"],
+                "persistentVolumeReclaimPolicy": "Retain",
+                "claimRef": {"namespace": namespace, "name": claim},
+                "hostPath": {"path": str(path), "type": "Directory"},
+            },
+        }
+        self.kubectl("apply", "-f", "-", input=json.dumps(pv))
+        return path
 
     def _apply_crds(self) -> None:
         from assetcron_operator import crdgen  # noqa: PLC0415 - crdgen imports the models only when CRDs are applied
@@ -556,7 +682,7 @@ class ControlPlane:
             capture_output=True,
             text=True,
             check=False,
-            env=self._env(),
+            env=self.env(),
         )
         if check and proc.returncode != 0:
             raise PlaneError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -581,23 +707,29 @@ class ControlPlane:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
             del self._popen[pid]
-        # Anything else of this plane (pod processes whose executor died) goes too.
+        # Anything else of this plane (containerd's shims) goes too.
         for pid in marked_processes(self.state_dir):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         return stopped
 
     def down(self) -> list[str]:
-        """Stop every process this plane started (by recorded PID, then by marker).
+        """Stop every process this plane started and remove the node's traces.
 
-        Returns the names of the components that were running. Keeps the state
-        directory (certificates, etcd data, logs), so a later ``up`` is fast.
+        Processes go by recorded PID, then by marker; then the node's pods, mounts,
+        cgroups and bridge (:meth:`assetcron_dev.node.Node.cleanup`). Returns the names of
+        the components that were running. Keeps the state directory (certificates, etcd
+        data, logs, the node's image store), so a later ``up`` is fast.
         """
+        record = self._read_record()
         stopped = self._stop(self.components())
         deadline = time.monotonic() + 5
         while marked_processes(self.state_dir) and time.monotonic() < deadline:
             time.sleep(0.1)
+        if record is not None and record.get("networkIndex") is not None:
+            self.node.cleanup()
         self._record_path().unlink(missing_ok=True)
+        self._network = None
         return stopped
 
 

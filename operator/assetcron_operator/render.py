@@ -71,11 +71,9 @@ SCRATCH_VOLUME = "assetcron-tmp"
 SCRATCH_PATH = "/tmp"  # noqa: S108 - a pod-local emptyDir, not the operator's /tmp
 
 #: Environment variables the operator owns; user template entries with these names are
-#: dropped. ``ASSETCRON_STORAGE`` is not reserved and not set by the operator: the runner's
-#: default (``./.assetcron/storage`` under the working directory) is what the local pod
-#: executor's shared working directory backs; on a real cluster, where the root
-#: filesystem is read-only, users mount a volume in ``template`` and point
-#: ``ASSETCRON_STORAGE`` at it.
+#: dropped. ``ASSETCRON_STORAGE`` is not reserved and not set by the operator: the root
+#: file system is read-only, so users mount a volume in ``template`` and point
+#: ``ASSETCRON_STORAGE`` at it (examples/weather/manifests/).
 RESERVED_ENV = frozenset(
     {
         "ASSETCRON_JOB_NAME",
