@@ -42,7 +42,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,9 +97,10 @@ class NodeError(RuntimeError):
     """The node cannot run on this machine. ``str()`` is one line saying why and what to do."""
 
 
-def missing_os_packages() -> list[str]:
-    """Names of :data:`OS_PACKAGES` whose marker file is absent (sorted)."""
-    return sorted(name for name, path in OS_PACKAGES.items() if not Path(path).exists())
+def missing_os_packages(packages: Mapping[str, str] = OS_PACKAGES) -> list[str]:
+    """Names of ``packages`` (Debian package -> a file it installs) whose file is absent,
+    sorted."""
+    return sorted(name for name, path in packages.items() if not Path(path).exists())
 
 
 def install_os_packages(log: Callable[[str], None]) -> list[str]:
