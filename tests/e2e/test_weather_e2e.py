@@ -1,11 +1,12 @@
-"""End to end on the local control plane: a tick runs the runner on real data and the
+"""End to end on the local cluster: a tick runs the runner on real data and the
 schedule's status shows it.
 
-Everything here is real except the node: the real CronJob controller creates the Job,
-the real Job controller creates the Pod, the local pod executor (the documented
-stand-in for a kubelet) runs the pod's command, the runner derives the scheduled time
-from the Job name, renders the run config and materializes, and the operator (a local
-process) records the run in the AssetSchedule's status.
+Everything here is real: the CronJob controller creates the Job, the Job controller the
+Pod, the scheduler binds it to the node, the kubelet runs it with containerd and runc
+from the weather image built from the Dockerfile (read-only root, non-root), the runner
+derives the scheduled time from the Job name, renders the run config and materializes
+into the weather example's PersistentVolumeClaim, and the operator (a local process
+watching the test's namespace) records the run in the AssetSchedule's status.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from tests.conftest import ROOT, PlaneHandle, poll
 pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
 
 MANIFESTS = ROOT / "examples" / "weather" / "manifests"
+CODE = ROOT / "tests" / "e2e" / "code"
+#: The runtime image (the Dockerfile's default target), loaded into the node.
+RUNTIME_IMAGE = "ghcr.io/assetcron/assetcron:0.1.0"
 
 
 def _ts(value: str) -> datetime:
@@ -142,18 +146,27 @@ def system(
 
 
 def _weather(
-    storage: Path, name: str, **schedule_spec: Any
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    job, schedule = (
-        yaml.safe_load((MANIFESTS / f).read_text()) for f in ("assetjob.yaml", "assetschedule.yaml")
+    system: System, name: str, **schedule_spec: Any
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The example's manifests as they are, but for a claim of this test's own; returns the
+    directory the claim is bound to (as the pods see ``/var/lib/assetcron``)."""
+    job, schedule, claim = (
+        yaml.safe_load((MANIFESTS / f).read_text())
+        for f in ("assetjob.yaml", "assetschedule.yaml", "storage.yaml")
     )
     job["metadata"]["name"] = name
     job["spec"]["backoffLimit"] = 0
-    job["spec"]["template"]["env"].append({"name": "ASSETCRON_STORAGE", "value": str(storage)})
+    claim["metadata"]["name"] = f"{name}-storage"
+    (volume,) = job["spec"]["template"]["volumes"]
+    volume["persistentVolumeClaim"]["claimName"] = claim["metadata"]["name"]
+    root = system.cp.plane.provide_volume(system.namespace, claim["metadata"]["name"])
+    system.apply(claim)
+    storage_env = {e["name"]: e["value"] for e in job["spec"]["template"]["env"]}
+    storage = root / Path(storage_env["ASSETCRON_STORAGE"]).relative_to("/var/lib/assetcron")
     schedule["metadata"]["name"] = f"{name}-schedule"
     schedule["spec"]["jobRef"]["name"] = name
     schedule["spec"].update(schedule_spec)
-    return job, schedule
+    return storage, job, schedule
 
 
 def _noaa_row(day: str) -> dict[str, str]:
@@ -185,11 +198,10 @@ def _assert_partition_materialized(storage: Path, day: str) -> None:
 
 
 def test_a_cron_tick_materializes_the_named_partition_and_lands_in_status(
-    system: System, tmp_path: Path
+    system: System,
 ) -> None:
-    storage = tmp_path / "storage"
-    job, schedule = _weather(
-        storage,
+    storage, job, schedule = _weather(
+        system,
         "weather-tick",
         cronSchedule="* * * * *",
         timeZone="UTC",
@@ -243,7 +255,13 @@ def test_a_cron_tick_materializes_the_named_partition_and_lands_in_status(
     assert f"tick {tick:%H:%M} for 2015-06-01" in report
 
     pods = system.get("pods", "-l", f"batch.kubernetes.io/job-name={job_name}")["items"]
-    finished = _ts(pods[0]["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"])
+    container = pods[0]["status"]["containerStatuses"][0]
+    # It ran in a container of the weather image, on the node.
+    assert container["image"].endswith("assetcron-weather:0.1.0")
+    assert container["imageID"]
+    assert pods[0]["spec"]["nodeName"] == "assetcron-dev"
+    assert "weather/weather_report" in system.kubectl("logs", pods[0]["metadata"]["name"])
+    finished = _ts(container["state"]["terminated"]["finishedAt"])
     created = _ts(created_job["metadata"]["creationTimestamp"])
     timings = {
         "tick": tick.isoformat(),
@@ -256,9 +274,8 @@ def test_a_cron_tick_materializes_the_named_partition_and_lands_in_status(
     assert system.status(name)["lastSuccessfulTime"]
 
 
-def test_trigger_backfills_a_past_tick_as_a_manual_run(system: System, tmp_path: Path) -> None:
-    storage = tmp_path / "storage"
-    job, schedule = _weather(storage, "weather-manual")
+def test_trigger_backfills_a_past_tick_as_a_manual_run(system: System) -> None:
+    storage, job, schedule = _weather(system, "weather-manual")
     system.apply(job, schedule)
     name = schedule["metadata"]["name"]
     poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
@@ -284,21 +301,37 @@ def test_trigger_backfills_a_past_tick_as_a_manual_run(system: System, tmp_path:
 def test_a_failing_asset_fails_the_pod_skips_downstream_and_the_retry_resumes(
     system: System, tmp_path: Path
 ) -> None:
-    counter = tmp_path / "extract-computations.txt"
+    # The inner loop without an image rebuild: the code location is mounted into the
+    # runtime image's pod from the working tree (hostPath), with a data directory that the
+    # test reads too. The pods run as the image's non-root user.
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o777)
+    counter = data / "extract-computations.txt"
     counter.write_text("")
+    counter.chmod(0o666)
     job = {
         "apiVersion": "assetcron.dev/v1alpha1",
         "kind": "AssetJob",
         "metadata": {"name": "flaky"},
         "spec": {
             "selection": "*",
-            "codeLocation": {"image": "assetcron-e2e:test", "module": "flaky_assets"},
+            "codeLocation": {"image": RUNTIME_IMAGE, "module": "flaky_assets"},
             "backoffLimit": 1,
             "template": {
                 "env": [
-                    {"name": "ASSETCRON_STORAGE", "value": str(tmp_path / "storage")},
-                    {"name": "E2E_COUNTER", "value": str(counter)},
-                ]
+                    {"name": "PYTHONPATH", "value": "/opt/e2e-code"},
+                    {"name": "ASSETCRON_STORAGE", "value": "/data/storage"},
+                    {"name": "E2E_COUNTER", "value": "/data/extract-computations.txt"},
+                ],
+                "volumes": [
+                    {"name": "code", "hostPath": {"path": str(CODE), "type": "Directory"}},
+                    {"name": "data", "hostPath": {"path": str(data), "type": "Directory"}},
+                ],
+                "volumeMounts": [
+                    {"name": "code", "mountPath": "/opt/e2e-code", "readOnly": True},
+                    {"name": "data", "mountPath": "/data"},
+                ],
             },
         },
     }
@@ -359,3 +392,36 @@ def test_a_failing_asset_fails_the_pod_skips_downstream_and_the_retry_resumes(
     assert "refusing to transform" in by_key["transform"]["error"]
     assert by_key["load"]["outcome"] == "Skipped"
     assert system.status(name).get("lastResult") == "Failed"
+
+
+def test_a_run_whose_image_is_not_on_the_node_says_which_image(system: System) -> None:
+    image = "registry.invalid/team/absent-code-location:1"
+    job = {
+        "apiVersion": "assetcron.dev/v1alpha1",
+        "kind": "AssetJob",
+        "metadata": {"name": "no-image"},
+        "spec": {"selection": "*", "codeLocation": {"image": image, "module": "absent"}},
+    }
+    schedule = {
+        "apiVersion": "assetcron.dev/v1alpha1",
+        "kind": "AssetSchedule",
+        "metadata": {"name": "no-image-schedule"},
+        "spec": {"jobRef": {"name": "no-image"}, "cronSchedule": "0 0 1 1 *", "timeZone": "UTC"},
+    }
+    system.apply(job, schedule)
+    name = "no-image-schedule"
+    poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
+    proc = system.trigger(name, "2026-01-01T00:00:00Z")
+    assert proc.returncode == 0, proc.stderr + system.operator_log()
+    job_name = poll(
+        lambda: (system.status(name).get("lastTrigger") or {}).get("jobName"), 30, "trigger"
+    )
+    # The node has no such image and no registry is reachable: the pod waits, and the
+    # schedule's status says why, naming the image.
+    run = poll(
+        lambda: (r := system.run(name, job_name)) and image in r.get("message", "") and r,
+        120,
+        "the run's message naming the image",
+    )
+    assert run["phase"] in ("Pending", "Running")
+    assert run["message"].startswith(("ErrImagePull", "ImagePullBackOff")), run

@@ -5,31 +5,24 @@ What each test answers:
 * the chart lints, renders in both RBAC modes, and the API server accepts every object
   (``kubectl apply --dry-run=server``); a typo'd value fails ``helm template`` (schema);
 * ``helm install`` and ``helm upgrade`` (a values change reaches the Deployment) succeed;
-* the RBAC is *sufficient*: the operator, run as a local process with a TokenRequest token
-  of the chart's ServiceAccount (no other credentials), reconciles the weather example
-  into a CronJob and reports Ready in status, in both modes;
+* the chart's Deployment becomes Available on the real node, from the image built from
+  the Dockerfile, and the RBAC is *sufficient*: the operator, with no credentials but its
+  ServiceAccount's token, reconciles the weather example into a CronJob and reports Ready
+  in status, in both modes, with no 403 in its log (``kubectl logs``);
 * the RBAC is *not broader than needed*: ``kubectl auth can-i --as=<the ServiceAccount>``
   says no to Secrets, deletes and pods/exec, and in namespaced mode to every namespace
   it does not watch;
 * the aggregated roles work: a user bound only to the default ``view`` role in a
   namespace can ``kubectl get assetschedules`` there, and cannot change them.
 
-There is no kubelet for the operator Deployment here (the plane runs no Deployment
-controller), so the operator is started by the test itself, exactly as the pod would
-start it: ``assetcron-operator`` with the chart's environment and the ServiceAccount's
-identity.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -313,115 +306,76 @@ def test_install_then_upgrade_changes_the_operator_settings(
 
 
 # ---------------------------------------------------------------------------- RBAC sufficient
-def _kubeconfig_for(cp: PlaneHandle, release: Release, path: Path) -> Path:
-    """A kubeconfig with the plane's server and CA and a TokenRequest token of the chart's SA."""
-    token = cp.kubectl(
-        "create", "token", release.fullname, "-n", release.namespace, "--duration=1h"
-    ).stdout.strip()
-    admin = yaml.safe_load(cp.kubeconfig.read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
-    cluster = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "plane", "cluster": cluster["cluster"]}],
-        "users": [{"name": "operator", "user": {"token": token}}],
-        "contexts": [{"name": "operator", "context": {"cluster": "plane", "user": "operator"}}],
-        "current-context": "operator",
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def _free_port() -> int:
-    from assetcron_dev.plane import free_port
-
-    return free_port()
-
-
 @pytest.mark.parametrize("mode", ["cluster", "namespaced"])
-def test_operator_with_only_the_charts_permissions_reconciles_the_weather_example(
+def test_the_charts_deployment_runs_on_the_node_and_reconciles_with_only_its_rbac(
     control_plane: PlaneHandle,
     cluster_release: Release,
     namespaced_release: Release,
-    tmp_path: Path,
     mode: str,
 ) -> None:
     release = cluster_release if mode == "cluster" else namespaced_release
-    kubeconfig = _kubeconfig_for(control_plane, release, tmp_path / "operator.kubeconfig")
-    # The chart's Deployment environment, with a free local port for the liveness probe.
-    deploy = json.loads(
-        control_plane.kubectl(
-            "get", "deploy", release.fullname, "-n", release.namespace, "-o", "json"
-        ).stdout
+    ns = release.namespace
+    # The Deployment rolls out on the real node: the operator's image, the chart's
+    # ServiceAccount (its token is its only credential), probes, security context, limits.
+    control_plane.kubectl(
+        "rollout", "status", f"deployment/{release.fullname}", "-n", ns, "--timeout=180s"
     )
-    chart_env = {
-        e["name"]: e.get("value", "")
-        for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "ASSETCRON_"))}
-    env |= chart_env
-    env |= {
-        "KUBECONFIG": str(kubeconfig),
-        "ASSETCRON_LIVENESS_ENDPOINT": f"http://127.0.0.1:{port}/healthz",
-        "ASSETCRON_STATUS_INTERVAL": "2",
-        "ASSETCRON_LOG_FORMAT": "text",
-    }
-    assert env["ASSETCRON_WATCH_NAMESPACES"] == release.watched
+    deploy = json.loads(
+        control_plane.kubectl("get", "deploy", release.fullname, "-n", ns, "-o", "json").stdout
+    )
+    available = {c["type"]: c["status"] for c in deploy["status"]["conditions"]}
+    assert available["Available"] == "True"
 
-    ns = release.watched
-    for manifest in ("assetjob.yaml", "assetschedule.yaml"):
-        control_plane.kubectl("apply", "-n", ns, "-f", str(WEATHER / manifest))
-
-    log_path = tmp_path / "operator.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("assetcron-operator"))],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,
-        )
-    try:
-
-        def cronjob() -> dict[str, Any] | None:
-            out = control_plane.kubectl(
-                "get", "cronjobs", "-n", ns, "-l", "assetcron.dev/schedule=weather-daily",
+    def the_pod() -> dict[str, Any] | None:
+        # One pod once an earlier upgrade's pod (strategy Recreate) has gone.
+        pods = json.loads(
+            control_plane.kubectl(
+                "get", "pods", "-n", ns, "-l", f"app.kubernetes.io/instance={release.name}",
                 "-o", "json",
-            ).stdout  # fmt: skip
-            items: list[dict[str, Any]] = json.loads(out)["items"]
-            return items[0] if items else None
+            ).stdout
+        )["items"]  # fmt: skip
+        live = [p for p in pods if "deletionTimestamp" not in p["metadata"]]
+        return live[0] if len(pods) == 1 and live else None
 
-        def ready() -> bool:
-            out = control_plane.kubectl(
-                "get", "assetschedule", "weather-daily", "-n", ns, "-o", "json"
-            )
-            conditions = json.loads(out.stdout).get("status", {}).get("conditions", [])
-            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    pod = poll(the_pod, 60, "one operator pod")
+    assert pod["spec"]["serviceAccountName"] == release.fullname
+    assert pod["spec"]["nodeName"] == "assetcron-dev"
+    (container,) = pod["status"]["containerStatuses"]
+    assert container["image"] == "ghcr.io/assetcron/assetcron:0.1.0"
+    assert container["imageID"]
+    assert container["ready"] is True
 
-        def alive() -> bool:
-            assert proc.poll() is None, log_path.read_text()[-3000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    return bool(r.status == 200)
-            except OSError:
-                return False
+    for manifest in ("assetjob.yaml", "assetschedule.yaml"):
+        control_plane.kubectl("apply", "-n", release.watched, "-f", str(WEATHER / manifest))
 
-        poll(alive, 60, "the operator's liveness endpoint")
-        cj = poll(cronjob, 60, "the weather CronJob")
-        assert cj["spec"]["schedule"] == "0 6 * * *"
-        assert cj["spec"]["timeZone"] == "America/Los_Angeles"
-        assert cj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "assetcron"
-        poll(ready, 60, "Ready=True in the AssetSchedule's status")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    log_text = log_path.read_text()
+    def cronjob() -> dict[str, Any] | None:
+        out = control_plane.kubectl(
+            "get", "cronjobs", "-n", release.watched, "-l", "assetcron.dev/schedule=weather-daily",
+            "-o", "json",
+        ).stdout  # fmt: skip
+        items: list[dict[str, Any]] = json.loads(out)["items"]
+        return items[0] if items else None
+
+    def ready() -> bool:
+        out = control_plane.kubectl(
+            "get", "assetschedule", "weather-daily", "-n", release.watched, "-o", "json"
+        )
+        conditions = json.loads(out.stdout).get("status", {}).get("conditions", [])
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    cj = poll(cronjob, 90, "the weather CronJob")
+    assert cj["spec"]["schedule"] == "0 6 * * *"
+    assert cj["spec"]["timeZone"] == "America/Los_Angeles"
+    assert cj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "assetcron"
+    poll(ready, 90, "Ready=True in the AssetSchedule's status")
+
+    # The liveness probe (kopf's endpoint) has passed all along: no restart.
+    pod_now = json.loads(
+        control_plane.kubectl("get", "pod", pod["metadata"]["name"], "-n", ns, "-o", "json").stdout
+    )
+    assert pod_now["status"]["containerStatuses"][0]["restartCount"] == 0
+    log_text = control_plane.kubectl("logs", pod["metadata"]["name"], "-n", ns).stdout
+    assert log_text, "kubectl logs shows the operator's log"
     # Any call the RBAC did not allow is a 403 in kopf's or our logs. (kopf lists namespaces
     # for explicit namespace names unless settings.scanning.disabled is set: namespaced mode
     # grants no such cluster-wide read, so the operator must switch that scan off.)

@@ -1,4 +1,4 @@
-"""A code location for the failure-path e2e test (on the executor's PYTHONPATH).
+"""A code location for the failure-path e2e test (mounted into the pod from the working tree).
 
 ``extract`` succeeds and appends one line to ``$E2E_COUNTER`` each time it is *computed*
 (not when a resumed run reuses it); ``transform`` always raises; ``load`` depends on
