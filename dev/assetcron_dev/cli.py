@@ -6,6 +6,7 @@
     assetcron dev up            # start in the background (idempotent), print export KUBECONFIG=…
     assetcron dev up --operator # … and install the operator with the Helm chart (needs images)
     assetcron dev images        # build the Dockerfile's images (buildah), load them into the node
+    assetcron dev volume -n NS CLAIM  # bind a PersistentVolumeClaim to a directory
     assetcron dev status        # what runs, where
     assetcron dev down          # stop every process it started, remove the node's traces
     assetcron dev install       # only install the Debian packages and build/reuse the binaries
@@ -177,6 +178,19 @@ def cmd_install(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_volume(args: argparse.Namespace) -> int:
+    """Bind a PersistentVolumeClaim to a directory of the dev cluster; print the directory."""
+    plane = _plane(args)
+    if not plane.running():
+        return _err("the dev cluster is not running: `assetcron dev up` first")
+    try:
+        path = plane.provide_volume(args.namespace, args.claim)
+    except PlaneError as e:
+        return _err(str(e))
+    print(path)
+    return 0
+
+
 def cmd_images(args: argparse.Namespace) -> int:
     """Build the Dockerfile's images with buildah; load them into the node when it runs."""
     from assetcron_dev import images  # noqa: PLC0415 - buildah only here
@@ -235,6 +249,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ("status", cmd_status, "show what runs (exit 1 when not running)"),
         ("install", cmd_install, "install the Debian packages, build or reuse the binaries"),
         ("images", cmd_images, "build the images with buildah and load them into the node"),
+        ("volume", cmd_volume, "bind a PersistentVolumeClaim to a directory (no provisioner)"),
     ):
         p = dsub.add_parser(name, help=help_)
         _common(p)
@@ -251,4 +266,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             p.add_argument(
                 "--context", default=".", help="the Dockerfile's directory (default: %(default)s)"
             )
+        if name == "volume":
+            p.add_argument("claim", help="the PersistentVolumeClaim's name")
+            p.add_argument("-n", "--namespace", required=True, help="the claim's namespace")
         p.set_defaults(func=func)

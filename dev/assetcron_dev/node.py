@@ -9,15 +9,16 @@ Everything it makes lives under the plane's state directory or under names of it
 
 - files, sockets, logs and the IPAM data: ``<state>/node/``; containerd's root/state and
   runc's state are there too, so image layers and pod sandboxes never touch
-  ``/var/lib/containerd`` or ``/run/containerd`` (except the shims' sockets, which
-  containerd 1.6 always puts in ``/run/containerd/s/``: removed with the directories we
-  created);
+  ``/var/lib/containerd`` (the shims' sockets, which containerd 1.6 always puts in
+  ``/run/containerd/s/``, are removed by name, and that directory with the last dev
+  cluster when one created it);
 - the network: one bridge ``acdev<N>`` holding the node's address ``10.244.<N>.1`` (pods
   get ``10.244.<N>.0/24``) and the ``kubernetes`` Service address ``10.96.<N>.1`` on which
   kube-apiserver listens (port 443), so pods reach the API through the in-cluster
   configuration unchanged without kube-proxy. No iptables rule, no sysctl: the CNI bridge
   plugin runs with ``isGateway: false`` and ``ipMasq: false`` (the gateway address is
-  ours), and pods reach nothing but this machine's own addresses;
+  ours); pods have a route to the API server only and no name server, so they reach
+  nothing but the node and the API server;
 - cgroups: ``/assetcron-dev-<N>`` in every cgroup v1 hierarchy (the kubelet's
   ``cgroupRoot``; the cgroupfs driver, since there is no systemd);
 - the kubelet runs in a private mount namespace: the kernel tunables it insists on
@@ -35,6 +36,7 @@ CAP_SYS_RESOURCE (``restrict_oom_score_adj``), kubelet refuses cgroup v1 unless
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -60,19 +62,16 @@ RUNC = Path("/usr/bin/runc")
 #: The node's name (one node per plane; planes never share an API server).
 NODE_NAME = "assetcron-dev"
 
-#: cgroup v1 hierarchies the kubelet needs the cgroup root in.
-_CGROUP_V1 = (
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "memory",
-    "devices",
-    "freezer",
-    "blkio",
-    "pids",
-    "systemd",
-)
 _CGROUP_FS = Path("/sys/fs/cgroup")
+
+
+def _cgroup_hierarchies() -> list[Path]:
+    """The mounted cgroup hierarchies: each v1 controller's directory (and ``unified``),
+    or ``/sys/fs/cgroup`` itself on a v2-only host."""
+    if (_CGROUP_FS / "cgroup.controllers").exists():
+        return [_CGROUP_FS]
+    return sorted(d for d in _CGROUP_FS.iterdir() if d.is_dir() and not d.is_symlink())
+
 
 #: Tunables kubelet checks and would otherwise rewrite on the host (kubelet's
 #: ``setupKernelTunables`` and the keyring limits); the values it wants.
@@ -154,7 +153,7 @@ def check_host() -> None:
             f"Debian packages missing: {' '.join(missing)}; install them with "
             "`assetcron dev install` (or apt-get install)"
         )
-    for tool in ("unshare", "ip", "mount", "umount"):
+    for tool in ("unshare", "ip", "mount", "umount", "findmnt"):
         if shutil.which(tool) is None:
             raise NodeError(f"`{tool}` is missing: apt-get install util-linux iproute2 mount")
     if not (_CGROUP_FS / "memory").is_dir() and not (_CGROUP_FS / "cgroup.controllers").exists():
@@ -201,37 +200,52 @@ class Network:
         return f"10.96.{self.index}.1"
 
     @staticmethod
-    def choose(state_dir: Path) -> Network:
-        """A network for ``state_dir`` whose addresses no interface of this machine holds.
+    def claim(state_dir: Path) -> Network:
+        """Create the bridge of a free index for ``state_dir``, with both addresses, up.
 
-        Starts from a hash of the state directory, so one plane tends to keep its numbers.
+        Starts from a hash of the state directory, so one plane tends to keep its
+        numbers; skips an index whose addresses or bridge exist. Planes starting at once
+        take turns (a lock file in the cache directory), and a bridge created meanwhile
+        by anyone else is never taken over: ``ip link add`` fails and the next index is
+        tried.
 
         Raises:
-            NodeError: every index in use.
+            NodeError: every index is in use, or ``ip`` failed otherwise.
         """
-        used = _used_addresses()
+        from assetcron_dev.binaries import cache_root  # noqa: PLC0415 - the lock's place
+
+        lock = cache_root() / "dev-networks.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
         start = int(hashlib.sha256(str(state_dir).encode()).hexdigest(), 16)
         span = len(_INDEX_RANGE)
-        for k in range(span):
-            net = Network(_INDEX_RANGE[(start + k) % span])
-            if (
-                net.node_ip not in used
-                and net.apiserver_ip not in used
-                and not Path(f"/sys/class/net/{net.bridge}").exists()
-            ):
+        with lock.open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            used = _used_addresses()
+            for k in range(span):
+                net = Network(_INDEX_RANGE[(start + k) % span])
+                if net.node_ip in used or net.apiserver_ip in used:
+                    continue
+                add = subprocess.run(
+                    ["ip", "link", "add", net.bridge, "type", "bridge"],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if add.returncode != 0:
+                    if "exists" in add.stderr:
+                        continue
+                    raise NodeError(f"`ip link add {net.bridge}` failed: {add.stderr.strip()}")
+                try:
+                    _run_or_raise(["ip", "addr", "add", f"{net.node_ip}/24", "dev", net.bridge])
+                    _run_or_raise(
+                        ["ip", "addr", "add", f"{net.apiserver_ip}/32", "dev", net.bridge]
+                    )
+                    _run_or_raise(["ip", "link", "set", net.bridge, "up"])
+                except NodeError:
+                    net.delete()
+                    raise
                 return net
-        raise NodeError("no free 10.244.N.0/24 for the pod bridge: stop other dev planes")
-
-    def create(self) -> None:
-        """Create the bridge with both addresses and bring it up.
-
-        Raises:
-            NodeError: an ``ip`` command failed (its message is included).
-        """
-        _ip("link", "add", self.bridge, "type", "bridge")
-        _ip("addr", "add", f"{self.node_ip}/24", "dev", self.bridge)
-        _ip("addr", "add", f"{self.apiserver_ip}/32", "dev", self.bridge)
-        _ip("link", "set", self.bridge, "up")
+        raise NodeError("no free 10.244.N.0/24 for the pod bridge: stop other dev clusters")
 
     def delete(self) -> bool:
         """Delete the bridge (and the pods' veth ends on it); True when it existed."""
@@ -239,12 +253,6 @@ class Network:
             return False
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
         return True
-
-
-def _ip(*args: str) -> None:
-    proc = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise NodeError(f"`ip {' '.join(args)}` failed: {proc.stderr.strip()}")
 
 
 def _used_addresses() -> set[str]:
@@ -370,7 +378,9 @@ disabled_plugins = [
                     "ipam": {
                         "type": "host-local",
                         "ranges": [[{"subnet": net.pod_subnet, "gateway": net.node_ip}]],
-                        "routes": [{"dst": "0.0.0.0/0", "gw": net.node_ip}],
+                        # No default route: pods reach the node (their subnet) and the
+                        # API server, nothing else, whatever the host's forwarding says.
+                        "routes": [{"dst": f"{net.apiserver_ip}/32", "gw": net.node_ip}],
                         "dataDir": str(self.dir / "cni" / "ipam"),
                     },
                 },
@@ -400,6 +410,9 @@ disabled_plugins = [
             },
             "authorization": {"mode": "Webhook"},
             "makeIPTablesUtilChains": False,
+            # Pods get no name server (the host's would be a way out); the API server is
+            # reached by address (KUBERNETES_SERVICE_HOST).
+            "resolvConf": "",
             "podLogsDir": str(self.pod_logs_dir),
             "volumePluginDir": str(self.dir / "volume-plugins"),
             "failSwapOn": False,
@@ -426,8 +439,12 @@ disabled_plugins = [
         )
         return f"""#!/bin/sh
 # Runs inside the kubelet's private mount namespace (unshare -m), then execs the kubelet.
-# What is mounted here stays here, except under the kubelet's root dir (a shared mount).
+# What is mounted here stays here, except under the kubelet's root dir (a shared mount):
+# the mounts that hold /proc/sys and /var/lib/kubelet are made private first, in case the
+# host's are shared (systemd's are), so nothing below propagates back to the host.
 set -e
+mount --make-private "$(findmnt -n -o TARGET -T /proc/sys)"
+mount --make-private "$(findmnt -n -o TARGET -T /var/lib/kubelet)"
 {binds}
 mount -t tmpfs -o size=1m,mode=0755 assetcron-dev-kubelet /var/lib/kubelet
 exec "$@"
@@ -469,54 +486,77 @@ exec "$@"
         return env | {"HTTPS_PROXY": _NO_REGISTRY, "HTTP_PROXY": _NO_REGISTRY, "NO_PROXY": ""}
 
     def prepare_host(self) -> None:
-        """Create the bridge, the cgroup root and the kubelet's shared root mount.
+        """Create the cgroup root and the kubelet's shared root mount (the bridge is
+        claimed before, :meth:`Network.claim`). What it creates outside the state
+        directory is recorded in ``<node>/owned.json``, and :meth:`cleanup` removes only
+        what is recorded there.
 
         Raises:
-            NodeError: a step failed (the caller cleans up with :meth:`cleanup`).
+            NodeError: a mount failed (the caller cleans up with :meth:`cleanup`).
+            OSError: a cgroup or directory could not be created.
         """
-        self.network.create()
-        self._create_cgroups()
+        self._own(bridge=self.network.bridge)
+        self._own(cgroupRoot=self.cgroup_root)
+        rel = self.cgroup_root.lstrip("/")
+        for hierarchy in _cgroup_hierarchies():
+            (hierarchy / rel).mkdir(exist_ok=True)
+        cpuset = _CGROUP_FS / "cpuset"
+        if cpuset.is_dir() and cpuset in _cgroup_hierarchies():
+            for f in ("cpuset.cpus", "cpuset.mems"):  # empty in a new v1 cpuset cgroup
+                (cpuset / rel / f).write_text((cpuset / f).read_text())
         root = self.kubelet_root
         root.mkdir(parents=True, exist_ok=True)
         if not _is_mountpoint(root):
             _run_or_raise(["mount", "--bind", str(root), str(root)])
             _run_or_raise(["mount", "--make-rshared", str(root)])
-        marker = self.dir / "created-var-lib-kubelet"
-        var_lib_kubelet = Path("/var/lib/kubelet")
-        if not var_lib_kubelet.exists():
-            var_lib_kubelet.mkdir(parents=True)
-            marker.write_text("1")
-        run_s = Path("/run/containerd")
-        if not run_s.exists():
-            (self.dir / "created-run-containerd").write_text("1")
+        # The kubelet's namespace mounts a tmpfs on /var/lib/kubelet (its device-plugin
+        # path is hard-coded), so the directory must exist on the host. Shared by every
+        # dev cluster of this machine: the one that created it says so in the cache.
+        _shared_dir(VAR_LIB_KUBELET, create=True)
+        _shared_dir(RUN_CONTAINERD, create=False)
 
-    def _create_cgroups(self) -> None:
-        if (_CGROUP_FS / "cgroup.controllers").exists():  # cgroup v2 only
-            (_CGROUP_FS / self.cgroup_root.lstrip("/")).mkdir(exist_ok=True)
-            return
-        for hierarchy in _CGROUP_V1:
-            base = _CGROUP_FS / hierarchy
-            if base.is_dir():
-                (base / self.cgroup_root.lstrip("/")).mkdir(exist_ok=True)
-        cpuset = _CGROUP_FS / "cpuset"
-        if cpuset.is_dir():
-            mine = cpuset / self.cgroup_root.lstrip("/")
-            for f in ("cpuset.cpus", "cpuset.mems"):
-                (mine / f).write_text((cpuset / f).read_text())
+    def _own(self, **what: str) -> None:
+        owned = self._owned()
+        owned.update(what)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "owned.json").write_text(json.dumps(owned))
 
-    # ------------------------------------------------------------------ clean-up
+    def _owned(self) -> dict[str, str]:
+        try:
+            data: dict[str, str] = json.loads((self.dir / "owned.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data
+
+    def shim_sockets(self) -> list[Path]:
+        """The sockets of this containerd's shims (containerd 1.6 puts them in
+        ``/run/containerd/s/``), read from its task state; empty when it ran none."""
+        task_dir = self.dir / "containerd" / "state" / "io.containerd.runtime.v2.task"
+        sockets = []
+        for address in task_dir.glob("*/*/address"):
+            with contextlib.suppress(OSError):
+                sockets.append(Path(address.read_text().strip().removeprefix("unix://")))
+        return sockets
+
     def cleanup(self, log: Callable[[str], None] | None = None) -> list[str]:
         """Remove every trace of the node from the host; return what was found.
 
-        Order: the pods' processes (runc containers of this node, killed), the shims
-        started by this containerd (found by its socket in their command line), mounts
-        under the node's directory (deepest first), the cgroups below the cgroup root
-        (deepest first), the bridge, and the directories the node created in
-        ``/var/lib`` and ``/run``. Safe to call when nothing is left (idempotent). The
-        kubelet and containerd processes themselves are stopped by the plane before.
+        Order: the pods' processes (everything in the node's cgroups, killed), the shims
+        started by this containerd (found by its socket in their command line) and their
+        sockets, mounts under the node's directory (deepest first), the cgroups below the
+        cgroup root (deepest first), the bridge, and ``/var/lib/kubelet`` and
+        ``/run/containerd`` when a dev cluster created them and no other one runs. Only
+        what ``owned.json`` records is removed, so a failed start never touches another
+        cluster's bridge or cgroups. Idempotent. The kubelet and containerd processes are
+        stopped by the plane before.
+
+        Returns:
+            What was removed, e.g. ``["3 pod processes", "2 shims", "bridge acdev42"]``.
         """
+        owned = self._owned()
         found: list[str] = []
-        pids = _pids_under_cgroup(self.cgroup_root)
+        cgroup_root = owned.get("cgroupRoot")
+        pids = _pids_under_cgroup(cgroup_root) if cgroup_root else []
         shims = _shim_pids(self.containerd_address)
         for pid in pids + shims:
             with contextlib.suppress(ProcessLookupError):
@@ -526,32 +566,35 @@ exec "$@"
         if shims:
             found.append(f"{len(shims)} shims")
         _wait_gone(pids + shims, 5.0)
+        sockets = [p for p in self.shim_sockets() if p.exists()]
+        for sock in sockets:
+            sock.unlink(missing_ok=True)
+        if sockets:
+            found.append(f"{len(sockets)} shim sockets")
         mounts = mounts_under(self.dir)
         for m in mounts:
             subprocess.run(["umount", "-l", m], capture_output=True, check=False)
         if mounts:
             found.append(f"{len(mounts)} mounts")
-        removed = _remove_cgroups(self.cgroup_root)
-        if removed:
+        if cgroup_root and (removed := _remove_cgroups(cgroup_root)):
             found.append(f"{removed} cgroups")
-        if self.network.delete():
+        if owned.get("bridge") == self.network.bridge and self.network.delete():
             found.append(f"bridge {self.network.bridge}")
-        if (self.dir / "created-var-lib-kubelet").exists():
-            with contextlib.suppress(OSError):
-                Path("/var/lib/kubelet").rmdir()
-            (self.dir / "created-var-lib-kubelet").unlink()
-        if (self.dir / "created-run-containerd").exists():
-            _remove_empty_tree(Path("/run/containerd"))
-            (self.dir / "created-run-containerd").unlink()
         # Pod sandboxes' state (netns files, runc state) is meaningless once they are gone.
         for sub in ("containerd/state", "runc", "kubelet/pods", "cni/ipam"):
             shutil.rmtree(self.dir / sub, ignore_errors=True)
+        (self.dir / "owned.json").unlink(missing_ok=True)
+        if not _other_nodes_running():
+            for shared in (VAR_LIB_KUBELET, RUN_CONTAINERD):
+                if _release_shared_dir(shared):
+                    found.append(str(shared))
         if log and found:
             log(f"assetcron dev: removed {', '.join(found)}")
         return found
 
     def traces(self) -> list[str]:
-        """What of this node is still on the host (empty when it is clean): for tests."""
+        """What of this node is still on the host (empty when it is clean): the bridge,
+        mounts under its directory, its cgroups and its shims' processes."""
         left = []
         if Path(f"/sys/class/net/{self.network.bridge}").exists():
             left.append(f"bridge {self.network.bridge}")
@@ -559,6 +602,55 @@ exec "$@"
         left += [f"cgroup {c}" for c in _cgroup_dirs(self.cgroup_root)]
         left += [f"shim {p}" for p in _shim_pids(self.containerd_address)]
         return left
+
+
+#: Host directories every dev node needs (see :meth:`Node.prepare_host`).
+VAR_LIB_KUBELET = Path("/var/lib/kubelet")
+RUN_CONTAINERD = Path("/run/containerd")
+
+
+def _shared_marker(path: Path) -> Path:
+    from assetcron_dev.binaries import cache_root  # noqa: PLC0415 - where markers live
+
+    return cache_root() / "dev-created" / path.as_posix().strip("/").replace("/", "_")
+
+
+def _shared_dir(path: Path, *, create: bool) -> None:
+    """Note that dev clusters made ``path`` when it does not exist yet (and make it when
+    ``create``; otherwise containerd will)."""
+    if path.exists():
+        return
+    marker = _shared_marker(path)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("created by assetcron dev\n")
+    if create:
+        path.mkdir(parents=True)
+
+
+def _release_shared_dir(path: Path) -> bool:
+    """Remove ``path`` (empty directories only) when a dev cluster created it; True when
+    it is gone now."""
+    marker = _shared_marker(path)
+    if not marker.exists():
+        return False
+    _remove_empty_tree(path)
+    if not path.exists():
+        marker.unlink()
+        return True
+    return False
+
+
+def _other_nodes_running() -> bool:
+    """True when a kubelet or containerd of another dev cluster still runs here (they
+    share ``/var/lib/kubelet`` and ``/run/containerd``)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            cmd = (entry / "cmdline").read_bytes()
+            if b"kubelet-namespace.sh" in cmd or b"/node/containerd/config.toml" in cmd:
+                return True
+    return False
 
 
 def _is_mountpoint(path: Path) -> bool:
@@ -584,7 +676,7 @@ def _run_or_raise(argv: list[str]) -> None:
 
 def _cgroup_dirs(root: str) -> list[Path]:
     rel = root.lstrip("/")
-    bases = [_CGROUP_FS / h / rel for h in (*_CGROUP_V1, "unified")] + [_CGROUP_FS / rel]
+    bases = [h / rel for h in _cgroup_hierarchies()]
     dirs = [Path(p) for base in bases if base.is_dir() for p, _, _ in os.walk(base)]
     return sorted(set(dirs), key=lambda p: -len(p.parts))
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -80,6 +81,9 @@ CONTROLLERS = (
     "persistentvolume-protection-controller",
     "persistentvolumeclaim-protection-controller",
 )
+
+#: The user and group the Dockerfile's images run as.
+IMAGE_UID = 10001
 
 #: The API server's port on the ``kubernetes`` Service address (the Service's own port).
 APISERVER_PORT = 443
@@ -213,13 +217,16 @@ class ControlPlane:
 
     @property
     def network(self) -> Network:
-        """The plane's addresses: recorded by ``up``, else chosen anew (free ones)."""
+        """The plane's addresses, as claimed by ``up`` (recorded in ``plane.json``).
+
+        Raises:
+            PlaneError: the plane has not been started.
+        """
         if self._network is None:
-            record = self._read_record() or {}
-            index = record.get("networkIndex")
-            self._network = (
-                Network(int(index)) if index is not None else Network.choose(self.state_dir)
-            )
+            index = (self._read_record() or {}).get("networkIndex")
+            if index is None:
+                raise PlaneError("the dev cluster is not running: `assetcron dev up` first")
+            self._network = Network(int(index))
         return self._network
 
     @property
@@ -428,24 +435,30 @@ class ControlPlane:
                 saying what to do), a port is taken, or a component failed to start.
         """
         say = log or (_to_stderr)
-        if self.running():
-            return False
         self._check_writable()
-        if self.components():  # a previous plane died partly: clean it up first
-            self.down()
-        self._network = None
-        try:
-            check_host()
-        except NodeError as e:
-            raise PlaneError(str(e)) from e
-        self._check_ports()
+        with self._lock():
+            if self.running():
+                return False
+            if self._read_record() is not None:  # a previous plane died partly: clean up
+                self._down_locked()
+            try:
+                check_host()
+            except NodeError as e:
+                raise PlaneError(str(e)) from e
+            self._check_ports()
+            self._start(timeout, say)
+        return True
+
+    def _start(self, timeout: float, say: Callable[[str], None]) -> None:
         binaries = self.binaries
         started: list[Component] = []
         t0 = time.monotonic()
-        node = self.node
+        node: Node | None = None
         try:
-            node.prepare_host()
+            self._network = Network.claim(self.state_dir)
+            node = self.node
             self._save(started)
+            node.prepare_host()
             certs.generate(self.state_dir / "pki", (self.network.apiserver_ip,))
             self._write_kubeconfig(self.kubeconfig, "admin", "assetcron-dev-admin")
             started.append(self._start_etcd(binaries))
@@ -465,16 +478,28 @@ class ControlPlane:
             say(f"assetcron dev: controllers and scheduler ready ({time.monotonic() - t0:.1f}s)")
             self._apply_crds()
             if self.config.node:
-                started += self._start_node(node, binaries, say)
-                self._save(started)
+                self._start_node(node, binaries, started, say)
                 self._wait("the node", started[-1], self._node_ready, 60)
                 say(f"assetcron dev: node {NODE_NAME} Ready ({time.monotonic() - t0:.1f}s)")
-        except BaseException:
+        except BaseException as e:
             self._stop(started)
-            node.cleanup()
+            if node is not None:
+                node.cleanup()
             self._record_path().unlink(missing_ok=True)
+            self._network = None
+            if isinstance(e, NodeError | OSError):
+                raise PlaneError(f"the node could not be set up: {e}") from e
             raise
-        return True
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One ``up`` or ``down`` at a time per state directory."""
+        with (self.state_dir / ".lock").open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _start_etcd(self, b: Binaries) -> Component:
         port = self.config.etcd_port
@@ -559,8 +584,11 @@ class ControlPlane:
             ],
         )
 
-    def _start_node(self, node: Node, b: Binaries, say: Callable[[str], None]) -> list[Component]:
-        """containerd, the images, then the kubelet (its identity bound to system:node)."""
+    def _start_node(
+        self, node: Node, b: Binaries, started: list[Component], say: Callable[[str], None]
+    ) -> None:
+        """containerd, the images, then the kubelet (its identity bound to system:node);
+        each process is appended to ``started`` as soon as it runs."""
         from assetcron_dev import images  # noqa: PLC0415 - only a plane with a node loads images
 
         pki = self.state_dir / "pki"
@@ -568,21 +596,25 @@ class ControlPlane:
         self._write_kubeconfig(node.kubeconfig, "node", f"system:node:{NODE_NAME}")
         # The plane has the RBAC authorizer only (no Node authorizer): the nodes' group
         # gets the ClusterRole Kubernetes defines for kubelets.
-        binding = self.kubectl(
-            "create",
-            "clusterrolebinding",
-            "assetcron-dev:nodes",
-            "--clusterrole=system:node",
-            "--group=system:nodes",
-            "--dry-run=client",
-            "-o",
-            "yaml",
-        ).stdout
-        self.kubectl("apply", "-f", "-", input=binding)
-        containerd = self._spawn(
-            "containerd", node.containerd_argv(), node.containerd_env(self.env())
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "assetcron-dev:nodes"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "system:node",
+            },
+            "subjects": [
+                {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}
+            ],
+        }
+        self.kubectl("apply", "-f", "-", input=json.dumps(binding))
+        started.append(
+            self._spawn("containerd", node.containerd_argv(), node.containerd_env(self.env()))
         )
-        self._wait("containerd", containerd, node.containerd_address.exists, 30)
+        self._save(started)
+        self._wait("containerd", started[-1], node.containerd_address.exists, 30)
         t0 = time.monotonic()
         try:
             loaded = images.load_available(node.containerd_address, _to_stderr)
@@ -592,8 +624,8 @@ class ControlPlane:
             f"assetcron dev: images loaded into the node ({', '.join(loaded)}; "
             f"{time.monotonic() - t0:.1f}s)"
         )
-        kubelet = self._spawn("kubelet", node.kubelet_argv(b.kubelet))
-        return [containerd, kubelet]
+        started.append(self._spawn("kubelet", node.kubelet_argv(b.kubelet)))
+        self._save(started)
 
     def _node_ready(self) -> bool:
         code, body = self._get(f"/api/v1/nodes/{NODE_NAME}")
@@ -634,12 +666,16 @@ class ControlPlane:
         """
         path = self.state_dir / "volumes" / namespace / claim
         path.mkdir(parents=True, exist_ok=True)
-        path.chmod(0o777)  # a dev volume: pods write as their image's non-root user
+        # Written by pods as the images' user (10001, the Dockerfile's), like a volume a
+        # provisioner makes writable through the pod's fsGroup.
+        os.chown(path, IMAGE_UID, IMAGE_UID)
+        path.chmod(0o770)
         pv = {
             "apiVersion": "v1",
             "kind": "PersistentVolume",
             "metadata": {
-                "name": f"{namespace}-{claim}",
+                # Namespaces have no dots: one name per claim.
+                "name": f"{namespace}.{claim}",
                 "labels": {"app.kubernetes.io/managed-by": "assetcron-dev"},
             },
             "spec": {
@@ -721,6 +757,12 @@ class ControlPlane:
         the components that were running. Keeps the state directory (certificates, etcd
         data, logs, the node's image store), so a later ``up`` is fast.
         """
+        if not self.state_dir.is_dir():
+            return []
+        with self._lock():
+            return self._down_locked()
+
+    def _down_locked(self) -> list[str]:
         record = self._read_record()
         stopped = self._stop(self.components())
         deadline = time.monotonic() + 5

@@ -22,18 +22,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
 
 from assetcron_dev.binaries import KUBERNETES_VERSION
-from tests.conftest import PlaneHandle
+from tests.conftest import PlaneHandle, poll
 
 pytestmark = pytest.mark.controlplane
 
@@ -41,23 +40,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "assetcron"
 WEATHER = ROOT / "examples" / "weather" / "manifests"
 
-T = TypeVar("T")
-
 # `helm template` has no cluster to ask, and a helm built without helm's own ldflags
 # assumes Kubernetes 1.20, below the chart's kubeVersion; render for the plane's version.
 KUBE_VERSION = ["--kube-version", f"v{KUBERNETES_VERSION}"]
-
-
-def poll(fn: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
-    """Call ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def _uid() -> str:

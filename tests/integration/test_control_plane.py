@@ -416,37 +416,63 @@ def test_dev_up_is_idempotent_and_down_leaves_no_trace(
 
     state = tmp_path / "state"
     ports = [f"--etcd-port={free_port_pair()}"]
+    sysctls_before = _sysctls()
     first = _dev(state, "up", *ports)
-    assert first.returncode == 0, first.stderr
-    assert f"export KUBECONFIG={state.resolve()}/kubeconfig" in first.stdout
-    assert "started in" in first.stderr
-    plane = ControlPlane(PlaneConfig(state_dir=state))
-    node = plane.node
-    assert node.network != control_plane.plane.network  # a bridge and addresses of its own
-    running = marked_processes(state.resolve())
-    # Six components: etcd, the API server, the controllers, the scheduler, containerd and
-    # the kubelet (and shims, if any pod ran).
-    assert len(running) >= 6
-    assert node.traces(), "a running node has a bridge, mounts and cgroups"
+    try:
+        assert first.returncode == 0, first.stderr
+        assert f"export KUBECONFIG={state.resolve()}/kubeconfig" in first.stdout
+        assert "started in" in first.stderr
+        plane = ControlPlane(PlaneConfig(state_dir=state))
+        node = plane.node
+        assert node.network != control_plane.plane.network  # a bridge and addresses of its own
+        assert node.traces(), "a running node has a bridge, mounts and cgroups"
+        # A pod of the plane leaves what pods leave: a shim and its socket, a network
+        # namespace on the bridge, overlay and tmpfs (token) mounts, pod cgroups.
+        kubectl = [str(control_plane.bin_dir / "kubectl"), f"--kubeconfig={plane.kubeconfig}"]
+        subprocess.run(
+            [*kubectl, "run", "pause", "--image=localhost/pause:3.10", "--restart=Never"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        subprocess.run(
+            [*kubectl, "wait", "--for=condition=Ready", "pod/pause", "--timeout=90s"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        sockets = node.shim_sockets()
+        assert sockets
+        assert all(s.exists() for s in sockets)
+        running = marked_processes(state.resolve())
+        # etcd, the API server, the controllers, the scheduler, containerd, the kubelet, and
+        # the pod's shim (it inherits containerd's environment, marker included).
+        assert len(running) >= 7
 
-    second = _dev(state, "up", *ports)
-    assert second.returncode == 0, second.stderr
-    assert "already running" in second.stderr
-    assert sorted(marked_processes(state.resolve())) == sorted(running)  # nothing new started
+        second = _dev(state, "up", *ports)
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stderr
+        assert sorted(marked_processes(state.resolve())) == sorted(running)  # nothing new started
 
-    status = _dev(state, "status", "--json", *ports)
-    assert status.returncode == 0
-    assert json.loads(status.stdout)["ready"] is True
+        status = _dev(state, "status", "--json", *ports)
+        assert status.returncode == 0
+        assert json.loads(status.stdout)["ready"] is True
 
-    down = _dev(state, "down", *ports)
-    assert down.returncode == 0
-    assert marked_processes(state.resolve()) == []
-    assert all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in running)
-    # No process, mount, cgroup, shim or network device of that node is left.
-    assert node.traces() == []
-    assert _dev(state, "status", *ports).returncode == 1
-    # The session's cluster is untouched.
-    assert control_plane.plane.running()
+        down = _dev(state, "down", *ports)
+        assert down.returncode == 0
+        assert marked_processes(state.resolve()) == []
+        assert all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in running)
+        # No process, mount, cgroup, shim or network device of that node is left.
+        assert node.traces() == []
+        assert not any(s.exists() for s in sockets)
+        # The kubelet wants other values for these; it set them in its own namespace only.
+        assert _sysctls() == sysctls_before
+        assert _dev(state, "status", *ports).returncode == 1
+        # The session's cluster is untouched.
+        assert control_plane.plane.running()
+    finally:
+        _dev(state, "down", *ports)  # idempotent: a failed assertion leaves no cluster
+
+
+def _sysctls() -> dict[str, str]:
+    keys = ("vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops", "net/ipv4/ip_forward")
+    return {k: Path("/proc/sys", k).read_text().strip() for k in keys}
 
 
 def _zombie(pid: int) -> bool:

@@ -40,7 +40,8 @@ def test_cni_plugin_adds_no_iptables_rule_and_no_ip_forwarding(node: Node) -> No
     # isGateway would make the plugin write /proc/sys/net/ipv4/ip_forward; ipMasq adds
     # iptables rules. The gateway address is put on the bridge by the node itself.
     assert (bridge["isGateway"], bridge["ipMasq"]) == (False, False)
-    assert bridge["ipam"]["routes"] == [{"dst": "0.0.0.0/0", "gw": "10.244.42.1"}]
+    # A route to the API server only: pods reach the node and the API, nothing else.
+    assert bridge["ipam"]["routes"] == [{"dst": "10.96.42.1/32", "gw": "10.244.42.1"}]
     assert bridge["ipam"]["dataDir"].startswith(str(node.dir))
 
 
