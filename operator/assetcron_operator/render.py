@@ -65,6 +65,8 @@ SCHEDULED_TIME_ANNOTATION = "assetcron.dev/scheduled-time"
 INSTANTIATE_ANNOTATION = "cronjob.kubernetes.io/instantiate"
 
 CONTAINER_NAME = "assetcron"
+#: ``fsGroup`` of run pods: the assetcron image's group (the Dockerfile's ``GID``).
+RUN_FS_GROUP = 10001
 TERMINATION_LOG = "/dev/termination-log"
 #: Writable scratch space: the root filesystem is read-only (restricted pod security).
 SCRATCH_VOLUME = "assetcron-tmp"
@@ -203,6 +205,12 @@ def _pod_spec(schedule: AssetScheduleSpec, job: AssetJobSpec) -> dict[str, Any]:
         pod["imagePullSecrets"] = copy.deepcopy(tpl.image_pull_secrets)
     pod["securityContext"] = {
         "runAsNonRoot": True,
+        # Volumes (the run's storage claim) become writable by the pod's user whatever
+        # the volume's owner: Kubernetes gives them this group and adds it to the
+        # container's groups. The group of the assetcron image (Dockerfile GID), so code
+        # locations built FROM it own what they write.
+        "fsGroup": RUN_FS_GROUP,
+        "fsGroupChangePolicy": "OnRootMismatch",
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     pod["containers"] = [container]

@@ -267,10 +267,17 @@ STUCK_REASONS = frozenset(
 
 
 def _waiting_message(pods: Iterable[Mapping[str, Any]]) -> str | None:
-    """``"<reason>: <kubelet's message>"`` of a container stuck waiting (see
-    :data:`STUCK_REASONS`), e.g. ``ErrImageNeverPull: Container image "x:1" is not present
-    with pull policy of Never``; ``None`` when no container is stuck."""
+    """Why a run's pod cannot start, or ``None`` when none is stuck.
+
+    ``"<reason>: <message>"`` of a container stuck waiting (see :data:`STUCK_REASONS`),
+    e.g. ``ErrImageNeverPull: Container image "x:1" is not present with pull policy of
+    Never``, or of a pod the scheduler cannot place (``Unschedulable: 0/1 nodes are
+    available: pod has unbound immediate PersistentVolumeClaims.``).
+    """
     for pod in pods:
+        for cond in (pod.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                return f"{cond.get('reason') or 'Unschedulable'}: {cond.get('message', '')}"
         for cs in (pod.get("status") or {}).get("containerStatuses") or []:
             waiting = (cs.get("state") or {}).get("waiting") or {}
             reason = waiting.get("reason")

@@ -6,7 +6,8 @@ No Docker engine runs here, so the Dockerfile is read as text (hadolint lints it
 * the default (last) stage is the runtime image, ``weather`` is a stage before it, and
   neither needs a build argument (the weather image installs the ``examples`` extra);
 * every stage starts from one base image (the only one a registry-less build provides);
-* the numeric user of the final stage is the chart's ``podSecurityContext.runAsUser``;
+* the numeric user of the final stage is the chart's ``podSecurityContext.runAsUser``,
+  and its group the ``fsGroup`` the operator gives run pods;
 * the two entry points the image is run with are console scripts of the distribution;
 * the ``weather`` image's file layout (COPY, also through ``COPY --from`` of a builder
   stage, + PYTHONPATH) makes the module named in ``examples/weather/manifests/``
@@ -152,6 +153,10 @@ def test_final_stage_user_is_numeric_and_matches_the_chart() -> None:
     values = yaml.safe_load((ROOT / "charts/assetcron/values.yaml").read_text())
     assert values["podSecurityContext"]["runAsUser"] == int(uid)
     assert values["podSecurityContext"]["runAsGroup"] == int(gid)
+    # Run pods' volumes are group-owned by the image's group (fsGroup).
+    from assetcron_operator.render import RUN_FS_GROUP
+
+    assert int(gid) == RUN_FS_GROUP
 
 
 def test_final_stage_is_slim_and_has_no_entrypoint() -> None:

@@ -218,6 +218,18 @@ def test_a_run_whose_container_cannot_start_says_why(
         assert expected in run["message"]
 
 
+def test_a_run_whose_pod_cannot_be_scheduled_says_why() -> None:
+    job = _job(f"{CJ}-{_minutes('2026-03-28T06:00:00Z')}", active=1, start="2026-03-28T06:00:01Z")
+    pod = _pod(job["metadata"]["name"], phase="Pending")
+    del pod["status"]["containerStatuses"]
+    unbound = "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims."
+    pod["status"]["conditions"] = [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": unbound}
+    ]
+    (run,) = status.derive_runs([job], [pod], limit=5)
+    assert run["message"] == f"Unschedulable: {unbound}"
+
+
 def test_truncated_summary_and_garbage_entries() -> None:
     summary = {"counts": {"materialized": -3, "failed": 1}, "truncated": True,
                "assets": [{"key": "a", "outcome": "Exploded"}, "junk", {"key": "b",
