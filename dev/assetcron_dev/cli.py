@@ -67,7 +67,7 @@ def _say(message: str) -> None:
 
 def _print_ready(plane: ControlPlane, started: bool, seconds: float) -> None:
     verb = f"started in {seconds:.1f}s" if started else "already running (reused)"
-    print(f"assetcron dev: control plane {verb} at {plane.server}", file=sys.stderr)
+    print(f"assetcron dev: cluster {verb} at {plane.server}", file=sys.stderr)
     print(f"assetcron dev: logs in {plane.log_dir}", file=sys.stderr)
     print(f"export KUBECONFIG={plane.kubeconfig}")
 
