@@ -21,16 +21,16 @@ layout) or on ``PATH`` are used instead when their version has the same minor re
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from assetcron_dev.locks import file_lock
 
 #: The pinned Kubernetes release (kube-apiserver, kube-controller-manager, kubectl).
 KUBERNETES_VERSION = "1.36.3"
@@ -216,19 +216,9 @@ def build_binaries(log: Callable[[str], None] = print) -> tuple[Binaries, dict[s
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
 
-    with _build_lock(work):
+    # One build at a time per cache (concurrent `make` targets share the work dirs).
+    with file_lock(work / ".lock"):
         return _build_locked(go, out, work, env, log)
-
-
-@contextlib.contextmanager
-def _build_lock(work: Path) -> Iterator[None]:
-    """One build at a time per cache (concurrent `make` targets share the work dirs)."""
-    with (work / ".lock").open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _build_locked(

@@ -31,7 +31,6 @@ command, the Go source); a changed recipe rebuilds it. Everything here needs roo
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -42,11 +41,12 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from assetcron_dev.binaries import cache_root
+from assetcron_dev.locks import file_lock
 
 #: The Dockerfile's ``ARG PYTHON_IMAGE`` default, fully qualified (a unit test keeps them equal).
 BASE_IMAGE = "docker.io/library/python:3.11-slim-bookworm"
@@ -379,17 +379,9 @@ def _env() -> dict[str, str]:
     return {**os.environ, "TMPDIR": str(tmp)}
 
 
-@contextlib.contextmanager
-def _storage_lock() -> Iterator[None]:
+def _storage_lock() -> contextlib.AbstractContextManager[None]:
     """One build or load at a time per storage (they tag, remove and share temp files)."""
-    storage = buildah_storage()
-    storage.mkdir(parents=True, exist_ok=True)
-    with (storage / ".lock").open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return file_lock(buildah_storage() / ".lock")
 
 
 def _image_inspect(image: str) -> dict[str, Any] | None:

@@ -36,7 +36,6 @@ CAP_SYS_RESOURCE (``restrict_oom_score_adj``), kubelet refuses cgroup v1 unless
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -47,6 +46,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from assetcron_dev.locks import file_lock
 
 #: Debian packages the node and the image builds need, with a file each one installs.
 OS_PACKAGES = {
@@ -214,12 +215,9 @@ class Network:
         """
         from assetcron_dev.binaries import cache_root  # noqa: PLC0415 - the lock's place
 
-        lock = cache_root() / "dev-networks.lock"
-        lock.parent.mkdir(parents=True, exist_ok=True)
         start = int(hashlib.sha256(str(state_dir).encode()).hexdigest(), 16)
         span = len(_INDEX_RANGE)
-        with lock.open("w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
+        with file_lock(cache_root() / "dev-networks.lock"):
             used = _used_addresses()
             for k in range(span):
                 net = Network(_INDEX_RANGE[(start + k) % span])

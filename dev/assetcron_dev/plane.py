@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -53,6 +52,7 @@ import yaml
 
 from assetcron_dev import certs
 from assetcron_dev.binaries import Binaries, ensure_binaries
+from assetcron_dev.locks import file_lock
 from assetcron_dev.node import NODE_NAME, Network, Node, NodeError, check_host
 
 #: Environment variable marking every process that belongs to one plane (value: state dir).
@@ -491,15 +491,9 @@ class ControlPlane:
                 raise PlaneError(f"the node could not be set up: {e}") from e
             raise
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
         """One ``up`` or ``down`` at a time per state directory."""
-        with (self.state_dir / ".lock").open("w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        return file_lock(self.state_dir / ".lock")
 
     def _start_etcd(self, b: Binaries) -> Component:
         port = self.config.etcd_port
