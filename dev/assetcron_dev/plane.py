@@ -684,14 +684,15 @@ class ControlPlane:
         return path
 
     def _apply_crds(self) -> None:
-        from assetcron_operator import crdgen  # noqa: PLC0415 - crdgen imports the models only when CRDs are applied
+        from assetcron_operator import admission, crdgen  # noqa: PLC0415 - crdgen imports the models only when CRDs are applied
 
-        docs = [crdgen.crd_document(kind) for kind in crdgen.KINDS]
+        crds = [crdgen.crd_document(kind) for kind in crdgen.KINDS]
+        docs = crds + admission.documents()  # the policy ships with the CRDs
         text = "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in docs)
         self.kubectl(
             "apply", "--server-side", "--field-manager=assetcron-dev", "-f", "-", input=text
         )
-        for d in docs:
+        for d in crds:
             self.kubectl(
                 "wait",
                 "--for=condition=Established",

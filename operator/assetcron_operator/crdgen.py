@@ -3,6 +3,8 @@
 ``python -m assetcron_operator.crdgen`` (``make crds``) writes
 
 * ``crds/assetjobs.assetcron.dev.yaml`` and ``crds/assetschedules.assetcron.dev.yaml``;
+* ``crds/admission.assetcron.dev.yaml``: the ValidatingAdmissionPolicy that requires the
+  right to create Jobs (:mod:`assetcron_operator.admission`), and its chart copy;
 * the Helm chart copies ``charts/assetcron/templates/crds/<plural>.assetcron.dev.yaml``:
   the same ``spec`` wrapped in ``{{- if .Values.crds.install }}`` with the chart's labels
   and an optional ``helm.sh/resource-policy: keep`` (Helm never upgrades CRDs kept in a
@@ -31,6 +33,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from assetcron_operator import admission
 from assetcron_operator.models import (
     GROUP,
     VERSION,
@@ -41,10 +44,13 @@ from assetcron_operator.models import (
 )
 
 __all__ = [
+    "ADMISSION_FILE",
     "CHART_CRD_DIR",
     "CRD_DIR",
     "KINDS",
     "CrdKind",
+    "admission_text",
+    "chart_admission_text",
     "chart_crd_text",
     "crd_document",
     "crd_text",
@@ -323,12 +329,49 @@ def chart_crd_text(kind: CrdKind) -> str:
     )
 
 
+#: File name of the admission policy shipped with the CRDs (in both places).
+ADMISSION_FILE = f"admission.{GROUP}.yaml"
+
+
+def admission_text() -> str:
+    """``crds/admission.assetcron.dev.yaml``: the ValidatingAdmissionPolicy and its
+    binding (:mod:`assetcron_operator.admission`), two YAML documents."""
+    return _HEADER + "---\n".join(_dump(d) for d in admission.documents())
+
+
+def chart_admission_text() -> str:
+    """The chart's copy of :func:`admission_text`, installed with the CRDs
+    (``crds.install``) and labelled like them.
+
+    Raises:
+        ValueError: a document contains ``{{``, which Helm would try to render.
+    """
+    out = []
+    for doc in admission.documents():
+        body = _dump({"spec": doc["spec"]})
+        if "{{" in body or "}}" in body:
+            msg = f"{doc['kind']}: generated text contains template delimiters {{{{ or }}}}"
+            raise ValueError(msg)
+        out.append(
+            f"apiVersion: {doc['apiVersion']}\n"
+            f"kind: {doc['kind']}\n"
+            "metadata:\n"
+            f"  name: {doc['metadata']['name']}\n"
+            "  labels:\n"
+            '    {{- include "assetcron.labels" . | nindent 4 }}\n'
+            f"{body}"
+        )
+    return "{{- if .Values.crds.install }}\n" + "---\n".join(out) + "{{- end }}\n"
+
+
 def generate(root: Path) -> dict[Path, str]:
     """Every generated file under ``root`` with its expected content."""
     files: dict[Path, str] = {}
     for kind in KINDS:
         files[root / CRD_DIR / f"{kind.crd_name}.yaml"] = crd_text(kind)
         files[root / CHART_CRD_DIR / f"{kind.crd_name}.yaml"] = chart_crd_text(kind)
+    files[root / CRD_DIR / ADMISSION_FILE] = admission_text()
+    files[root / CHART_CRD_DIR / ADMISSION_FILE] = chart_admission_text()
     return files
 
 

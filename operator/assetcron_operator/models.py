@@ -47,6 +47,13 @@ __all__ = [
 ]
 
 GROUP = "assetcron.dev"
+
+#: Ranges of the Kubernetes fields our integers become (int32 and int64 in the Go types):
+#: larger values would wrap (2^40 history became 0, a TTL of 2^32+5 became 5 s).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+#: The CronJob controller's sync period, the smallest startingDeadlineSeconds that works.
+MIN_STARTING_DEADLINE_SECONDS = 10
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 
@@ -286,15 +293,21 @@ class AssetJobSpec(_Model):
     backoff_limit: int = Field(
         default=0,
         ge=0,
+        le=INT32_MAX,
         description="Job backoffLimit: pod retries of a failed run (default 0, no retry).",
     )
     active_deadline_seconds: int | None = Field(
-        default=None, ge=1, description="Job activeDeadlineSeconds: wall-clock limit of a run."
+        default=None,
+        ge=1,
+        le=INT64_MAX,
+        description="Job activeDeadlineSeconds: wall-clock limit of a run, in seconds.",
     )
     ttl_seconds_after_finished: int | None = Field(
         default=None,
         ge=0,
-        description="Job ttlSecondsAfterFinished (unset: the history limits clean up).",
+        le=INT32_MAX,
+        description="Job ttlSecondsAfterFinished, in seconds (unset: the history limits"
+        " clean up).",
     )
 
 
@@ -425,16 +438,24 @@ class AssetScheduleSpec(_Model):
         default="Allow", description="CronJob concurrencyPolicy: Allow, Forbid or Replace."
     )
     starting_deadline_seconds: int | None = Field(
-        default=None, ge=0, description="CronJob startingDeadlineSeconds."
+        default=None,
+        # The CronJob controller checks every 10 s: a shorter deadline may never fire
+        # (Kubernetes docs, CronJob "Deadline for delayed Job start"); 0 never does.
+        ge=MIN_STARTING_DEADLINE_SECONDS,
+        le=INT64_MAX,
+        description="CronJob startingDeadlineSeconds, in seconds (at least 10: the CronJob"
+        " controller checks every 10 s, so a shorter deadline may never start a run).",
     )
     successful_jobs_history_limit: int | None = Field(
         default=None,
         ge=0,
+        le=INT32_MAX,
         description="Finished successful runs to keep (default: the operator's history size).",
     )
     failed_jobs_history_limit: int | None = Field(
         default=None,
         ge=0,
+        le=INT32_MAX,
         description="Failed runs to keep (default: the operator's history size).",
     )
     description: str | None = Field(default=None, max_length=4096, description="Free text.")

@@ -3,7 +3,9 @@
 Every bad input that the schema or a CEL rule can catch must be rejected with a message
 naming the field; valid specs (including names longer than the CronJob and label limits)
 must be accepted, and the CronJob rendered for them must pass the API server's own
-batch/v1 validation. No operator runs here: this layer only checks the CRDs.
+batch/v1 validation. The ValidatingAdmissionPolicy shipped with the CRDs refuses users
+who may not create Jobs (an AssetJob or AssetSchedule runs pods as Jobs). No operator
+runs here: this layer only checks what the API server enforces.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def namespace(control_plane: PlaneHandle) -> Iterator[str]:
         control_plane.kubectl(
             "wait", "--for=condition=Established", "--timeout=60s", f"crd/{kind.crd_name}"
         )
+    control_plane.kubectl(
+        "apply", "--server-side", "--force-conflicts", "--field-manager=test-admission",
+        "-f", str(ROOT / crdgen.CRD_DIR / crdgen.ADMISSION_FILE),
+    )  # fmt: skip
     name = f"admission-{uuid.uuid4().hex[:8]}"
     control_plane.kubectl("create", "namespace", name)
     try:
@@ -84,6 +90,7 @@ def _create(
 
 
 GE0 = "greater than or equal to 0"
+LE_INT32 = "less than or equal to 2147483647"
 
 BAD_SCHEDULES = [
     ("six-field cron", "spec.cronSchedule", "0 0 6 * * *", "exactly 5 fields"),
@@ -102,7 +109,12 @@ BAD_SCHEDULES = [
     ("unknown concurrencyPolicy", "spec.concurrencyPolicy", "Sometimes", "Unsupported value"),
     ("negative successful history", "spec.successfulJobsHistoryLimit", -1, GE0),
     ("negative failed history", "spec.failedJobsHistoryLimit", -1, GE0),
-    ("negative starting deadline", "spec.startingDeadlineSeconds", -5, GE0),
+    ("starting deadline 0 (never fires)", "spec.startingDeadlineSeconds", 0,
+     "greater than or equal to 10"),
+    ("starting deadline below 10 s", "spec.startingDeadlineSeconds", 9,
+     "greater than or equal to 10"),
+    ("history limit beyond int32", "spec.successfulJobsHistoryLimit", 2**40, LE_INT32),
+    ("failed history beyond int32", "spec.failedJobsHistoryLimit", 2**31, LE_INT32),
     ("time zone with a space", "spec.timeZone", "Europe/New York", "IANA time zone"),
     ("Local time zone", "spec.timeZone", "Local", "IANA time zone"),
     ("unknown field", "spec.cronSchedules", "0 * * * *", "spec.cronSchedules"),
@@ -125,6 +137,8 @@ def test_bad_schedules_are_rejected_naming_the_field(
 
 
 BAD_JOBS = [
+    ("TTL beyond int32", "spec.ttlSecondsAfterFinished", 2**32 + 5, LE_INT32),
+    ("backoffLimit beyond int32", "spec.backoffLimit", 2**31, LE_INT32),
     ("empty selection", "spec.selection", "", "at least 1 chars"),
     ("blank selection", "spec.selection", "   ", "must not be empty"),
     ("missing selection", "spec.selection", ..., "Required value"),
@@ -243,3 +257,104 @@ def test_generated_files_parse_as_crds() -> None:
     for kind in crdgen.KINDS:
         doc = yaml.safe_load((ROOT / crdgen.CRD_DIR / f"{kind.crd_name}.yaml").read_text())
         assert doc["kind"] == "CustomResourceDefinition"
+
+
+# ---------------------------------------------------------------------------- no escalation
+def _user(cp: PlaneHandle, namespace: str, *, may_create_jobs: bool) -> str:
+    """A user bound to a Role that may manage AssetJobs and AssetSchedules in
+    ``namespace`` (and create Jobs there when ``may_create_jobs``); returns the name."""
+    name = f"user-{uuid.uuid4().hex[:6]}"
+    rules: list[dict[str, Any]] = [
+        {
+            "apiGroups": ["assetcron.dev"],
+            "resources": ["assetjobs", "assetschedules"],
+            "verbs": ["get", "list", "create", "update", "patch", "delete"],
+        }
+    ]
+    if may_create_jobs:
+        rules.append({"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create"]})
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": name, "namespace": namespace},
+        "rules": rules,
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name}],
+    }
+    cp.kubectl("apply", "-f", "-", input=json.dumps({"kind": "List", "apiVersion": "v1",
+                                                      "items": [role, binding]}))  # fmt: skip
+    return name
+
+
+def _named(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    out = copy.deepcopy(obj)
+    out["metadata"]["name"] = name
+    if out["kind"] == "AssetSchedule":
+        out["spec"]["jobRef"]["name"] = name
+    return out
+
+
+def _as(cp: PlaneHandle, user: str, namespace: str, *args: str, obj: Any = None) -> Any:
+    return cp.kubectl(
+        f"--as={user}", "-n", namespace, *args,
+        input=None if obj is None else json.dumps(obj), check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("doc", [JOB, SCHEDULE], ids=["AssetJob", "AssetSchedule"])
+def test_creating_one_needs_the_right_to_create_jobs(
+    control_plane: PlaneHandle, namespace: str, doc: dict[str, Any]
+) -> None:
+    narrow = _user(control_plane, namespace, may_create_jobs=False)
+    obj = _named(doc, f"esc-{uuid.uuid4().hex[:6]}")
+    refused = _as(control_plane, narrow, namespace, "create", "-f", "-", obj=obj)
+    assert refused.returncode != 0
+    assert (
+        f"{narrow} must be allowed to create jobs.batch in namespace {namespace}" in refused.stderr
+    ), refused.stderr
+    assert doc["kind"] in refused.stderr
+    # Nothing was stored.
+    kind = "assetjob" if doc["kind"] == "AssetJob" else "assetschedule"
+    missing = control_plane.kubectl(
+        "get", kind, obj["metadata"]["name"], "-n", namespace, check=False
+    )
+    assert missing.returncode != 0
+
+    allowed = _user(control_plane, namespace, may_create_jobs=True)
+    created = _as(control_plane, allowed, namespace, "create", "-f", "-", obj=obj)
+    assert created.returncode == 0, created.stderr
+
+
+def test_changing_the_spec_or_triggering_needs_it_too_tidying_metadata_does_not(
+    control_plane: PlaneHandle, namespace: str
+) -> None:
+    name = f"admin-{uuid.uuid4().hex[:6]}"
+    for doc in (JOB, SCHEDULE):  # an admin's AssetJob and AssetSchedule
+        control_plane.kubectl(
+            "create", "-n", namespace, "-f", "-", input=json.dumps(_named(doc, name))
+        )
+    narrow = _user(control_plane, namespace, may_create_jobs=False)
+
+    spec = _as(control_plane, narrow, namespace, "patch", "assetschedule", name, "--type=merge",
+               "-p", '{"spec":{"cronSchedule":"* * * * *"}}')  # fmt: skip
+    assert spec.returncode != 0
+    assert "must be allowed to create jobs.batch" in spec.stderr
+    trigger = _as(control_plane, narrow, namespace, "annotate", "assetschedule", name,
+                  "assetcron.dev/trigger=2026-01-01T00:00:00Z#abc")  # fmt: skip
+    assert trigger.returncode != 0
+    assert "must be allowed to create jobs.batch" in trigger.stderr
+    job_spec = _as(control_plane, narrow, namespace, "patch", "assetjob", name, "--type=merge",
+                   "-p", '{"spec":{"selection":"*"}}')  # fmt: skip
+    assert job_spec.returncode != 0
+
+    # Labels and other annotations start nothing: allowed to whoever may update.
+    label = _as(control_plane, narrow, namespace, "label", "assetschedule", name, "team=data")
+    assert label.returncode == 0, label.stderr
+    # Deleting runs nothing either.
+    gone = _as(control_plane, narrow, namespace, "delete", "assetschedule", name)
+    assert gone.returncode == 0, gone.stderr

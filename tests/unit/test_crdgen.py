@@ -86,3 +86,41 @@ def test_chart_copy_wraps_the_same_spec() -> None:
         doc = yaml.safe_load(body)
         assert doc["metadata"]["name"] == kind.crd_name
         assert doc["spec"] == crdgen.crd_document(kind)["spec"]
+
+
+def _integers(node: Any, path: str = "spec") -> list[tuple[str, dict[str, Any]]]:
+    """(path, schema) of every integer in an OpenAPI schema."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            found.append((path, node))
+        for key, child in (node.get("properties") or {}).items():
+            found += _integers(child, f"{path}.{key}")
+        if isinstance(node.get("items"), dict):
+            found += _integers(node["items"], f"{path}[]")
+    return found
+
+
+@pytest.mark.parametrize("kind", crdgen.KINDS, ids=lambda k: k.kind)
+def test_every_integer_of_a_spec_has_its_kubernetes_range(kind: crdgen.CrdKind) -> None:
+    # Kubernetes' int32 fields silently wrap a larger value (2^40 history -> 0).
+    doc = crdgen.crd_document(kind)
+    spec = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    ints = _integers(spec)
+    assert ints, "the spec has integers"
+    unbounded = [p for p, node in ints if "maximum" not in node or "minimum" not in node]
+    assert unbounded == []
+    assert all(node["maximum"] <= 2**63 - 1 for _, node in ints)
+
+
+def test_the_admission_policy_ships_with_the_crds() -> None:
+    policy, binding = yaml.safe_load_all(
+        (ROOT / crdgen.CRD_DIR / crdgen.ADMISSION_FILE).read_text()
+    )
+    assert policy["kind"] == "ValidatingAdmissionPolicy"
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    rules = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert {r for rule in rules for r in rule["resources"]} == {k.plural for k in crdgen.KINDS}
+    chart = (ROOT / crdgen.CHART_CRD_DIR / crdgen.ADMISSION_FILE).read_text()
+    assert chart.startswith("{{- if .Values.crds.install }}")
