@@ -136,7 +136,6 @@ _READY = {
     "name": "Ready",
     "type": "string",
     "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
-    "priority": 1,
 }
 
 KINDS: tuple[CrdKind, ...] = (

@@ -190,7 +190,10 @@ def _pod_spec(schedule: AssetScheduleSpec, job: AssetJobSpec) -> dict[str, Any]:
         "seccompProfile": {"type": "RuntimeDefault"},
     }
     container["terminationMessagePath"] = TERMINATION_LOG
-    container["terminationMessagePolicy"] = "File"
+    # The runner writes its summary there; should a run die before it can (the
+    # interpreter cannot start, the module cannot be imported, a kill), the kubelet takes
+    # the log's tail instead, so a failed run always says why.
+    container["terminationMessagePolicy"] = "FallbackToLogsOnError"
 
     pod: dict[str, Any] = {"restartPolicy": "Never"}
     if tpl.service_account_name:

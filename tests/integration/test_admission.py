@@ -244,11 +244,12 @@ def test_status_subresource_and_printer_columns(control_plane: PlaneHandle, name
     table = control_plane.kubectl("get", "-n", namespace, "assetschedules", "columns").stdout
     header, row = table.splitlines()[:2]
     for column in ("JOB", "SCHEDULE", "TIMEZONE", "SUSPENDED", "NEXT RUN", "LAST RUN",
-                   "LAST RESULT", "AGE"):  # fmt: skip
+                   "LAST RESULT", "READY", "AGE"):  # fmt: skip
         assert column in header
     assert "2030-01-01T06:00:00Z" in row
     assert "Succeeded" in row
     assert "UTC" in row
+    assert row[header.index("READY") :].split()[0] == "True"  # a default column now
     listed = control_plane.kubectl("get", "-n", namespace, "assetcron", "-o", "name").stdout
     assert "assetschedule.assetcron.dev/columns" in listed
 
