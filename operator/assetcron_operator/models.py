@@ -306,8 +306,7 @@ class AssetJobSpec(_Model):
         default=None,
         ge=0,
         le=INT32_MAX,
-        description="Job ttlSecondsAfterFinished, in seconds (unset: the history limits"
-        " clean up).",
+        description="Job ttlSecondsAfterFinished, in seconds (unset: the history limits clean up).",
     )
 
 
