@@ -51,7 +51,9 @@ GROUP = "assetcron.dev"
 #: Ranges of the Kubernetes fields our integers become (int32 and int64 in the Go types):
 #: larger values would wrap (2^40 history became 0, a TTL of 2^32+5 became 5 s).
 INT32_MAX = 2**31 - 1
-INT64_MAX = 2**63 - 1
+#: For int64 fields: the largest integer a JSON number keeps exactly (2^53 - 1; the API
+#: server reads schema bounds as float64, in which 2^63 - 1 is no integer).
+INT64_MAX = 2**53 - 1
 #: The CronJob controller's sync period, the smallest startingDeadlineSeconds that works.
 MIN_STARTING_DEADLINE_SECONDS = 10
 VERSION = "v1alpha1"

@@ -212,6 +212,22 @@ def test_valid_objects_with_long_names_are_stored_with_defaults(
     assert len(json.loads(proc.stdout)["metadata"]["name"]) == 52
 
 
+def test_every_integer_at_its_maximum_is_accepted(
+    control_plane: PlaneHandle, namespace: str
+) -> None:
+    # The schema's bounds are what the API server can read (a bound it cannot parse
+    # fails every object that sets the field).
+    job = copy.deepcopy(JOB)
+    job["spec"].update(backoffLimit=2**31 - 1, activeDeadlineSeconds=2**53 - 1,
+                       ttlSecondsAfterFinished=2**31 - 1)  # fmt: skip
+    schedule = copy.deepcopy(SCHEDULE)
+    schedule["spec"].update(startingDeadlineSeconds=2**53 - 1, successfulJobsHistoryLimit=2**31 - 1,
+                            failedJobsHistoryLimit=2**31 - 1)  # fmt: skip
+    for doc in (job, schedule):
+        proc = _create(control_plane, namespace, doc)
+        assert proc.returncode == 0, proc.stderr
+
+
 def test_status_subresource_and_printer_columns(control_plane: PlaneHandle, namespace: str) -> None:
     schedule = _with(SCHEDULE, "metadata.name", "columns")
     assert _create(control_plane, namespace, schedule, dry_run=False).returncode == 0
