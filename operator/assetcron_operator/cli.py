@@ -67,6 +67,7 @@ def run_operator(argv: Sequence[str] | None = None) -> None:
 
     del _handlers
     _limit_malloc_arenas()
+    _allow_deep_objects()
     configure_logging(settings.log_format, verbose=args.verbose)
     kopf.run(
         standalone=True,
@@ -74,6 +75,25 @@ def run_operator(argv: Sequence[str] | None = None) -> None:
         namespaces=list(settings.namespaces),
         liveness_endpoint=settings.liveness_endpoint,
     )
+
+
+#: Python recursion limit for the operator: above the 10,000 levels of nesting the API
+#: server stores (its JSON decoder's limit), with room for the frames around them.
+RECURSION_LIMIT = 25_000
+
+
+def _allow_deep_objects() -> None:
+    """Let the operator read any object the API server stores.
+
+    Python's ``json`` decoder (kopf's watch and list calls) and ``copy`` recurse once per
+    level of nesting, and Python's default limit is 1,000: one AssetJob whose run config
+    nests 1,000 levels deep made every watch fail and the operator exit, on every
+    restart. With a limit above the API server's own (10,000 levels) every object
+    decodes, and the spec check refuses the deep one on that object alone
+    (``Ready=False``, :data:`assetcron_operator.validation.MAX_SPEC_DEPTH`). Measured
+    here: decoding, encoding and copying 10,000 levels fits an 8 MiB thread stack.
+    """
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
 def _limit_malloc_arenas(arenas: int = 2) -> None:

@@ -60,6 +60,12 @@ __all__ = [
 #: run pod; 64 KiB leaves room for kubectl's last-applied annotation and the rest.
 RUN_CONFIG_BUDGET_BYTES = 64 * 1024
 
+#: How deep a spec may nest (objects and lists, counted from ``spec``). Dagster run config
+#: is ``ops.<asset>.config.<field>...``: a handful of levels; 32 leaves room for nested
+#: config while keeping every later step (copies, JSON in the run pod's environment, the
+#: runner's parse) far from Python's recursion limit.
+MAX_SPEC_DEPTH = 32
+
 #: Fixed start of the "can this cron ever fire" search, so the check needs no clock.
 _REFERENCE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -232,7 +238,47 @@ def check_run_config_budget(run_config: Mapping[str, Any]) -> int:
 # ------------------------------------------------------------------- whole resources
 
 
+def spec_depth(value: Any) -> tuple[int, str]:
+    """How deep ``value`` nests and where: the first two steps of the path to its
+    deepest point.
+
+    Returns ``(depth, path)``: objects and lists count one level each, scalars none, so
+    ``{"a": {"b": {"c": 1}}}`` is ``(3, "a.b")``. Iterative, and the path kept short: a
+    value nested thousands of levels deep (the API server stores up to 10,000) costs no
+    recursion and memory in proportion to its size only.
+    """
+    best = (0, "")
+    stack: list[tuple[Any, int, str]] = [(value, 0, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, Mapping):
+            items: list[tuple[str, Any]] = [(str(k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            items = [(f"[{i}]", v) for i, v in enumerate(node)]
+        else:
+            continue
+        depth += 1
+        if depth > best[0]:
+            best = (depth, path)
+        for step, child in items:
+            sep = "" if not path or step.startswith("[") else "."
+            child_path = path if depth > 2 else f"{path}{sep}{step}"
+            stack.append((child, depth, child_path))
+    return best
+
+
+def _check_depth(body: Mapping[str, Any]) -> None:
+    depth, path = spec_depth(body.get("spec"))
+    if depth > MAX_SPEC_DEPTH:
+        msg = (
+            f"spec.{path}: nested {depth} levels deep, over the limit of {MAX_SPEC_DEPTH}"
+            " (run config and pod settings are a few levels deep)"
+        )
+        raise InvalidSpecError("InvalidSpec", msg)
+
+
 def _parse(model: type[_M], body: Mapping[str, Any]) -> _M:
+    _check_depth(body)
     try:
         return model.model_validate(dict(body))
     except ValidationError as exc:
@@ -248,7 +294,8 @@ def parse_asset_job(body: Mapping[str, Any]) -> AssetJob:
     """Parse a raw AssetJob body (as kopf gives it) into the model.
 
     Raises:
-        InvalidSpecError: reason ``InvalidSpec`` naming the first offending fields.
+        InvalidSpecError: reason ``InvalidSpec`` naming the first offending fields, or
+            the field nested deeper than :data:`MAX_SPEC_DEPTH`.
     """
     return _parse(AssetJob, body)
 
@@ -257,7 +304,8 @@ def parse_asset_schedule(body: Mapping[str, Any]) -> AssetSchedule:
     """Parse a raw AssetSchedule body (as kopf gives it) into the model.
 
     Raises:
-        InvalidSpecError: reason ``InvalidSpec`` naming the first offending fields.
+        InvalidSpecError: reason ``InvalidSpec`` naming the first offending fields, or
+            the field nested deeper than :data:`MAX_SPEC_DEPTH`.
     """
     return _parse(AssetSchedule, body)
 

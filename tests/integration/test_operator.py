@@ -523,3 +523,43 @@ def test_trigger_creates_one_manual_run_owned_by_the_cronjob(
     wait_for(lambda: len(operator.refresh_passes()) >= seen + 2, "two refresh passes")
     manual = cluster.items("jobs", "assetcron.dev/trigger=manual")
     assert [j["metadata"]["name"] for j in manual] == [job_name]
+
+
+def test_an_object_nested_thousands_of_levels_deep_is_refused_on_itself_alone(
+    cluster: Cluster, operator: Operator
+) -> None:
+    # The API server stores JSON nested up to 10,000 levels; Python's decoder stops at
+    # its recursion limit (1,000 by default). Such an object used to fail every watch
+    # and stop the operator for everybody, on every restart.
+    depth = 3000
+    run_config = '{"ops":' * depth + "{}" + "}" * depth
+    deep = (
+        '{"apiVersion": "assetcron.dev/v1alpha1", "kind": "AssetJob",'
+        ' "metadata": {"name": "deep"}, "spec": {"selection": "*",'
+        ' "codeLocation": {"image": "ghcr.io/assetcron/assetcron-weather:0.1.0",'
+        f' "module": "weather.definitions"}}, "runConfig": {run_config}}}}}'
+    )
+    cluster.kubectl("apply", "-f", "-", input=deep)
+    cluster.apply(_schedule("uses-deep", job="deep"))
+
+    ready = wait_for(lambda: cluster.ready("uses-deep"), "uses-deep's Ready condition")
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec"), ready
+    # spec, runConfig, then one more object per "ops": depth + 2 levels.
+    assert f"nested {depth + 2} levels deep" in ready["message"], ready
+    assert cluster.get("cronjob", "uses-deep") is None
+    # (jsonpath: the test's own json.loads would hit Python's recursion limit too.)
+    job_reason = wait_for(
+        lambda: cluster.kubectl(
+            "get", "assetjob", "deep", "-o", "jsonpath={.status.conditions[0].reason}"
+        ),
+        "the AssetJob's own condition",
+    )
+    assert job_reason == "InvalidSpec"
+
+    # The operator lives on, and the next valid schedule is reconciled as ever.
+    assert operator.proc is not None
+    assert operator.proc.poll() is None, operator.tail()
+    cluster.apply(_schedule("after-deep"))
+    wait_for(lambda: cluster.get("cronjob", "after-deep"), "the CronJob after the deep object", 30)
+    assert operator.proc.poll() is None, operator.tail()
+    cluster.kubectl("delete", "assetjob/deep", "assetschedule/uses-deep", "--wait=false")

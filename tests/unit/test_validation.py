@@ -140,3 +140,37 @@ def test_negative_history_limit_and_unknown_policy_are_refused_by_the_model() ->
             v.parse_asset_schedule(
                 {"spec": {"jobRef": {"name": "j"}, "cronSchedule": "@daily", **bad}}
             )
+
+
+def test_spec_depth_counts_objects_and_lists_without_recursing() -> None:
+    assert v.spec_depth({"a": {"b": {"c": 1}}}) == (3, "a.b")
+    assert v.spec_depth({"x": [1, [2]]}) == (3, "x[1]")
+    assert v.spec_depth(7) == (0, "")
+    # Deeper than Python's recursion limit: still counted, the path kept short.
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(5000):
+        node["ops"] = {}
+        node = node["ops"]  # type: ignore[assignment]
+    assert v.spec_depth({"runConfig": deep}) == (5002, "runConfig.ops")
+
+
+def test_a_spec_nested_too_deep_is_refused_naming_the_field() -> None:
+    run_config: dict[str, object] = {"ops": {"a": {"config": {}}}}
+    leaf = run_config["ops"]["a"]["config"]  # type: ignore[index]
+    for _ in range(v.MAX_SPEC_DEPTH):
+        leaf["x"] = {}
+        leaf = leaf["x"]
+    body = {
+        "spec": {
+            "selection": "*",
+            "codeLocation": {"image": "x:1", "module": "m"},
+            "runConfig": run_config,
+        }
+    }
+    with pytest.raises(v.InvalidSpecError) as err:
+        v.parse_asset_job(body)
+    assert err.value.reason == "InvalidSpec"
+    assert str(err.value).startswith("spec.runConfig.ops: nested 37 levels deep")
+    shallow = {"spec": {**body["spec"], "runConfig": {"ops": {"a": {"config": {"n": 1}}}}}}
+    assert v.parse_asset_job(shallow).spec.run_config["ops"]["a"]["config"]["n"] == 1
