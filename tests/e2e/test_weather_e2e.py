@@ -111,6 +111,29 @@ class System:
             env=self.cp.env,
         )
 
+    def trigger_job(self, job: dict[str, Any]) -> tuple[str, str]:
+        """Apply ``job`` with a yearly UTC schedule ``<job>-schedule``, trigger one run for
+        2026-01-01 and return ``(schedule name, the run's Job name)``."""
+        name = f"{job['metadata']['name']}-schedule"
+        schedule = {
+            "apiVersion": "assetcron.dev/v1alpha1",
+            "kind": "AssetSchedule",
+            "metadata": {"name": name},
+            "spec": {
+                "jobRef": {"name": job["metadata"]["name"]},
+                "cronSchedule": "0 0 1 1 *",
+                "timeZone": "UTC",
+            },
+        }
+        self.apply(job, schedule)
+        poll(lambda: self.status(name).get("cronJobName"), 60, "the CronJob")
+        proc = self.trigger(name, "2026-01-01T00:00:00Z")
+        assert proc.returncode == 0, proc.stderr + self.operator_log()
+        job_name: str = poll(
+            lambda: (self.status(name).get("lastTrigger") or {}).get("jobName"), 30, "trigger"
+        )
+        return name, job_name
+
     def operator_log(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
@@ -335,20 +358,7 @@ def test_a_failing_asset_fails_the_pod_skips_downstream_and_the_retry_resumes(
             },
         },
     }
-    schedule = {
-        "apiVersion": "assetcron.dev/v1alpha1",
-        "kind": "AssetSchedule",
-        "metadata": {"name": "flaky-schedule"},
-        "spec": {"jobRef": {"name": "flaky"}, "cronSchedule": "0 0 1 1 *", "timeZone": "UTC"},
-    }
-    system.apply(job, schedule)
-    name = "flaky-schedule"
-    poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
-    proc = system.trigger(name, "2026-01-01T00:00:00Z")
-    assert proc.returncode == 0, proc.stderr + system.operator_log()
-    job_name = poll(
-        lambda: (system.status(name).get("lastTrigger") or {}).get("jobName"), 30, "trigger"
-    )
+    name, job_name = system.trigger_job(job)
 
     def job_failed() -> bool:
         conds = system.get("job", job_name)["status"].get("conditions") or []
@@ -402,20 +412,7 @@ def test_a_run_whose_image_is_not_on_the_node_says_which_image(system: System) -
         "metadata": {"name": "no-image"},
         "spec": {"selection": "*", "codeLocation": {"image": image, "module": "absent"}},
     }
-    schedule = {
-        "apiVersion": "assetcron.dev/v1alpha1",
-        "kind": "AssetSchedule",
-        "metadata": {"name": "no-image-schedule"},
-        "spec": {"jobRef": {"name": "no-image"}, "cronSchedule": "0 0 1 1 *", "timeZone": "UTC"},
-    }
-    system.apply(job, schedule)
-    name = "no-image-schedule"
-    poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
-    proc = system.trigger(name, "2026-01-01T00:00:00Z")
-    assert proc.returncode == 0, proc.stderr + system.operator_log()
-    job_name = poll(
-        lambda: (system.status(name).get("lastTrigger") or {}).get("jobName"), 30, "trigger"
-    )
+    name, job_name = system.trigger_job(job)
     # The node has no such image and no registry is reachable: the pod waits, and the
     # schedule's status says why, naming the image.
     run = poll(
