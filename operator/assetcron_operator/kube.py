@@ -29,6 +29,44 @@ from typing import Any, cast
 
 import kubernetes
 
+
+class RefusedError(Exception):
+    """The API server refused an object as invalid (HTTP 400/422).
+
+    Attributes:
+        code: the HTTP status.
+        message: the API server's own message (its ``Status.message``), one line.
+    """
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        self.message = " ".join(message.split())
+        super().__init__(self.message)
+
+
+def _is_refusal(exc: kubernetes.client.ApiException) -> bool:
+    """True when the API server refused the object itself, so that a retry cannot help.
+
+    HTTP 400 and 422 (invalid), and the 500 a server-side apply answers when it cannot
+    even convert the object to its Go type (a resource quantity such as ``12 parsecs``:
+    "failed to convert new object ... to proper version", measured on Kubernetes 1.36).
+    Every other error (conflicts, 5xx from an overloaded server, network) is retried.
+    """
+    if exc.status in (400, 422):
+        return True
+    return exc.status == 500 and "to proper version" in _api_message(exc)
+
+
+def _api_message(exc: kubernetes.client.ApiException) -> str:
+    """The ``message`` of the ``Status`` the API server answered with, else its reason."""
+    try:
+        body = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        body = {}
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message or exc.reason or f"HTTP {exc.status}")
+
+
 __all__ = [
     "FIELD_MANAGER",
     "GROUP",
@@ -131,11 +169,17 @@ class Kube:
 
         Creates the CronJob when missing, updates it in place otherwise (same UID); fields
         this manager set before and no longer sets are removed by the API server.
+
+        Raises:
+            RefusedError: the API server found the CronJob invalid (see
+                :func:`_is_refusal`), e.g. a resource quantity or volume of the AssetJob's
+                template it cannot accept; retrying cannot help, so it is told apart from
+                other API errors.
         """
         meta = manifest["metadata"]
         self._count("apply")
-        return self._json(
-            self._batch.patch_namespaced_cron_job(
+        try:
+            response = self._batch.patch_namespaced_cron_job(
                 meta["name"],
                 meta["namespace"],
                 dict(manifest),
@@ -144,7 +188,11 @@ class Kube:
                 _content_type=_APPLY,
                 _preload_content=False,
             )
-        )
+        except kubernetes.client.ApiException as exc:
+            if _is_refusal(exc):
+                raise RefusedError(int(exc.status), _api_message(exc)) from exc
+            raise
+        return self._json(response)
 
     def patch_cronjob(self, namespace: str, name: str, patch: Mapping[str, Any]) -> JsonDict | None:
         """JSON merge-patch a CronJob (e.g. ``{"spec": {"suspend": true}}``); ``None`` if absent."""

@@ -33,7 +33,7 @@ from typing import Any
 
 from assetcron_operator import render, validation
 from assetcron_operator import status as status_mod
-from assetcron_operator.kube import Kube
+from assetcron_operator.kube import Kube, RefusedError
 from assetcron_operator.trigger import TriggerError, parse_trigger_value
 
 __all__ = [
@@ -54,6 +54,8 @@ READY = "Ready"
 REASON_RECONCILED = "Reconciled"
 REASON_INVALID = "InvalidSpec"
 REASON_JOB_NOT_FOUND = "JobNotFound"
+#: The API server refused the rendered CronJob (HTTP 400/422): fix the spec, no retry.
+REASON_CRONJOB_INVALID = "CronJobInvalid"
 
 JsonDict = dict[str, Any]
 
@@ -229,10 +231,11 @@ class ScheduleService:
             logger: where to report writes.
             job_missing: the caller knows the AssetJob is gone (its DELETED event).
 
-        Never raises for bad input: an invalid spec gives Ready=False ``InvalidSpec`` and a
+        Never raises for bad input: an invalid spec gives Ready=False ``InvalidSpec``, a
         missing AssetJob gives Ready=False ``JobNotFound`` (with the CronJob suspended, not
-        deleted). API errors (``kubernetes.client.ApiException``) propagate so that the
-        caller (kopf) retries.
+        deleted), and a CronJob the API server refuses gives Ready=False
+        ``CronJobInvalid`` with the API server's message. Other API errors
+        (``kubernetes.client.ApiException``) propagate so that the caller (kopf) retries.
         """
         meta = schedule.get("metadata") or {}
         namespace = str(meta.get("namespace", "default"))
@@ -274,7 +277,15 @@ class ScheduleService:
         applied = False
         key = (namespace, desired["metadata"]["name"])
         if desired_differs(desired, cronjob) and not self._just_applied(key, desired):
-            cronjob = self.kube.apply_cronjob(desired)
+            try:
+                cronjob = self.kube.apply_cronjob(desired)
+            except RefusedError as exc:
+                # A retry cannot help (the same spec renders the same CronJob): say why on
+                # the schedule and wait for its spec or its AssetJob to change.
+                name = desired["metadata"]["name"]
+                logger.warning("CronJob refused", extra={"cronJob": name, "reason": exc.message})
+                message = f"the API server refused CronJob {name}: {exc.message}"
+                return self._not_ready(schedule, observed, REASON_CRONJOB_INVALID, message)
             applied = True
             self._remember_applied(key, desired)
             logger.info(

@@ -563,3 +563,44 @@ def test_an_object_nested_thousands_of_levels_deep_is_refused_on_itself_alone(
     wait_for(lambda: cluster.get("cronjob", "after-deep"), "the CronJob after the deep object", 30)
     assert operator.proc.poll() is None, operator.tail()
     cluster.kubectl("delete", "assetjob/deep", "assetschedule/uses-deep", "--wait=false")
+
+
+@pytest.mark.parametrize(
+    ("memory", "words"),
+    [
+        ("12 parsecs", "quantities must match"),  # HTTP 500: the object cannot be converted
+        ("-1Gi", "must be greater than or equal to 0"),  # HTTP 422: invalid
+    ],
+)
+def test_a_cronjob_the_api_server_refuses_is_ready_false_with_its_message(
+    cluster: Cluster, operator: Operator, memory: str, words: str
+) -> None:
+    # The CRD takes the pod template's resources as they are; the API server's CronJob
+    # validation does not: a retry cannot help, the schedule must say why.
+    name = f"bad-quantity-{uuid.uuid4().hex[:4]}"
+    job, _ = _manifests()
+    job["metadata"] = {"name": name}
+    job["spec"]["template"]["resources"] = {"limits": {"memory": memory}}
+    cluster.apply(job, _schedule(f"uses-{name}", job=name))
+
+    def refused() -> dict[str, Any] | None:
+        ready = cluster.ready(f"uses-{name}")
+        return ready if ready and ready["reason"] == "CronJobInvalid" else None
+
+    ready = wait_for(refused, "Ready=False CronJobInvalid")
+    assert ready["status"] == "False"
+    assert f"the API server refused CronJob uses-{name}" in ready["message"], ready
+    assert words in ready["message"], ready
+    assert cluster.get("cronjob", f"uses-{name}") is None
+    assert operator.proc is not None
+    assert operator.proc.poll() is None, operator.tail()
+
+    # Fixing the AssetJob is enough: its schedule is reconciled again.
+    job["spec"]["template"]["resources"] = {"limits": {"memory": "512Mi"}}
+    cluster.apply(job)
+    wait_for(lambda: cluster.get("cronjob", f"uses-{name}"), "the CronJob after the fix")
+    fixed = wait_for(
+        lambda: (r := cluster.ready(f"uses-{name}")) and r["status"] == "True" and r,
+        "Ready=True after the fix",
+    )
+    assert fixed["reason"] == "Reconciled"
