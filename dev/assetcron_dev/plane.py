@@ -35,6 +35,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -80,6 +81,12 @@ CONTROLLERS = (
     "persistentvolume-binder-controller",
     "persistentvolume-protection-controller",
     "persistentvolumeclaim-protection-controller",
+)
+
+#: Kubernetes' name rules (RFC 1123), for names that become paths here.
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(
+    r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 )
 
 #: The user and group the Dockerfile's images run as.
@@ -652,12 +659,18 @@ class ControlPlane:
 
         The dev cluster has no storage provisioner; this stands where a cluster's would:
         a ``hostPath`` PersistentVolume reserved for that claim (``claimRef``) whose
-        directory, ``<state>/volumes/<namespace>/<claim>``, any user may write (pods run
-        as their image's non-root user). Idempotent. Returns the directory.
+        directory, ``<state>/volumes/<namespace>/<claim>``, is owned by the images'
+        user (pods run as their image's non-root user). Idempotent. Returns the directory.
 
         Raises:
-            PlaneError: the API refused the volume.
+            PlaneError: ``namespace`` is not a DNS label or ``claim`` not a DNS subdomain
+                (so neither can leave the volumes directory), or the API refused the volume.
         """
+        if not _DNS_LABEL.fullmatch(namespace) or not _DNS_SUBDOMAIN.fullmatch(claim):
+            raise PlaneError(
+                f"{namespace}/{claim}: a namespace is a DNS label and a claim a DNS subdomain"
+                " (lower-case letters, digits, '-' and, in claims, '.')"
+            )
         path = self.state_dir / "volumes" / namespace / claim
         path.mkdir(parents=True, exist_ok=True)
         # Written by pods as the images' user (10001, the Dockerfile's), like a volume a

@@ -50,7 +50,8 @@ def install_operator(
         args += ["--set", v]
     proc = subprocess.run(args, capture_output=True, text=True, check=False, env=plane.env())
     if proc.returncode != 0:
-        raise PlaneError(f"helm install failed: {proc.stderr.strip().splitlines()[-1:]}")
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PlaneError(f"helm install failed: {last}")
     log(f"assetcron dev: helm release {RELEASE} installed in {NAMESPACE}; waiting for the operator")
     wait = plane.kubectl(
         "rollout", "status", f"deployment/{RELEASE}", "-n", NAMESPACE, f"--timeout={timeout:.0f}s",

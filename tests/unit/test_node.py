@@ -87,3 +87,15 @@ def test_missing_os_packages_names_the_debian_packages(tmp_path: Path) -> None:
     present.write_text("")
     packages = {"containerd": str(present), "runc": str(tmp_path / "absent")}
     assert missing_os_packages(packages) == ["runc"]
+
+
+@pytest.mark.parametrize(("namespace", "claim"), [("..", "x"), ("ns", "../../etc"), ("a/b", "c")])
+def test_a_volume_name_cannot_leave_the_volumes_directory(
+    tmp_path: Path, namespace: str, claim: str
+) -> None:
+    from assetcron_dev.plane import ControlPlane, PlaneConfig, PlaneError
+
+    plane = ControlPlane(PlaneConfig(state_dir=tmp_path))
+    with pytest.raises(PlaneError, match="DNS"):
+        plane.provide_volume(namespace, claim)
+    assert not (tmp_path / "volumes").exists()
