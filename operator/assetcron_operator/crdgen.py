@@ -170,7 +170,7 @@ KINDS: tuple[CrdKind, ...] = (
             {"name": "Suspended", "type": "boolean", "jsonPath": ".spec.suspend"},
             # A future time in a `date` column prints as <invalid>, so Next Run is a string.
             {"name": "Next Run", "type": "string", "jsonPath": ".status.nextRuns[0]"},
-            {"name": "Last Run", "type": "date", "jsonPath": ".status.lastScheduleTime"},
+            {"name": "Last Run", "type": "date", "jsonPath": ".status.lastRunTime"},
             {"name": "Last Result", "type": "string", "jsonPath": ".status.lastResult"},
             _READY,
             _AGE,

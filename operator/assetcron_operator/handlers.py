@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -104,6 +105,10 @@ class Indexes:
     def asset_job(self, namespace: str, name: str) -> JsonDict | None:
         """The AssetJob as last seen, or None (not seen *yet* is possible)."""
         return _first(self.asset_jobs, (namespace, name))
+
+    def asset_job_names(self, namespace: str) -> list[str]:
+        """Names of the AssetJobs seen in ``namespace`` (for did-you-mean hints)."""
+        return [name for ns, name in list(self.asset_jobs.keys()) if ns == namespace]
 
     def schedules_of(self, namespace: str, job_name: str) -> list[str]:
         """Sorted names of the schedules referencing AssetJob ``job_name``."""
@@ -206,10 +211,19 @@ def cronjobs(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> 
     return {(namespace or "", name): _pack(_projection(body))}
 
 
+def _run_owner(body: kopf.Body) -> str | None:
+    # The CronJob a run belongs to: its owner for scheduled runs (and ``kubectl create
+    # job --from``), the schedule's CronJob for our manual runs (owned by the schedule).
+    if (schedule := _owner(body, "AssetSchedule")) is not None:
+        return naming.cronjob_name(schedule)
+    return _owner(body, "CronJob")
+
+
 @kopf.index("batch", "v1", "jobs", labels=_MANAGED)
 def run_jobs(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, str]:
-    """Index: (namespace, owning CronJob name) -> its Jobs (scheduled and manual), packed."""
-    owner = _owner(body, "CronJob")
+    """Index: (namespace, the schedule's CronJob name) -> its Jobs (scheduled and manual),
+    packed."""
+    owner = _run_owner(body)
     return {(namespace or "", owner): _pack(_projection(body))} if owner else {}
 
 
@@ -340,16 +354,22 @@ def reconcile_schedule(
     service = _service(memo)
     job_name = str((spec.get("jobRef") or {}).get("name", ""))
     outcome = service.reconcile_schedule(
-        body, job=ix.asset_job(ns, job_name), observed=ix.observed(ns, name), logger=logger
+        body,
+        job=ix.asset_job(ns, job_name),
+        observed=ix.observed(ns, name),
+        logger=logger,
+        job_names=lambda: ix.asset_job_names(ns),
     )
     patch.status.update(outcome.status)
     pending = service.pending_trigger(body)
     if pending is not None:
         cronjob = outcome.cronjob
-        if cronjob is None:
+        if cronjob is None and outcome.ready == "True":
             cronjob = service.kube.get_cronjob(ns, naming.cronjob_name(name))
         patch.status.update(
-            service.run_trigger(body, value=pending, cronjob=cronjob, logger=logger)
+            service.run_trigger(
+                body, value=pending, cronjob=cronjob, logger=logger, outcome=outcome
+            )
         )
     if outcome.ready != "True" and "conditions" in outcome.status:
         logger.warning(f"Not ready: {outcome.reason}: {outcome.message}")
@@ -425,6 +445,7 @@ def _reconcile_from_index(
         observed=ix.observed(namespace, schedule_name),
         logger=logger,
         job_missing=job_missing,
+        job_names=lambda: ix.asset_job_names(namespace),
     )
     if outcome.status:
         service.kube.patch_schedule_status(namespace, schedule_name, outcome.status)
@@ -439,23 +460,28 @@ def run_changed(
     memo: Any,
     **kwargs: Any,
 ) -> None:
-    """A run's Job changed: refresh its schedule's run history (no write if unchanged)."""
+    """A run's Job changed: refresh its schedule's run history (no write if unchanged)
+    and prune its finished manual runs beyond the history limits."""
     ns = namespace or ""
     ix = Indexes.from_kwargs(kwargs)
     service = _service(memo)
-    cj_name = _owner(body, "CronJob")
-    cronjob = _first(ix.cronjobs, (ns, cj_name)) if cj_name else None
-    if cronjob is None:
-        return
-    for owner in cronjob["metadata"].get("ownerReferences") or []:
-        if owner.get("kind") != "AssetSchedule":
-            continue
-        schedule = ix.schedule(ns, owner["name"])
+    names: list[str] = []
+    if (direct := _owner(body, "AssetSchedule")) is not None:
+        names.append(direct)  # a manual run
+    elif (cj_name := _owner(body, "CronJob")) is not None:
+        cronjob = _first(ix.cronjobs, (ns, cj_name))
+        owners = (cronjob or {}).get("metadata", {}).get("ownerReferences") or []
+        names.extend(o["name"] for o in owners if o.get("kind") == "AssetSchedule")
+    for name in names:
+        schedule = ix.schedule(ns, name)
         if schedule is None:
             continue
-        changes = service.refresh_runs(schedule, observed=ix.observed(ns, owner["name"]))
+        observed = ix.observed(ns, name)
+        changes = service.refresh_runs(schedule, observed=observed)
         if changes:
-            service.kube.patch_schedule_status(ns, owner["name"], changes)
+            service.kube.patch_schedule_status(ns, name, changes)
+        if direct is not None:
+            service.prune_manual_runs(schedule, observed=observed)
 
 
 # ---------------------------------------------------------------------------- refresh loop
@@ -483,6 +509,7 @@ async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: floa
                     schedule,
                     ix.asset_job(namespace, job_name),
                     ix.observed(namespace, schedule_name),
+                    functools.partial(ix.asset_job_names, namespace),
                 )
             except Exception:
                 _log.exception(
@@ -525,15 +552,20 @@ def _refresh_one(
     schedule: Mapping[str, Any],
     job: Mapping[str, Any] | None,
     observed: Observed,
+    job_names: Callable[[], list[str]] | None = None,
 ) -> None:
     meta = schedule["metadata"]
     logger = logging.LoggerAdapter(_log, {"schedule": f"{meta['namespace']}/{meta['name']}"})
-    outcome = service.reconcile_schedule(schedule, job=job, observed=observed, logger=logger)
+    outcome = service.reconcile_schedule(
+        schedule, job=job, observed=observed, logger=logger, job_names=job_names
+    )
     changes = dict(outcome.status)
     pending = service.pending_trigger(schedule)
-    if pending is not None and outcome.ready == "True":
+    if pending is not None:
         changes.update(
-            service.run_trigger(schedule, value=pending, cronjob=outcome.cronjob, logger=logger)
+            service.run_trigger(
+                schedule, value=pending, cronjob=outcome.cronjob, logger=logger, outcome=outcome
+            )
         )
     if changes:
         service.kube.patch_schedule_status(meta["namespace"], meta["name"], changes)

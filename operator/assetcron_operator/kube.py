@@ -233,6 +233,23 @@ class Kube:
         )
         return self._json(existing), False
 
+    def delete_job(self, namespace: str, name: str, *, uid: str | None = None) -> bool:
+        """Delete a Job and, in the background, its pods; ``False`` when already gone.
+
+        ``uid`` makes it a precondition: a newer Job of the same name is never deleted.
+        """
+        self._count("delete")
+        body: Any = {"propagationPolicy": "Background"}
+        if uid:
+            body["preconditions"] = {"uid": uid}
+        try:
+            self._batch.delete_namespaced_job(name, namespace, body=body, _preload_content=False)
+        except kubernetes.client.ApiException as exc:
+            if exc.status in (_NOT_FOUND, _CONFLICT):
+                return False
+            raise
+        return True
+
     # ------------------------------------------------------------------ our custom resources
     def get_assetjob(self, namespace: str, name: str) -> JsonDict | None:
         """The AssetJob ``namespace/name``, or ``None`` when it does not exist."""

@@ -491,7 +491,13 @@ class RecentRun(_StatusModel):
         description="The tick's scheduled time (RFC 3339, UTC).",
         json_schema_extra={"format": "date-time"},
     )
-    trigger: Literal["Scheduled", "Manual"] = Field(description="Scheduled or Manual.")
+    trigger: Literal["Scheduled", "Manual", "Backfill"] = Field(
+        description=(
+            "Scheduled (created by the CronJob), Manual (triggered for about the time it"
+            " was made) or Backfill (triggered for a scheduled time over a minute before"
+            " it was made)."
+        )
+    )
     phase: Literal["Pending", "Running", "Succeeded", "Failed"] = Field(
         description="Pending, Running, Succeeded or Failed."
     )
@@ -564,8 +570,17 @@ class AssetScheduleStatus(_StatusModel):
         description="Completion of the last successful run (RFC 3339).",
         json_schema_extra={"format": "date-time"},
     )
+    last_run_time: str | None = Field(
+        default=None,
+        description=(
+            "When the most recently started run started (RFC 3339), whatever its"
+            " scheduled time: a backfill of an old date started now is the last run."
+        ),
+        json_schema_extra={"format": "date-time"},
+    )
     last_result: Literal["Succeeded", "Failed"] | None = Field(
-        default=None, description="Phase of the most recent finished run."
+        default=None,
+        description="Phase of the finished run that started most recently (backfills too).",
     )
     active: list[str] = Field(default_factory=list, description="Names of running Jobs.")
     recent_runs: list[RecentRun] = Field(

@@ -329,11 +329,15 @@ def render_manual_job(
     """Render a manual-run ``batch/v1`` Job from a CronJob, like ``kubectl create job --from``.
 
     The Job is the CronJob's ``jobTemplate`` with ``ASSETCRON_SCHEDULED_TIME`` set
-    explicitly in the runner container (the name carries no scheduled minute), owned by
-    the CronJob (controller ownerReference, as kubectl sets it) so that it shows in the
-    history and is garbage-collected with it, annotated
+    explicitly in the runner container (the name carries no scheduled minute), annotated
     ``cronjob.kubernetes.io/instantiate: manual`` and labelled
-    ``assetcron.dev/trigger: manual``.
+    ``assetcron.dev/trigger: manual``. It is owned by the AssetSchedule (the CronJob's
+    own controller owner), not by the CronJob as ``kubectl create job --from`` does: the
+    CronJob controller warns ``UnexpectedJob`` on every active Job it owns but did not
+    create (kubernetes pkg/controller/cronjob ``syncCronJob``), and would count it in its
+    history limits. The operator lists it in the run history and prunes it
+    (:func:`assetcron_operator.status.manual_runs_to_prune`); the garbage collector
+    deletes it with the schedule.
 
     Args:
         cronjob: the live CronJob (needs metadata name, namespace, uid and spec.jobTemplate).
@@ -344,7 +348,7 @@ def render_manual_job(
 
     Raises:
         ValueError: ``scheduled_time`` is naive.
-        KeyError: the CronJob has no ``spec.jobTemplate``.
+        KeyError: the CronJob has no ``spec.jobTemplate`` or no AssetSchedule owner.
     """
     when = _rfc3339(scheduled_time)
     meta = cronjob.get("metadata") or {}
@@ -368,6 +372,17 @@ def render_manual_job(
         env.append({"name": "ASSETCRON_SCHEDULED_TIME", "value": when})
         container["env"] = env
     name = str(meta.get("name", ""))
+    owner = next(
+        (
+            dict(ref)
+            for ref in meta.get("ownerReferences") or []
+            if ref.get("kind") == "AssetSchedule" and ref.get("controller")
+        ),
+        None,
+    )
+    if owner is None:
+        msg = f"CronJob {name} has no AssetSchedule controller ownerReference"
+        raise KeyError(msg)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -376,16 +391,7 @@ def render_manual_job(
             "namespace": meta.get("namespace", "default"),
             "labels": labels,
             "annotations": annotations,
-            "ownerReferences": [
-                {
-                    "apiVersion": "batch/v1",
-                    "kind": "CronJob",
-                    "name": name,
-                    "uid": meta.get("uid", ""),
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [owner],
         },
         "spec": spec,
     }

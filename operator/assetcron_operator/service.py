@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +35,7 @@ from assetcron_operator import render, validation
 from assetcron_operator import status as status_mod
 from assetcron_operator.kube import Kube, RefusedError
 from assetcron_operator.trigger import TriggerError, parse_trigger_value
+from assetcron_operator.validation import did_you_mean
 
 __all__ = [
     "SPEC_HASH_ANNOTATION",
@@ -220,6 +221,7 @@ class ScheduleService:
         observed: Observed,
         logger: logging.Logger | logging.LoggerAdapter[Any],
         job_missing: bool = False,
+        job_names: Callable[[], Iterable[str]] | None = None,
     ) -> Outcome:
         """Make the schedule's CronJob match its spec and compute its status patch.
 
@@ -230,11 +232,15 @@ class ScheduleService:
             observed: the live CronJob, Jobs and Pods.
             logger: where to report writes.
             job_missing: the caller knows the AssetJob is gone (its DELETED event).
+            job_names: the AssetJob names of the namespace, for a did-you-mean when the
+                referenced one is missing (called only then).
 
         Never raises for bad input: an invalid spec gives Ready=False ``InvalidSpec``, a
-        missing AssetJob gives Ready=False ``JobNotFound`` (with the CronJob suspended, not
-        deleted), and a CronJob the API server refuses gives Ready=False
-        ``CronJobInvalid`` with the API server's message. Other API errors
+        missing AssetJob gives Ready=False ``JobNotFound`` (with a did-you-mean when a name
+        is close), and a CronJob the API server refuses gives Ready=False
+        ``CronJobInvalid`` with the API server's message. Whenever the schedule is not
+        Ready its live CronJob is suspended (kept with its history, not deleted), so it
+        never runs an outdated spec; ``trigger`` refuses while it is not Ready. Other API errors
         (``kubernetes.client.ApiException``) propagate so that the caller (kopf) retries.
         """
         meta = schedule.get("metadata") or {}
@@ -253,23 +259,14 @@ class ScheduleService:
             reason, message, of_job = problem
             if of_job:
                 message = f"AssetJob {job_ref}: {message}"
-            return self._not_ready(schedule, observed, reason, message)
+            return self._not_ready(schedule, observed, reason, message, logger=logger)
 
         if job is None:
             message = f"AssetJob {job_ref!r} not found in namespace {namespace!r}"
-            outcome = self._not_ready(schedule, observed, REASON_JOB_NOT_FOUND, message)
-            live = observed.cronjob
-            if live is not None and not (live.get("spec") or {}).get("suspend", False):
-                patched = self.kube.patch_cronjob(
-                    namespace, live["metadata"]["name"], render.suspended_cronjob_patch()
-                )
-                outcome.applied = patched is not None
-                outcome.cronjob = patched
-                logger.info(
-                    "CronJob suspended: AssetJob is missing",
-                    extra={"cronJob": live["metadata"]["name"], "assetJob": job_ref},
-                )
-            return outcome
+            hint = did_you_mean(job_ref, job_names() if job_names is not None else ())
+            if hint:
+                message = f"{message}; {hint}"
+            return self._not_ready(schedule, observed, REASON_JOB_NOT_FOUND, message, logger=logger)
 
         desired = render.render_cronjob(schedule, job, run_history_limit=self.run_history_limit)
         desired["metadata"].setdefault("annotations", {})[SPEC_HASH_ANNOTATION] = spec_hash(desired)
@@ -285,7 +282,9 @@ class ScheduleService:
                 name = desired["metadata"]["name"]
                 logger.warning("CronJob refused", extra={"cronJob": name, "reason": exc.message})
                 message = f"the API server refused CronJob {name}: {exc.message}"
-                return self._not_ready(schedule, observed, REASON_CRONJOB_INVALID, message)
+                return self._not_ready(
+                    schedule, observed, REASON_CRONJOB_INVALID, message, logger=logger
+                )
             applied = True
             self._remember_applied(key, desired)
             logger.info(
@@ -333,25 +332,42 @@ class ScheduleService:
         return status_changes(current, desired)
 
     def _not_ready(
-        self, schedule: Mapping[str, Any], observed: Observed, reason: str, message: str
+        self,
+        schedule: Mapping[str, Any],
+        observed: Observed,
+        reason: str,
+        message: str,
+        *,
+        logger: logging.Logger | logging.LoggerAdapter[Any],
     ) -> Outcome:
+        # Not Ready: the status says why, and a CronJob left from an earlier valid spec is
+        # suspended (kept, with its history), so it no longer runs a spec that is not the
+        # schedule's any more. A valid spec re-applies it with the schedule's own suspend.
         current = schedule.get("status") or {}
         live = observed.cronjob
         name = (live or {}).get("metadata", {}).get("name") or current.get("cronJobName")
+        outcome = Outcome(status={}, ready="False", reason=reason, message=message)
+        if live is not None and not (live.get("spec") or {}).get("suspend", False):
+            namespace = str(live["metadata"].get("namespace") or "default")
+            with self._applied_lock:
+                self._applied.pop((namespace, str(name)), None)
+            patched = self.kube.patch_cronjob(
+                namespace, live["metadata"]["name"], render.suspended_cronjob_patch()
+            )
+            outcome.applied = patched is not None
+            live = patched if patched is not None else live
+            logger.info("CronJob suspended", extra={"cronJob": name, "reason": reason})
+        outcome.cronjob = live
         desired = self._status(
             schedule,
             cronjob_name=name,
-            observed=observed,
+            observed=Observed(cronjob=live, jobs=observed.jobs, pods=observed.pods),
             ready="False",
             reason=reason,
             message=message,
         )
-        return Outcome(
-            status=status_changes(current, desired),
-            ready="False",
-            reason=reason,
-            message=message,
-        )
+        outcome.status = status_changes(current, desired)
+        return outcome
 
     def _status(
         self,
@@ -406,12 +422,16 @@ class ScheduleService:
         value: str,
         cronjob: Mapping[str, Any] | None,
         logger: logging.Logger | logging.LoggerAdapter[Any],
+        outcome: Outcome | None = None,
     ) -> JsonDict:
         """Create the manual run for trigger ``value`` (once) and return the status patch.
 
         The Job is rendered by :func:`render.render_manual_job` from the live CronJob and
-        owned by it, so it shows in the run history. A bad value or a missing CronJob is
-        reported in ``status.lastTrigger`` (``result: Rejected``) and not retried.
+        owned by the schedule, so it shows in the run history. A bad value, a schedule
+        that is not Ready (``outcome`` of this reconcile: its reason and message are
+        quoted, since its CronJob is suspended and would run an outdated spec) or a
+        missing CronJob is reported in ``status.lastTrigger`` (``result: Rejected``) and
+        not retried.
         """
         now = self.clock()
         record: JsonDict = {"value": value, "handledTime": _rfc3339(now)}
@@ -419,6 +439,10 @@ class ScheduleService:
             scheduled_time = parse_trigger_value(value)
         except TriggerError as exc:
             record.update(result="Rejected", message=str(exc))
+            return {"lastTrigger": record}
+        if outcome is not None and outcome.ready != "True":
+            why = f"the schedule is not Ready ({outcome.reason}): {outcome.message}"
+            record.update(result="Rejected", message=why[: status_mod.MESSAGE_LIMIT])
             return {"lastTrigger": record}
         if cronjob is None or "jobTemplate" not in (cronjob.get("spec") or {}):
             record.update(result="Rejected", message="the schedule has no CronJob (not Ready)")
@@ -437,6 +461,28 @@ class ScheduleService:
             message=f"Job {job_name} created for {_rfc3339(scheduled_time)}",
         )
         return {"lastTrigger": record}
+
+    def prune_manual_runs(self, schedule: Mapping[str, Any], *, observed: Observed) -> list[str]:
+        """Delete the schedule's finished manual runs beyond its history limits.
+
+        Limits: ``spec.successfulJobsHistoryLimit`` / ``failedJobsHistoryLimit``, else
+        :attr:`run_history_limit`, as for the CronJob's own runs
+        (:func:`assetcron_operator.status.manual_runs_to_prune`). Returns the names
+        deleted; a Job already gone is skipped.
+        """
+        spec = schedule.get("spec") or {}
+
+        def limit(field: str) -> int:
+            value = spec.get(field)
+            return value if isinstance(value, int) else self.run_history_limit
+
+        doomed = status_mod.manual_runs_to_prune(
+            observed.jobs,
+            successful_limit=limit("successfulJobsHistoryLimit"),
+            failed_limit=limit("failedJobsHistoryLimit"),
+        )
+        namespace = str((schedule.get("metadata") or {}).get("namespace", "default"))
+        return [name for name, uid in doomed if self.kube.delete_job(namespace, name, uid=uid)]
 
     # ------------------------------------------------------------------ asset jobs
     def asset_job_status(self, job: Mapping[str, Any], *, schedule_count: int) -> JsonDict:

@@ -43,6 +43,7 @@ __all__ = [
     "derive_runs",
     "derive_status",
     "job_phase",
+    "manual_runs_to_prune",
     "next_ticks",
     "parse_summary",
     "rfc3339",
@@ -338,10 +339,11 @@ def _run(job: Mapping[str, Any], pods: list[Mapping[str, Any]]) -> dict[str, Any
             if kind in true:
                 completion = _normalize(true[kind].get("lastTransitionTime"))
                 break
+    scheduled = _scheduled_time(job)
     run: dict[str, Any] = {
         "name": str(meta.get("name", "")),
-        "scheduledTime": _scheduled_time(job),
-        "trigger": "Manual" if _is_manual(job) else "Scheduled",
+        "scheduledTime": scheduled,
+        "trigger": _trigger(job, scheduled),
         "phase": phase,
         "startTime": _normalize(jstatus.get("startTime")),
         "completionTime": completion,
@@ -360,9 +362,64 @@ def _run(job: Mapping[str, Any], pods: list[Mapping[str, Any]]) -> dict[str, Any
     return run
 
 
-def _sort_key(run: Mapping[str, Any], job: Mapping[str, Any]) -> tuple[str, str]:
+#: A manual run whose scheduled time is more than this before the Job was created is a
+#: backfill (seconds; the CronJob controller's own resolution is a minute).
+BACKFILL_AFTER_SECONDS = 60
+
+
+def _trigger(job: Mapping[str, Any], scheduled: str | None) -> str:
+    if not _is_manual(job):
+        return "Scheduled"
+    created = _normalize((job.get("metadata") or {}).get("creationTimestamp"))
+    if scheduled and created:
+        late = _parse_time(created) - _parse_time(scheduled)
+        if late.total_seconds() > BACKFILL_AFTER_SECONDS:
+            return "Backfill"
+    return "Manual"
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _started(run: Mapping[str, Any], job: Mapping[str, Any]) -> str:
+    # When the run started: the Job's startTime, else (not started yet) its creation.
     created = _normalize((job.get("metadata") or {}).get("creationTimestamp")) or ""
-    return (run.get("scheduledTime") or run.get("startTime") or created, str(run["name"]))
+    return str(run.get("startTime") or created)
+
+
+def _sort_key(run: Mapping[str, Any], job: Mapping[str, Any]) -> tuple[str, str]:
+    return (_started(run, job), str(run["name"]))
+
+
+def manual_runs_to_prune(
+    jobs: Iterable[Mapping[str, Any]], *, successful_limit: int, failed_limit: int
+) -> list[tuple[str, str]]:
+    """Finished manual runs beyond the history limits: ``[(name, uid)]`` to delete.
+
+    The CronJob controller keeps the newest ``successfulJobsHistoryLimit`` succeeded and
+    ``failedJobsHistoryLimit`` failed Jobs it created (newest by start time) and deletes
+    the rest; manual runs are owned by the schedule, not the CronJob, so the operator
+    applies the same rule to them. Only finished Jobs labelled
+    ``assetcron.dev/trigger: manual`` with an AssetSchedule owner are considered;
+    running ones are never pruned.
+    """
+    finished: dict[str, list[tuple[str, str, str]]] = {"Succeeded": [], "Failed": []}
+    for job in jobs:
+        meta = job.get("metadata") or {}
+        owners = meta.get("ownerReferences") or []
+        if not _is_manual(job) or not any(o.get("kind") == "AssetSchedule" for o in owners):
+            continue
+        phase = job_phase(job)
+        if phase in finished:
+            started = _normalize((job.get("status") or {}).get("startTime"))
+            when = started or _normalize(meta.get("creationTimestamp")) or ""
+            finished[phase].append((when, str(meta.get("name", "")), str(meta.get("uid", ""))))
+    prune: list[tuple[str, str]] = []
+    for phase, limit in (("Succeeded", successful_limit), ("Failed", failed_limit)):
+        newest_first = sorted(finished[phase], reverse=True)
+        prune.extend((name, uid) for _, name, uid in newest_first[max(limit, 0) :])
+    return prune
 
 
 def derive_runs(
@@ -377,11 +434,13 @@ def derive_runs(
         limit: the most runs to return (``ASSETCRON_RUN_HISTORY_LIMIT``).
 
     Returns:
-        ``recentRuns`` entries: ``name``, ``scheduledTime``, ``trigger`` (Scheduled|Manual),
+        ``recentRuns`` entries: ``name``, ``scheduledTime``, ``trigger``
+        (Scheduled|Manual|Backfill, see :data:`BACKFILL_AFTER_SECONDS`),
         ``phase`` (Pending|Running|Succeeded|Failed), ``startTime``, ``completionTime``,
         and from the termination message either the summary (``partitionKey``, ``counts``,
         ``assets``, ``truncated``) or, when it is not a summary, ``message``.
-        Newest by scheduled time (else start, else creation time), then by name.
+        Newest by start time (creation time until the Job starts), then by name: a
+        backfill of an old date started now comes first, as it is the latest run.
     """
     keyed = []
     for job in jobs:
@@ -414,8 +473,10 @@ def derive_status(
     ``nextRuns`` is empty when suspended, not Ready or the cron is unusable;
     ``lastScheduleTime`` / ``lastSuccessfulTime`` / ``active`` come from the live
     CronJob's status, completed by the runs (a manual run counts as a schedule time when
-    the CronJob has none; the newest successful completion wins); ``lastResult`` is the
-    phase of the newest finished run.
+    the CronJob has none; the newest successful completion wins); ``lastRunTime`` is
+    when the most recently started run started and ``lastResult`` the phase of the
+    finished run that started last (so neither depends on scheduled times, which a
+    backfill sets in the past).
     """
     next_runs: list[str] = []
     if cron and ready == "True" and not suspended:
@@ -448,6 +509,7 @@ def derive_status(
         "nextRuns": next_runs,
         "lastScheduleTime": last_schedule,
         "lastSuccessfulTime": last_success,
+        "lastRunTime": max(filter(None, (r["startTime"] for r in runs)), default=None),
         "lastResult": finished[0]["phase"] if finished else None,
         "active": sorted(str(a["name"]) for a in cj_status.get("active") or [] if "name" in a),
         "recentRuns": runs,

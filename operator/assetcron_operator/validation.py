@@ -21,11 +21,13 @@ What is checked here and why the schema cannot:
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 from pydantic import BaseModel, ValidationError
@@ -45,6 +47,7 @@ __all__ = [
     "RUN_CONFIG_BUDGET_BYTES",
     "InvalidSpecError",
     "check_run_config_budget",
+    "did_you_mean",
     "parse_asset_job",
     "parse_asset_schedule",
     "validate_asset_job",
@@ -177,8 +180,27 @@ def validate_time_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        msg = f"spec.timeZone {name!r} is not a known IANA time zone (e.g. UTC, Europe/Paris)"
+        hint = did_you_mean(name, _zone_names()) or "e.g. UTC, Europe/Paris"
+        msg = f"spec.timeZone {name!r} is not a known IANA time zone ({hint})"
         raise InvalidSpecError("InvalidTimeZone", msg) from exc
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """``"did you mean 'x'?"`` for the candidate closest to ``word``, or ``None``.
+
+    A candidate equal to ``word`` but for case wins (``europe/paris`` ->
+    ``Europe/Paris``); otherwise :func:`difflib.get_close_matches` with its default
+    similarity cutoff (0.6), as Python's own "Did you mean" suggestions do.
+    """
+    pool = sorted(set(candidates) - {word})
+    folded = [c for c in pool if c.casefold() == word.casefold()]
+    close = folded or difflib.get_close_matches(word, pool, n=1)
+    return f"did you mean {close[0]!r}?" if close else None
 
 
 # ----------------------------------------------------------------- runner checks

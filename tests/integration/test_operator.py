@@ -395,6 +395,10 @@ BadCase = tuple[str, dict[str, Any], dict[str, Any] | None, str, str]
          "InvalidRunConfig", "bytes"),
         ("bad-selection", {}, {"selection": "key:a and ("}, "InvalidSelection", "selection"),
         ("no-job", {"jobRef": {"name": "does-not-exist"}}, None, "JobNotFound", "does-not-exist"),
+        ("job-typo", {"jobRef": {"name": "wether"}}, None, "JobNotFound",
+         "did you mean 'weather'?"),
+        ("zone-typo", {"timeZone": "Europe/Pari"}, None, "InvalidTimeZone",
+         "did you mean 'Europe/Paris'?"),
     ],
     ids=lambda c: c[0],
 )  # fmt: skip
@@ -451,6 +455,45 @@ def test_deleting_the_asset_job_suspends_and_reports_job_not_found(cluster: Clus
     )
 
 
+def test_a_schedule_made_invalid_suspends_its_cronjob_and_refuses_triggers(
+    cluster: Cluster, control_plane: PlaneHandle, namespace: str
+) -> None:
+    cluster.apply(_schedule("turns-bad"))
+    cj = wait_for(lambda: cluster.get("cronjob", "turns-bad"), "CronJob turns-bad")
+    assert cj["spec"]["suspend"] is False
+
+    # An edit the operator refuses: the old CronJob must not keep running the old spec.
+    bad = _schedule("turns-bad", runConfig={"ops": {"a": {"config": {"d": "{{ nope }}"}}}})
+    cluster.apply(bad)
+    ready = wait_for(
+        lambda: (r := cluster.ready("turns-bad")) and r["reason"] == "InvalidRunConfig" and r,
+        "InvalidRunConfig",
+    )
+    assert "'nope' is undefined" in ready["message"]
+    suspended = wait_for(
+        lambda: (c := cluster.get("cronjob", "turns-bad")) and c["spec"]["suspend"] and c,
+        "the CronJob suspended",
+    )
+    assert suspended["metadata"]["uid"] == cj["metadata"]["uid"]  # kept, with its history
+
+    exe = Path(sys.executable).parent / "assetcron"
+    proc = subprocess.run(
+        [str(exe), "schedule", "trigger", "turns-bad", "-n", namespace, "--wait", "60"],
+        env=control_plane.env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout
+    assert "trigger rejected: the schedule is not Ready (InvalidRunConfig)" in proc.stderr
+    assert "'nope' is undefined" in proc.stderr
+    assert cluster.items("jobs", "assetcron.dev/schedule=turns-bad") == []
+
+    cluster.apply(_schedule("turns-bad"))  # fixed: applied again, unsuspended
+    wait_for(
+        lambda: (c := cluster.get("cronjob", "turns-bad")) and not c["spec"]["suspend"],
+        "the CronJob resumed",
+    )
+    cluster.kubectl("delete", "assetschedule", "turns-bad", "--wait=false")
+
+
 def test_deleting_the_schedule_garbage_collects_its_cronjob(cluster: Cluster) -> None:
     cluster.apply(_schedule("short-lived"))
     wait_for(lambda: cluster.get("cronjob", "short-lived"), "CronJob short-lived")
@@ -481,7 +524,7 @@ def test_a_70_character_name_gets_a_shortened_working_cronjob(cluster: Cluster) 
     assert cj["metadata"]["ownerReferences"][0]["name"] == name
 
 
-def test_trigger_creates_one_manual_run_owned_by_the_cronjob(
+def test_trigger_creates_one_manual_run_owned_by_the_schedule(
     cluster: Cluster, control_plane: PlaneHandle, namespace: str, operator: Operator
 ) -> None:
     wait_for(
@@ -499,9 +542,9 @@ def test_trigger_creates_one_manual_run_owned_by_the_cronjob(
     job = cluster.get("job", job_name)
     assert job is not None
     (owner,) = job["metadata"]["ownerReferences"]
-    cj = cluster.get("cronjob", "weather-daily")
-    assert cj is not None
-    assert (owner["kind"], owner["uid"]) == ("CronJob", cj["metadata"]["uid"])
+    schedule = cluster.get("assetschedule", "weather-daily")
+    assert schedule is not None
+    assert (owner["kind"], owner["uid"]) == ("AssetSchedule", schedule["metadata"]["uid"])
     env = _env(job["spec"]["template"]["spec"]["containers"][0])
     assert env["ASSETCRON_SCHEDULED_TIME"] == "2015-06-02T13:00:00Z"
 
@@ -514,15 +557,63 @@ def test_trigger_creates_one_manual_run_owned_by_the_cronjob(
         "the manual run in status.recentRuns",
     )
     run = next(r for r in status["recentRuns"] if r["name"] == job_name)
-    assert run["trigger"] == "Manual"
+    assert run["trigger"] == "Backfill"  # a date long before the trigger
     assert run["scheduledTime"] == "2015-06-02T13:00:00Z"
     assert status["lastTrigger"]["result"] == "Created"
+    wait_for(
+        lambda: (cluster.get("job", job_name) or {}).get("status", {}).get("startTime"),
+        "the manual Job started",
+    )
 
     # The same value is acted on once: two full resyncs later there is still one Job.
     seen = len(operator.refresh_passes())
     wait_for(lambda: len(operator.refresh_passes()) >= seen + 2, "two refresh passes")
     manual = cluster.items("jobs", "assetcron.dev/trigger=manual")
     assert [j["metadata"]["name"] for j in manual] == [job_name]
+
+
+def test_manual_runs_cause_no_unexpected_job_warnings(
+    cluster: Cluster, control_plane: PlaneHandle, namespace: str
+) -> None:
+    # The CronJob controller warns UnexpectedJob about each active Job it owns but did not
+    # create. With an image the node does not have, runs stay active: a control run made
+    # as kubectl makes them (owned by the CronJob) is warned about; our manual run, active
+    # in the same sync, is not.
+    job, _ = _manifests()
+    job["metadata"] = {"name": "stuck"}
+    job["spec"]["codeLocation"]["image"] = "ghcr.io/assetcron/not-on-this-node:0"
+    cluster.apply(job, _schedule("stuck", job="stuck"))
+    wait_for(lambda: (r := cluster.ready("stuck")) and r["status"] == "True", "stuck Ready")
+    exe = Path(sys.executable).parent / "assetcron"
+    proc = subprocess.run(
+        [str(exe), "schedule", "trigger", "stuck", "-n", namespace, "--wait", "60"],
+        env=control_plane.env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    ours = proc.stdout.strip().splitlines()[-1].split("/")[1].split()[0]
+    cluster.kubectl("create", "job", "control-run", "--from=cronjob/stuck")
+
+    def unexpected() -> list[str]:
+        events = cluster.items("events")
+        return [str(e.get("message")) for e in events if e.get("reason") == "UnexpectedJob"]
+
+    warned = wait_for(unexpected, "the UnexpectedJob warning about control-run")
+    assert any("control-run" in m for m in warned), warned
+    assert (cluster.get("job", ours) or {}).get("status", {}).get("active") == 1
+    assert not any(ours in m for m in warned), warned
+    status = wait_for(
+        lambda: (
+            (s := (cluster.get("assetschedule", "stuck") or {}).get("status", {}))
+            and any(r["name"] == ours and r.get("message") for r in s.get("recentRuns", []))
+            and s
+        ),
+        "the stuck run's message",
+    )
+    run = next(r for r in status["recentRuns"] if r["name"] == ours)
+    assert run["trigger"] == "Manual"
+    assert "not-on-this-node" in run["message"]
+    cluster.kubectl("delete", "assetschedule", "stuck", "--wait=false")
+    cluster.kubectl("delete", "job", "control-run", "--wait=false")
 
 
 def test_an_object_nested_thousands_of_levels_deep_is_refused_on_itself_alone(
@@ -604,3 +695,20 @@ def test_a_cronjob_the_api_server_refuses_is_ready_false_with_its_message(
         "Ready=True after the fix",
     )
     assert fixed["reason"] == "Reconciled"
+
+
+def test_after_every_input_above_the_operator_runs_within_its_chart_memory_limit(
+    operator: Operator,
+) -> None:
+    # Last in this module on purpose: the hostile and invalid objects above have all been
+    # handled by this process. Peak resident memory (VmHWM) against the chart's limit.
+    values = yaml.safe_load((ROOT / "charts" / "assetcron" / "values.yaml").read_text())
+    limit = str(values["resources"]["limits"]["memory"])
+    assert limit.endswith("Mi")
+    assert operator.proc is not None
+    assert operator.proc.poll() is None, operator.tail()
+    status = Path(f"/proc/{operator.proc.pid}/status").read_text()
+    peak_kib = int(
+        next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]
+    )
+    assert peak_kib * 1024 < int(limit[:-2]) * 1024 * 1024, f"peak {peak_kib} KiB over {limit}"

@@ -65,7 +65,7 @@ def test_assetschedule_crd_names_columns_and_status_subresource() -> None:
     columns = {c["name"]: c["jsonPath"] for c in version["additionalPrinterColumns"]}
     assert columns["Job"] == ".spec.jobRef.name"
     assert columns["Next Run"] == ".status.nextRuns[0]"
-    assert columns["Last Run"] == ".status.lastScheduleTime"
+    assert columns["Last Run"] == ".status.lastRunTime"  # when runs started, not ticks
     assert columns["Last Result"] == ".status.lastResult"
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert set(spec["required"]) == {"jobRef", "cronSchedule"}

@@ -159,6 +159,7 @@ def test_manual_job_from_the_cronjob() -> None:
     schedule, job = _load("basic")
     cj = render_cronjob(schedule, job)
     cj["metadata"]["uid"] = "cj-uid"
+    cj["metadata"]["ownerReferences"][0]["uid"] = "schedule-uid"
     when = datetime(2026, 3, 1, 7, 30, tzinfo=timezone(timedelta(hours=1)))
     manual = render_manual_job(cj, scheduled_time=when, trigger="2026-03-01T06:30:00Z")
     meta = manual["metadata"]
@@ -166,8 +167,13 @@ def test_manual_job_from_the_cronjob() -> None:
     assert meta["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
     assert meta["labels"]["assetcron.dev/trigger"] == "manual"
     assert meta["labels"]["assetcron.dev/schedule"] == "weather-daily"
+    # Owned by the schedule, not the CronJob: the CronJob controller warns UnexpectedJob
+    # on active Jobs it owns but did not create.
     (owner,) = meta["ownerReferences"]
-    assert (owner["kind"], owner["name"], owner["uid"]) == ("CronJob", "weather-daily", "cj-uid")
+    assert (owner["kind"], owner["name"], owner["uid"]) == (
+        "AssetSchedule", "weather-daily", "schedule-uid",
+    )  # fmt: skip
+    assert owner["controller"] is True
     env = {
         e["name"]: e.get("value")
         for e in manual["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -182,3 +188,6 @@ def test_manual_job_from_the_cronjob() -> None:
     assert again == manual
     with pytest.raises(ValueError, match="timezone-aware"):
         render_manual_job(cj, scheduled_time=datetime(2026, 3, 1), trigger="x")  # noqa: DTZ001
+    orphan = {**cj, "metadata": {**cj["metadata"], "ownerReferences": []}}
+    with pytest.raises(KeyError, match="no AssetSchedule"):
+        render_manual_job(orphan, scheduled_time=when, trigger="x")

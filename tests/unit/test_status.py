@@ -166,8 +166,10 @@ def test_derive_runs_from_jobs_and_pods() -> None:
         _pod("someone-else-123", phase="Failed", message=json.dumps(SUMMARY)),
     ]
     runs = status.derive_runs([ok, manual, failed, running], pods, limit=10)
-    assert [r["scheduledTime"] for r in runs] == [t3, t2, t1, "2026-03-20T00:00:00Z"]
-    newest, second, third, oldest = runs
+    # Newest by start time: the backfill of 03-20 started last, so it comes first.
+    assert [r["scheduledTime"] for r in runs] == ["2026-03-20T00:00:00Z", t3, t2, t1]
+    backfill, newest, second, third = runs
+    assert (backfill["trigger"], backfill["phase"]) == ("Backfill", "Pending")
     assert (newest["phase"], newest["trigger"]) == ("Running", "Scheduled")
     assert "counts" not in newest
     assert second["phase"] == "Failed"
@@ -182,8 +184,72 @@ def test_derive_runs_from_jobs_and_pods() -> None:
     assert third["phase"] == "Succeeded"
     assert third["message"] == "Traceback: boom"  # unparsable summary kept as message
     assert third["completionTime"] == "2026-03-26T06:01:00Z"
-    assert (oldest["trigger"], oldest["phase"]) == ("Manual", "Pending")
     assert status.derive_runs([ok, manual, failed, running], pods, limit=2) == runs[:2]
+
+
+def test_a_manual_run_for_about_now_is_manual_and_for_an_old_date_a_backfill() -> None:
+    now_run = _job("m1", start="2026-03-28T11:00:30Z", manual_time="2026-03-28T11:00:00Z")
+    old_run = _job("m2", start="2026-03-28T11:00:30Z", manual_time="2026-03-28T10:59:00Z")
+    runs = {r["name"]: r["trigger"] for r in status.derive_runs([now_run, old_run], [], limit=5)}
+    assert runs == {"m1": "Manual", "m2": "Backfill"}
+
+
+def test_last_run_and_result_follow_start_times_not_scheduled_times() -> None:
+    # A newer scheduled run failed; a backfill of an older date started later and
+    # succeeded. LAST RUN is the backfill's start; LAST RESULT its result, not hidden.
+    failed = _job(
+        f"{CJ}-{_minutes('2026-03-28T06:00:00Z')}", start="2026-03-28T06:00:03Z",
+        conditions=[{"type": "Failed", "status": "True", "lastTransitionTime": "x"}],
+    )  # fmt: skip
+    backfill = _job(
+        "bf", start="2026-03-28T09:00:00Z", manual_time="2026-01-01T06:00:00Z",
+        conditions=[{"type": "Complete", "status": "True", "lastTransitionTime": "x"}],
+    )  # fmt: skip
+    out = status.derive_status(
+        generation=1, conditions=[], ready="True", reason="Reconciled", message="",
+        now=NOW, cron="0 6 * * *", time_zone="UTC", suspended=False, cronjob_name=CJ,
+        cronjob=None, jobs=[failed, backfill], pods=[], limit=5,
+    )  # fmt: skip
+    assert out["lastRunTime"] == "2026-03-28T09:00:00Z"
+    assert out["lastResult"] == "Succeeded"
+    assert [r["trigger"] for r in out["recentRuns"]] == ["Backfill", "Scheduled"]
+    # Without the backfill the failure shows.
+    alone = status.derive_status(
+        generation=1, conditions=[], ready="True", reason="Reconciled", message="",
+        now=NOW, cron="0 6 * * *", time_zone="UTC", suspended=False, cronjob_name=CJ,
+        cronjob=None, jobs=[failed], pods=[], limit=5,
+    )  # fmt: skip
+    assert (alone["lastResult"], alone["lastRunTime"]) == ("Failed", "2026-03-28T06:00:03Z")
+
+
+def _manual(name: str, start: str, *, ok: bool | None) -> dict[str, Any]:
+    conditions = []
+    if ok is not None:
+        kind = "Complete" if ok else "Failed"
+        conditions = [{"type": kind, "status": "True", "lastTransitionTime": start}]
+    job = _job(name, start=start, manual_time=start, conditions=conditions, active=int(ok is None))
+    job["metadata"]["ownerReferences"] = [{"kind": "AssetSchedule", "name": "s", "uid": "s"}]
+    return job
+
+
+def test_manual_runs_beyond_the_history_limits_are_pruned_oldest_first() -> None:
+    jobs = [
+        _manual("ok1", "2026-03-28T01:00:00Z", ok=True),
+        _manual("ok2", "2026-03-28T02:00:00Z", ok=True),
+        _manual("ok3", "2026-03-28T03:00:00Z", ok=True),
+        _manual("bad1", "2026-03-28T01:30:00Z", ok=False),
+        _manual("bad2", "2026-03-28T02:30:00Z", ok=False),
+        _manual("running", "2026-03-27T00:00:00Z", ok=None),
+        _job(f"{CJ}-1", start="2026-03-20T00:00:00Z",
+             conditions=[{"type": "Complete", "status": "True", "lastTransitionTime": "x"}]),
+    ]  # fmt: skip
+    prune = status.manual_runs_to_prune(jobs, successful_limit=2, failed_limit=1)
+    assert prune == [("ok1", "uid-ok1"), ("bad1", "uid-bad1")]
+    # the CronJob's own runs and running manual runs are never ours to prune
+    assert status.manual_runs_to_prune(jobs, successful_limit=0, failed_limit=0) == [
+        ("ok3", "uid-ok3"), ("ok2", "uid-ok2"), ("ok1", "uid-ok1"),
+        ("bad2", "uid-bad2"), ("bad1", "uid-bad1"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from assetcron_operator.render import render_cronjob
-from assetcron_operator.service import ScheduleService
+from assetcron_operator.service import Outcome, ScheduleService
 
 NOW = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)
 LOG = logging.getLogger("test")
@@ -66,14 +66,14 @@ def test_a_new_value_is_pending_and_a_handled_one_is_not() -> None:
     assert service.pending_trigger(_bodies(None)[0]) is None
 
 
-def test_run_trigger_creates_a_job_owned_by_the_cronjob_with_the_explicit_time() -> None:
+def test_run_trigger_creates_a_job_owned_by_the_schedule_with_the_explicit_time() -> None:
     kube = FakeKube()
     schedule, cronjob = _bodies("2015-06-02T13:00:00Z#aa")
     patch = _service(kube).run_trigger(
         schedule, value="2015-06-02T13:00:00Z#aa", cronjob=cronjob, logger=LOG
     )
     (job,) = kube.jobs.values()
-    assert job["metadata"]["ownerReferences"][0]["uid"] == "cj-uid"
+    assert job["metadata"]["ownerReferences"][0]["uid"] == "sched-uid"
     env = {
         e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
     }
@@ -115,3 +115,19 @@ def test_bad_value_or_missing_cronjob_is_rejected_without_a_job() -> None:
     )
     assert missing["lastTrigger"]["result"] == "Rejected"
     assert kube.jobs == {}
+
+
+def test_a_schedule_that_is_not_ready_refuses_the_trigger_with_its_reason() -> None:
+    kube = FakeKube()
+    schedule, cronjob = _bodies("2015-06-02T13:00:00Z#aa")
+    not_ready = Outcome(
+        status={}, ready="False", reason="JobNotFound", message="AssetJob 'weather' not found"
+    )
+    patch = _service(kube).run_trigger(
+        schedule, value="2015-06-02T13:00:00Z#aa", cronjob=cronjob, logger=LOG, outcome=not_ready
+    )
+    assert patch["lastTrigger"]["result"] == "Rejected"
+    assert patch["lastTrigger"]["message"] == (
+        "the schedule is not Ready (JobNotFound): AssetJob 'weather' not found"
+    )
+    assert kube.jobs == {}  # the suspended CronJob's outdated template never runs

@@ -174,3 +174,27 @@ def test_a_spec_nested_too_deep_is_refused_naming_the_field() -> None:
     assert str(err.value).startswith("spec.runConfig.ops: nested 37 levels deep")
     shallow = {"spec": {**body["spec"], "runConfig": {"ops": {"a": {"config": {"n": 1}}}}}}
     assert v.parse_asset_job(shallow).spec.run_config["ops"]["a"]["config"]["n"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("Europe/Pari", "did you mean 'Europe/Paris'?"),
+        ("europe/paris", "did you mean 'Europe/Paris'?"),  # case alone
+        ("America/New_Yrok", "did you mean 'America/New_York'?"),
+        ("Mars/Olympus_Mons", "e.g. UTC, Europe/Paris"),  # nothing close: an example
+    ],
+)
+def test_an_unknown_zone_says_which_known_zone_was_meant(name: str, hint: str) -> None:
+    with pytest.raises(v.InvalidSpecError) as info:
+        v.validate_time_zone(name)
+    assert info.value.reason == "InvalidTimeZone"
+    assert info.value.message.endswith(f"({hint})")
+
+
+def test_did_you_mean_picks_the_closest_name_or_none() -> None:
+    names = ["weather", "weather-hourly", "sales"]
+    assert v.did_you_mean("wether", names) == "did you mean 'weather'?"
+    assert v.did_you_mean("Sales", names) == "did you mean 'sales'?"
+    assert v.did_you_mean("inventory", names) is None
+    assert v.did_you_mean("weather", ["weather"]) is None  # itself is no suggestion

@@ -108,10 +108,12 @@ tests/integration/test_chart.py runs the operator with exactly these permissions
   resources: ["cronjobs"]
   verbs: ["get", "list", "watch", "create", "patch"]
 # Jobs: kopf index and event handler (list, watch) feed the run history; a manual
-# trigger creates a Job (create) and reads it back when it already exists (get).
+# trigger creates a Job (create) and reads it back when it already exists (get); finished
+# manual runs beyond the schedule's history limits are pruned (delete), as the CronJob
+# controller prunes the runs it created.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create"]
+  verbs: ["get", "list", "watch", "create", "delete"]
 # Pods: kopf index (list, watch) of the run pods, for the runner's termination summary.
 - apiGroups: [""]
   resources: ["pods"]
