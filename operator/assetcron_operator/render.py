@@ -333,9 +333,10 @@ def render_manual_job(
     ``cronjob.kubernetes.io/instantiate: manual`` and labelled
     ``assetcron.dev/trigger: manual``. It is owned by the AssetSchedule (the CronJob's
     own controller owner), not by the CronJob as ``kubectl create job --from`` does: the
-    CronJob controller warns ``UnexpectedJob`` on every active Job it owns but did not
-    create (kubernetes pkg/controller/cronjob ``syncCronJob``), and would count it in its
-    history limits. The operator lists it in the run history and prunes it
+    CronJob controller warns ``UnexpectedJob`` on every active Job it controls but did
+    not create (kubernetes pkg/controller/cronjob ``syncCronJob``), and would count it in
+    its history limits; the reference is a plain owner, not a controller (see the code).
+    The operator lists it in the run history and prunes it
     (:func:`assetcron_operator.status.manual_runs_to_prune`); the garbage collector
     deletes it with the schedule.
 
@@ -383,6 +384,12 @@ def render_manual_job(
     if owner is None:
         msg = f"CronJob {name} has no AssetSchedule controller ownerReference"
         raise KeyError(msg)
+    # Not a *controller* reference: the CronJob controller adopts every Job whose
+    # controller reference has the CronJob's name, whatever its kind
+    # (``getJobsToBeReconciled`` compares ``controllerRef.Name`` only), and our CronJob is
+    # named like its schedule. A plain owner reference still has the Job deleted with the
+    # schedule by the garbage collector.
+    owner["controller"] = False
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
