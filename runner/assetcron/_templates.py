@@ -260,29 +260,84 @@ def render_run_config(
     return rendered
 
 
+#: Names the template itself may bind, and only where the construct that binds them is
+#: present: ``loop`` inside a for loop, ``caller`` / ``varargs`` / ``kwargs`` inside a
+#: macro or call block.
+_IMPLICIT_NAMES: dict[str, tuple[str, ...]] = {
+    "loop": ("For",),
+    "caller": ("Macro", "CallBlock"),
+    "varargs": ("Macro", "CallBlock"),
+    "kwargs": ("Macro", "CallBlock"),
+}
+
+
+def _preorder(root: Any) -> list[Any]:
+    """Every node under ``root`` (included) in document order, without recursion (a
+    template nested thousands deep must not hit Python's recursion limit here)."""
+    out: list[Any] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(list(node.iter_child_nodes())))
+    return out
+
+
+def _problem(ast: Any, env: SandboxedEnvironment) -> str | None:
+    """The first reason the parsed template ``ast`` cannot render, or ``None``.
+
+    Walks the syntax tree only; nothing is compiled or evaluated (Jinja2's code
+    generator, and so ``meta.find_undeclared_variables``, folds constant expressions
+    such as ``9**(9**7)`` or ``'x'|center(10**9)``, which would stall the operator).
+    """
+    from jinja2 import nodes
+
+    every = _preorder(ast)
+    for node in every:  # what env.compile() reports: unknown filters and tests
+        if isinstance(node, nodes.Filter) and node.name not in env.filters:
+            return f"No filter named {node.name!r}."
+        if isinstance(node, nodes.Test) and node.name not in env.tests:
+            return f"No test named {node.name!r}."
+    kinds = {type(node).__name__ for node in every}
+    bound = {n.name for n in every if isinstance(n, nodes.Name) and n.ctx in ("store", "param")}
+    bound |= {n.name for n in every if isinstance(n, nodes.Macro)}
+    bound |= {n.target for n in every if isinstance(n, nodes.Import)}
+    for n in every:
+        if isinstance(n, nodes.FromImport):
+            bound |= {name if isinstance(name, str) else name[1] for name in n.names}
+    bound |= {name for name, where in _IMPLICIT_NAMES.items() if kinds.intersection(where)}
+    loaded = {n.name for n in every if isinstance(n, nodes.Name) and n.ctx == "load"}
+    loaded |= {n.name for n in every if isinstance(n, nodes.NSRef)}
+    unknown = sorted(loaded - bound - VARIABLES - env.globals.keys())
+    if unknown:
+        return f"{unknown[0]!r} is undefined"
+    for node in every:
+        if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.NSRef):
+            arg: object = getattr(node, "attr", None) or getattr(node, "arg", None)
+            name = getattr(arg, "value", arg)
+            if isinstance(name, str) and name.startswith("_"):
+                return f"access to attribute {name!r} is unsafe"
+    return None
+
+
 def _check(value: Any, path: tuple[str | int, ...]) -> None:
     if isinstance(value, str):
         if "{" not in value:
             return
         from jinja2 import TemplateError as JinjaError
-        from jinja2 import meta, nodes
 
         env = _environment()
         try:
             ast = env.parse(value)
-            env.compile(ast)  # unknown filters fail at compile time
+            problem = _problem(ast, env)
         except JinjaError as exc:
             raise TemplateError(f"run config {_where(path)}: {exc.message or exc}") from exc
-        unknown = sorted(meta.find_undeclared_variables(ast) - VARIABLES)
-        if unknown:
-            raise TemplateError(f"run config {_where(path)}: {unknown[0]!r} is undefined")
-        for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-            arg: object = getattr(node, "attr", None) or getattr(node, "arg", None)
-            name = getattr(arg, "value", arg)
-            if isinstance(name, str) and name.startswith("_"):
-                raise TemplateError(
-                    f"run config {_where(path)}: access to attribute {name!r} is unsafe"
-                )
+        except RecursionError:
+            raise TemplateError(f"run config {_where(path)}: nested too deeply") from None
+        except (ValueError, OverflowError) as exc:  # e.g. an integer literal of 5000 digits
+            raise TemplateError(f"run config {_where(path)}: {exc}") from None
+        if problem is not None:
+            raise TemplateError(f"run config {_where(path)}: {problem}")
     elif isinstance(value, Mapping):
         for k, v in value.items():
             _check(v, (*path, str(k)))
@@ -294,10 +349,19 @@ def _check(value: Any, path: tuple[str | int, ...]) -> None:
 def check_template(template: Mapping[str, Any]) -> None:
     """Check a run-config template without rendering it (for the operator's validation).
 
-    Checks the Jinja2 syntax of every string leaf, that every filter exists and that
-    every top-level variable is one of ``VARIABLES`` and that no attribute or item
-    starting with ``_`` is accessed (the sandbox's rule for Python internals; other
-    unsafe accesses are caught when rendering).
-    Raises :class:`TemplateError`.
+    Every string leaf containing ``{`` is parsed (``Environment.parse``) and its syntax
+    tree walked; nothing is compiled or evaluated, so the check costs time linear in the
+    template's length whatever the template computes (the operator runs it for every
+    spec). Checks the Jinja2 syntax, that every filter and test exists (the message is
+    Jinja2's own, ``No filter named 'x'.``), that every variable is one of ``VARIABLES``,
+    a Jinja2 global (``range``, ``namespace``, ...) or bound in the template, and that
+    no attribute or item starting with ``_`` is accessed (the sandbox's rule for Python
+    internals). A name bound anywhere in the template counts as bound everywhere, so a
+    variable used outside the loop that binds it passes here and fails when rendering,
+    as do other unsafe accesses and ``{% include %}``-like tags (there is no loader).
+
+    Raises:
+        TemplateError: the first problem, naming the leaf's path
+            (``run config ops/a/config/x: 'nope' is undefined``).
     """
     _check(template, ())

@@ -137,3 +137,101 @@ def test_non_json_values_and_naive_times_are_rejected() -> None:
         render_run_config({}, scheduled_time=datetime(2015, 6, 2))  # noqa: DTZ001
     with pytest.raises(TemplateError, match="invalid cron"):
         render_run_config({}, scheduled_time=TICK, cron_schedule="not a cron")
+
+
+# ----------------------------------------------------------- check_template never evaluates
+
+#: Templates whose constant parts Jinja2's code generator would fold at compile time:
+#: each computes something huge (seconds of CPU, or a string of 200 MB to 1 GB).
+HOSTILE = [
+    "{{ 9**(9**7) }}",
+    "{{ 'a' * 2*10**8 }}",
+    "{{ 'x'|center(1000000000) }}",
+    "{{ '%01000000000d' % 1 }}",
+    "{% if 'a' * 10**9 %}x{% endif %}",
+]
+
+
+@pytest.fixture
+def no_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make compiling (and so constant folding) fail loudly: check_template must parse only."""
+    import jinja2.compiler
+    import jinja2.environment
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("check_template compiled a template")
+
+    monkeypatch.setattr(jinja2.environment.Environment, "compile", refuse)
+    monkeypatch.setattr(jinja2.compiler.CodeGenerator, "__init__", refuse)
+
+
+@pytest.mark.usefixtures("no_compiling")
+@pytest.mark.parametrize("text", HOSTILE)
+def test_check_template_accepts_hostile_constants_without_evaluating_them(text: str) -> None:
+    check_template({"ops": {"a": {"config": {"x": text}}}})  # valid syntax: nothing to report
+
+
+@pytest.mark.usefixtures("no_compiling")
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ 9**(9**7) | nope }}", "run config a: No filter named 'nope'."),
+        ("{% if 9**(9**7) is nope %}{% endif %}", "run config a: No test named 'nope'."),
+        ("{{ 'x'|center(10**9) ~ later }}", "run config a: 'later' is undefined"),
+        ("{{ ('a' * 10**9)._x }}", "run config a: access to attribute '_x' is unsafe"),
+        ("{{ x | no_such_filter }}", "run config a: No filter named 'no_such_filter'."),
+        ("{{ nope if true else 'x' | nofilter }}", "No filter named 'nofilter'."),
+        ("{% set ns = namespace() %}{% set ns._x = 1 %}", "'_x' is unsafe"),
+    ],
+)
+def test_check_template_reports_problems_next_to_hostile_constants(text: str, message: str) -> None:
+    with pytest.raises(TemplateError) as info:
+        check_template({"a": text})
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "nested too deeply"),
+        ("{{ x" + "|upper" * 20000 + " }}", "'x' is undefined"),  # compiling recursed
+        ("{{ " + "9" * 5000 + " }}", "integer string conversion"),
+    ],
+)
+def test_check_template_turns_parser_limits_into_template_errors(text: str, message: str) -> None:
+    # These escaped as RecursionError / ValueError before, which the operator's
+    # validation (catching TemplateError) did not handle.
+    with pytest.raises(TemplateError, match=message):
+        check_template({"a": text})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{% set d = scheduled_time | days_ago(1) %}{{ d | ds }}",
+        "{% for i in range(3) %}{{ loop.index }}{{ i }}{% endfor %}",
+        "{% macro m(a, b=1) %}{{ a }}{{ b }}{{ varargs }}{% endmacro %}{{ m(1) }}",
+        "{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}x{% endcall %}",
+        "{% set ns = namespace(n=0) %}{% set ns.n = 1 %}{{ ns.n }}",
+        "{% with a = partition_key %}{{ a }}{% endwith %}",
+        "{% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}",
+        "{{ dict(a=1) | tojson }}{{ timezone is string }}",
+        "{% filter upper %}{{ scheduled_date }}{% endfilter %}",
+    ],
+)
+def test_check_template_accepts_what_renders(text: str) -> None:
+    check_template({"a": text})
+    render_run_config({"a": text}, scheduled_time=TICK)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ loop.index }}", "'loop' is undefined"),
+        ("{{ caller() }}", "'caller' is undefined"),
+        ("{% set ns.x = 1 %}", "'ns' is undefined"),
+    ],
+)
+def test_check_template_knows_where_implicit_names_exist(text: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        check_template({"a": text})
