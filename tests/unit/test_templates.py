@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from assetcron import TemplateError, check_template, render_run_config, template_context
+from assetcron import (
+    RenderLimits,
+    TemplateError,
+    check_template,
+    render_run_config,
+    template_context,
+)
 
 TICK = datetime(2015, 6, 2, 6, 0, tzinfo=UTC)
 
@@ -235,3 +241,69 @@ def test_check_template_accepts_what_renders(text: str) -> None:
 def test_check_template_knows_where_implicit_names_exist(text: str, message: str) -> None:
     with pytest.raises(TemplateError, match=message):
         check_template({"a": text})
+
+
+# --------------------------------------------------------------- rendering is bounded
+
+LOOP_X = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+LOOP_NOTHING = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+DOUBLING = (
+    "{% set ns = namespace(s='ab') %}{% for i in range(64) %}"
+    "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "limits", "message"),
+    [
+        ("{{ 'a' * 10**9 }}", None, "'*' would make a 1000000000-character string (limit 1048576)"),
+        ("{{ 10**9 * 'a' }}", None, "'*' would make a 1000000000-character string"),
+        ("{{ [0] * 2000000 }}", None, "'*' would make a 2000000-item list (limit 1048576)"),
+        (
+            "{{ 9**(9**9) }}",
+            None,
+            "'**' would make a number of about 369693099 digits (limit 4300)",
+        ),
+        ("{{ 10**3000 * 10**3000 }}", None, "'*' would make a number of about"),
+        ("{{ range(10**9) | list }}", None, "larger than MAX_RANGE (100000)"),
+        ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", None, "recursion too deep"),
+        ("{{ scheduled_date" + "|upper" * 20000 + " }}", None, "recursion too deep"),
+        ("{{ 'x'|center(10**9) }}", None, "rendering needs more than 256 MiB (limit)"),
+        ("{{ '%01000000000d' % 1 }}", None, "rendering needs more than 256 MiB (limit)"),
+        (DOUBLING, RenderLimits(memory_bytes=64 * 2**20), "rendering needs more than 64 MiB"),
+        (LOOP_X, RenderLimits(memory_bytes=32 * 2**20, seconds=60), "needs more than 32 MiB"),
+        (LOOP_NOTHING, RenderLimits(seconds=0.3), "rendering took longer than 0.3 s (limit)"),
+        ("{{ 'x'|center(2000) }}", RenderLimits(output_chars=1000), "2000 characters (limit 1000)"),
+    ],
+)
+def test_explosive_templates_fail_naming_the_leaf_and_the_limit(
+    text: str, limits: RenderLimits | None, message: str
+) -> None:
+    template = {"ops": {"a": {"config": {"fine": "{{ scheduled_date }}", "x": text}}}}
+    kw = {"limits": limits} if limits else {}
+    with pytest.raises(TemplateError) as info:
+        render_run_config(template, scheduled_time=TICK, **kw)  # type: ignore[arg-type]
+    assert str(info.value).startswith("run config ops/a/config/x: ")
+    assert message in str(info.value)
+
+
+def test_the_size_checks_allow_ordinary_arithmetic() -> None:
+    assert render("{{ '-' * 3 }}{{ 2 ** 10 }}{{ 3 * 4 }}{{ 2 ** -1 }}{{ 1 ** 10**9 }}") == (
+        "---102412" + "0.5" + "1"
+    )
+    assert render("{{ [1, 2] * 2 }}") == "[1, 2, 1, 2]"
+
+
+def test_a_template_without_delimiters_renders_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    def no_fork() -> int:
+        raise AssertionError("forked for a template without '{'")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    template = {"a": "plain", "b": [1, None, {"c": True}], "d": 2.5}
+    assert render_run_config(template, scheduled_time=TICK) == {
+        "a": "plain",
+        "b": [1, None, {"c": True}],
+        "d": 2.5,
+    }
