@@ -83,3 +83,26 @@ def test_the_child_does_not_run_the_parents_sigterm_handler() -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert calls == []
+
+
+def test_an_interrupted_parent_leaves_no_child() -> None:
+    # As when the runner's SIGTERM handler raises while a template renders.
+    class SimulatedSigtermError(Exception):
+        pass
+
+    def interrupt(*_: object) -> None:
+        raise SimulatedSigtermError
+
+    def fn(progress: Progress) -> None:
+        time.sleep(60)
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    try:
+        with pytest.raises(SimulatedSigtermError):
+            run_bounded(fn, Limits(seconds=30))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ChildProcessError):  # killed and reaped: nothing left to wait for
+        os.waitpid(-1, os.WNOHANG)
