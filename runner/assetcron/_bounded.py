@@ -12,8 +12,11 @@ Why ``os.fork`` and why it is safe here: the child inherits the function and its
 arguments with no pickling and no interpreter start-up (a few milliseconds), and it ends
 with ``os._exit``, so it never runs the parent's ``atexit`` handlers, ``finally`` blocks
 or buffered-output flushes. Fork is unsafe in a process with other threads (a lock held
-by another thread stays locked in the child); the callers fork only when single-threaded:
-the runner before it runs any asset code, and the ``assetcron schedule preview`` CLI.
+by another thread stays locked in the child); the callers fork while single-threaded:
+the runner before it runs any asset (after importing the code location: a module that
+starts threads at import is the one exception, and then the child still only runs
+Jinja2, imported before the fork, and writes to its pipe), and the
+``assetcron schedule preview`` CLI.
 The operator (threads and an event loop) never renders; it only checks templates
 (:func:`assetcron.check_template`, which evaluates nothing). On a platform without
 ``os.fork`` the function runs in-process, unbounded.
