@@ -518,7 +518,10 @@ class RecentRun(_StatusModel):
         default=None, description="True when the runner dropped asset entries to fit."
     )
     message: str | None = Field(
-        default=None, description="Raw termination message when it is not a summary."
+        default=None,
+        description="Why the run stopped early (the runner's summary message: bad input, "
+        "SIGTERM, an unexpected error), or the raw termination message when it is not a "
+        "summary.",
     )
 
 

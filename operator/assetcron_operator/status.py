@@ -292,9 +292,11 @@ def parse_summary(message: str) -> dict[str, Any] | None:
     """Parse the runner's termination summary into ``recentRuns`` fields, or ``None``.
 
     Returns a dict with ``partitionKey``, ``counts`` (materialized, reused, failed,
-    skipped) and ``assets`` ([{key, outcome, error?}], errors cut to 200 characters) and
-    ``truncated`` when the runner dropped entries. ``None`` when ``message`` is not a
-    summary (not JSON, not an object, or without counts/assets).
+    skipped) and ``assets`` ([{key, outcome, error?}], errors cut to 200 characters),
+    ``truncated`` when the runner dropped entries, and ``message`` (cut to
+    :data:`MESSAGE_LIMIT`) when the runner said why the run stopped early (bad input,
+    SIGTERM, an unexpected error). ``None`` when ``message`` is not a summary (not JSON,
+    not an object, or without counts/assets).
     """
     try:
         data = json.loads(message)
@@ -325,6 +327,9 @@ def parse_summary(message: str) -> dict[str, Any] | None:
     }
     if data.get("truncated") is True:
         out["truncated"] = True
+    reason = data.get("message")
+    if isinstance(reason, str) and reason:
+        out["message"] = reason[:MESSAGE_LIMIT]
     return out
 
 

@@ -28,7 +28,12 @@ from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions,
 from assetcron._selection import AssetSelection, parse_selection, plan
 from assetcron._storage import FilesystemStorage, Storage, StorageError
 from assetcron._summary import build_summary, encode_summary
-from assetcron._templates import check_template, render_run_config, template_context
+from assetcron._templates import (
+    RenderLimits,
+    check_template,
+    render_run_config,
+    template_context,
+)
 from assetcron._timing import resolve_scheduled_time, scheduled_time_from_job_name
 
 __all__ = [
@@ -48,6 +53,7 @@ __all__ = [
     "FilesystemStorage",
     "InvalidDefinitionError",
     "PartitionKeyError",
+    "RenderLimits",
     "RunConfigError",
     "ScheduledTimeError",
     "SelectionSyntaxError",

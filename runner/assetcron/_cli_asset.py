@@ -2,8 +2,17 @@
 
 Follows the Dagster CLI (``-f``/``-m``/``-a``, ``--select``, ``-c``) and DESIGN.md's
 "Runner CLI". Exit codes: 0 success, 1 an asset failed (or was skipped because of
-one), 2 bad input — one ``error: ...`` line on stderr and nothing written (no stored
-value, no record, no termination message).
+one) or an unexpected error, 2 bad input — one ``error: ...`` line on stderr and nothing
+stored (no value, no record) — and 143 when SIGTERM ended the run.
+
+Every way ``materialize`` ends writes the termination summary
+(:mod:`assetcron._summary`) to ``$ASSETCRON_TERMINATION_LOG``, which the operator shows
+in the schedule's ``status.recentRuns``: a finished run its counts and asset outcomes;
+a run that stopped early also a one-line ``message``: the bad-input line (as on stderr,
+without ``error:``), ``terminated by SIGTERM after N s while materializing a/b``, or
+``unexpected error while ...: Type: text`` (the traceback goes to stderr). Text in the
+summary is redacted (:mod:`assetcron._redact`: environment values become ``***``);
+stdout and stderr are not, since whoever reads the pod log can read its environment.
 
 Everything beyond argparse is imported inside the command functions so that the
 parser builds fast and ``materialize`` only pays for what the run needs
@@ -15,10 +24,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from assetcron._graph import AssetKey
     from assetcron._sdk import Definitions
     from assetcron._summary import AssetOutcome
@@ -31,6 +43,8 @@ ENV_TERMINATION_LOG = "ASSETCRON_TERMINATION_LOG"
 ENV_CRON_SCHEDULE = "ASSETCRON_CRON_SCHEDULE"
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+#: 128 + SIGTERM, what a shell reports for a process the signal ended.
+EXIT_TERMINATED = 143
 
 
 def _add_location_args(p: argparse.ArgumentParser) -> None:
@@ -218,24 +232,131 @@ def _setup_logging() -> None:
     root.addHandler(handler)
 
 
+class _Terminated(BaseException):
+    """Raised by the SIGTERM handler to unwind the run (closing its records); a
+    BaseException so that asset code catching ``Exception`` does not swallow it."""
+
+
+class _Run:
+    """What one ``materialize`` knows so far, so that every way it ends can write the
+    termination summary: normally, on bad input, on an unexpected error, on SIGTERM.
+
+    ``started`` is a :func:`time.monotonic` reading; the summary goes to ``log_path``
+    (``$ASSETCRON_TERMINATION_LOG``; nothing is written without it), redacted with the
+    environment at the time of writing (:mod:`assetcron._redact`).
+    """
+
+    def __init__(self, *, started: float, log_path: str | None) -> None:
+        self.started = started
+        self.log_path = log_path
+        self.pid = os.getpid()
+        self.run_id: str | None = None
+        self.scheduled: datetime | None = None
+        self.partition_key: str | None = None
+        self.plan: list[str] = []
+        self.outcomes: list[AssetOutcome] = []
+        self.doing = "starting"
+        self.final = False  # the summary of a finished run is being written: keep it
+        self.stop_message: str | None = None
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.monotonic() - self.started
+
+    def write(self, summary: dict[str, Any]) -> None:
+        """Write ``summary`` to the termination log, if there is one (a failure to write
+        is a warning: the run's outcome stands, only the summary is lost)."""
+        if not self.log_path:
+            return
+        from assetcron._summary import write_termination_log
+
+        try:
+            write_termination_log(self.log_path, summary)
+        except OSError as exc:
+            print(
+                f"warning: cannot write {ENV_TERMINATION_LOG}={self.log_path}: {exc}",
+                file=sys.stderr,
+            )
+
+    def summary(self, message: str | None = None) -> dict[str, Any]:
+        """The summary of the run so far; ``message`` says why it stopped early."""
+        from assetcron._redact import Redactor
+        from assetcron._summary import build_summary
+
+        return build_summary(
+            run_id=self.run_id,
+            scheduled_time=self.scheduled,
+            partition_key=self.partition_key,
+            duration_seconds=self.elapsed(),
+            outcomes=self.outcomes,
+            message=message,
+            redact=Redactor.from_environ(os.environ),
+        )
+
+    def stop(self, message: str) -> None:
+        """Write the summary of a run that stops early, saying why in ``message``."""
+        self.stop_message = message
+        self.write(self.summary(message))
+
+    def on_sigterm(self, signum: int, frame: object) -> None:
+        """SIGTERM (pod deleted, Job deadline, concurrencyPolicy Replace): write why the
+        run stopped, then unwind with :class:`_Terminated`."""
+        if os.getpid() != self.pid or self.final:
+            return  # a forked child, or the finished run's summary is being written
+        if self.plan and len(self.outcomes) < len(self.plan):
+            self.doing = f"materializing {self.plan[len(self.outcomes)]}"
+        self.stop(f"terminated by SIGTERM after {self.elapsed():.0f} s while {self.doing}")
+        raise _Terminated
+
+
 def cmd_materialize(args: argparse.Namespace) -> int:
     """``assetcron asset materialize``: one run for one tick (see the module docstring)."""
+    import signal
+
+    run = _Run(started=time.monotonic(), log_path=os.environ.get(ENV_TERMINATION_LOG))
+    try:
+        previous = signal.signal(signal.SIGTERM, run.on_sigterm)
+    except ValueError:  # not the main thread (an embedder): no handler, no summary on SIGTERM
+        previous = None
+    try:
+        return _materialize(args, run)
+    except _Terminated:
+        print(f"error: {run.stop_message}", file=sys.stderr)
+        return EXIT_TERMINATED
+    except Exception as exc:
+        import traceback
+
+        traceback.print_exc()  # the pod log keeps the whole story, unredacted
+        text = " ".join(str(exc).split())
+        error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        run.stop(f"unexpected error while {run.doing}: {error}")
+        return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _materialize(args: argparse.Namespace, run: _Run) -> int:
     from assetcron._errors import AssetcronError
 
     env = os.environ
     try:
         from assetcron import _timing
 
+        run.doing = "reading the run's settings"
         tz_name = args.timezone or env.get(_timing.ENV_TIMEZONE) or "UTC"
         tz = _timing.resolve_timezone(tz_name)
         scheduled = _timing.resolve_scheduled_time(args.scheduled_time, env, tz)
+        run.scheduled = scheduled
         cron = args.cron or env.get(ENV_CRON_SCHEDULE) or None
         template = load_run_config_template(env, args.config)
+        run.doing = "loading the code location"
         defs, location, plan = _load(args)
 
         from assetcron import _materialize as m
         from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
 
+        run.doing = "rendering the run config"
         key_template = args.partition_key or env.get(ENV_PARTITION_KEY) or None
         explicit_key = None
         if key_template:
@@ -248,6 +369,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
                 cron_schedule=cron,
             )["partition_key"].strip()
         partition_key = m.run_partition_key(defs, plan, scheduled, explicit_key)
+        run.partition_key = partition_key
         run_config: dict[str, Any] = {}
         if template:
             from assetcron._templates import render_run_config
@@ -260,21 +382,30 @@ def cmd_materialize(args: argparse.Namespace) -> int:
                 partition_key=partition_key,
             )
         configs = m.validate_run_config(defs, plan, run_config)
+        run.doing = "opening the storage"
         storage = open_storage(args.storage or env.get(ENV_STORAGE) or DEFAULT_STORAGE)
     except AssetcronError as exc:
+        run.stop(str(exc))
         return _bad_input(exc)
 
     from assetcron._records import RecordStore
-    from assetcron._summary import build_summary, write_termination_log
 
     _setup_logging()
     run_id = m.run_id_for(location, args.select, partition_key, scheduled)
+    run.run_id = run_id
+    run.plan = [k.to_user_string() for k in plan]
     part = f" · partition {partition_key}" if partition_key else ""
     print(
         f"run {run_id} · scheduled {scheduled.isoformat()}{part} · {len(plan)} "
         f"asset{'s' if len(plan) != 1 else ''}",
         flush=True,
     )
+
+    def on_outcome(i: int, n: int, outcome: AssetOutcome) -> None:
+        run.outcomes.append(outcome)
+        _progress(i, n, outcome)
+
+    run.doing = "opening the run records"
     records = RecordStore(storage.root / "records.sqlite3")
     try:
         result = m.materialize(
@@ -288,27 +419,20 @@ def cmd_materialize(args: argparse.Namespace) -> int:
             storage=storage,
             records=records,
             force=args.force,
-            on_outcome=_progress,
+            on_outcome=on_outcome,
         )
     finally:
+        run.doing = "closing the run records"
         records.close()
-    summary = build_summary(
-        run_id=run_id,
-        scheduled_time=scheduled,
-        partition_key=partition_key,
-        duration_seconds=result.duration,
-        outcomes=result.outcomes,
-    )
+    run.doing = "writing the summary"
+    run.final = True
+    summary = run.summary()
+    summary["durationSeconds"] = round(result.duration, 3)  # materializing only, as before
     c = summary["counts"]
     print(
         f"{summary['result']}: {c['materialized']} materialized, {c['reused']} reused, "
         f"{c['failed']} failed, {c['skipped']} skipped in {result.duration:.2f}s",
         flush=True,
     )
-    log_path = env.get(ENV_TERMINATION_LOG)
-    if log_path:
-        try:
-            write_termination_log(log_path, summary)
-        except OSError as exc:  # the run's outcome stands; only the summary is lost
-            print(f"warning: cannot write {ENV_TERMINATION_LOG}={log_path}: {exc}", file=sys.stderr)
+    run.write(summary)
     return EXIT_OK if result.success else EXIT_FAILED

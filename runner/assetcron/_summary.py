@@ -6,16 +6,27 @@ docs), so the summary is compact JSON and, when too big, drops per-asset entries
 outcome Materialized/Reused first (then Skipped, then Failed) and says
 ``"truncated": true``. Shape (the contract with the operator)::
 
-    {"result": "Succeeded"|"Failed", "runId": str, "scheduledTime": ISO 8601,
+    {"result": "Succeeded"|"Failed", "runId": str|null, "scheduledTime": ISO 8601|null,
      "partitionKey": str|null, "durationSeconds": float,
      "counts": {"materialized": int, "reused": int, "failed": int, "skipped": int},
-     "assets": [{"key": "a/b", "outcome": "...", "error": str (Failed only, <= 200 chars)}]}
+     "assets": [{"key": "a/b", "outcome": "...", "error": str (Failed only, <= 200 chars)}],
+     "message": str (<= 500 chars; only when the run stopped early, see below)}
+
+``message`` says, in one line, why a run stopped before going through its plan: bad
+input (the runner's exit 2, e.g. ``unknown asset key 'x'``), SIGTERM (``terminated by
+SIGTERM after 12 s while materializing a/b``) or an unexpected error; its presence makes
+the result ``Failed``. ``runId`` and ``scheduledTime`` are null when the run stopped
+before they were known.
+
+Errors and the message may quote an exception raised with a secret in it; callers pass
+``redact`` (:class:`assetcron._redact.Redactor`) to hide environment values before the
+text is cut to length, so no prefix of a secret survives the cut.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +34,7 @@ from typing import Any, Literal
 
 __all__ = [
     "MAX_ERROR_CHARS",
+    "MAX_MESSAGE_CHARS",
     "MAX_SUMMARY_BYTES",
     "AssetOutcome",
     "Outcome",
@@ -35,6 +47,8 @@ __all__ = [
 MAX_SUMMARY_BYTES = 4096
 #: Longest error text kept per failed asset.
 MAX_ERROR_CHARS = 200
+#: Longest ``message`` kept (2000 bytes at most in UTF-8, so the summary still fits).
+MAX_MESSAGE_CHARS = 500
 
 Outcome = Literal["Materialized", "Reused", "Failed", "Skipped"]
 _DROP_ORDER: tuple[Outcome, ...] = ("Materialized", "Reused", "Skipped", "Failed")
@@ -50,37 +64,54 @@ class AssetOutcome:
     error: str | None = None
 
 
-def _short(text: str) -> str:
+def _short(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     line = " ".join(text.split())
-    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 def build_summary(
     *,
-    run_id: str,
-    scheduled_time: datetime,
+    run_id: str | None,
+    scheduled_time: datetime | None,
     partition_key: str | None,
     duration_seconds: float,
     outcomes: Sequence[AssetOutcome],
+    message: str | None = None,
+    redact: Callable[[str], str] = _unchanged,
 ) -> dict[str, Any]:
-    """The summary dict (contract shape above) for a finished run."""
+    """The summary dict (contract shape above) for a run that ended.
+
+    ``duration_seconds`` is the run's wall time; ``outcomes`` the assets that finished
+    (all of the plan when the run went through it). ``message``: why the run stopped
+    early (bad input, SIGTERM, an unexpected error); it makes the result ``Failed``.
+    ``redact`` is applied to every asset error and to ``message`` before they are cut
+    to :data:`MAX_ERROR_CHARS` / :data:`MAX_MESSAGE_CHARS` and made one line.
+    """
     counts = {"materialized": 0, "reused": 0, "failed": 0, "skipped": 0}
     assets: list[dict[str, str]] = []
     for o in outcomes:
         counts[o.outcome.lower()] += 1
         entry = {"key": o.key, "outcome": o.outcome}
         if o.outcome == "Failed":
-            entry["error"] = _short(o.error or "failed")
+            entry["error"] = _short(redact(o.error or "failed"))
         assets.append(entry)
-    return {
-        "result": "Failed" if counts["failed"] or counts["skipped"] else "Succeeded",
+    failed = bool(counts["failed"] or counts["skipped"] or message is not None)
+    summary: dict[str, Any] = {
+        "result": "Failed" if failed else "Succeeded",
         "runId": run_id,
-        "scheduledTime": scheduled_time.isoformat(),
+        "scheduledTime": scheduled_time.isoformat() if scheduled_time else None,
         "partitionKey": partition_key,
         "durationSeconds": round(duration_seconds, 3),
         "counts": counts,
         "assets": assets,
     }
+    if message is not None:
+        summary["message"] = _short(redact(message), MAX_MESSAGE_CHARS)
+    return summary
 
 
 def _dump(summary: dict[str, Any]) -> str:

@@ -31,7 +31,9 @@ starts without it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,7 +43,14 @@ from assetcron._errors import TemplateError
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
-__all__ = ["FILTERS", "check_template", "render_run_config", "template_context"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FILTERS",
+    "RenderLimits",
+    "check_template",
+    "render_run_config",
+    "template_context",
+]
 
 #: Names of the variables every template may use.
 VARIABLES = frozenset(
@@ -156,12 +165,86 @@ FILTERS: Mapping[str, Any] = {
 }
 
 
+#: Longest string a leaf may render to, and longest string or list a ``*`` may make
+#: (characters or items). Run-config values are dates, paths and small settings.
+MAX_OUTPUT_CHARS = 2**20
+#: Most decimal digits a ``*`` or ``**`` of two integers may make: Python's own default
+#: limit on printing an int (``sys.get_int_max_str_digits()``), so a bigger number could
+#: not be rendered anyway; refusing it up front avoids computing ``9**(9**9)``.
+MAX_INT_DIGITS = 4300
+_LOG10_2 = math.log10(2)
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """Bounds on rendering one run config (all its leaves together), see
+    :func:`render_run_config`.
+
+    ``seconds``: wall-clock time (float) for the whole run config. ``memory_bytes``:
+    memory (address space, bytes) rendering may add to the process. ``output_chars``:
+    the longest string one leaf may render to, and the longest string (characters) or
+    list (items) a ``*`` may make.
+    """
+
+    seconds: float = 5.0
+    memory_bytes: int = 256 * 2**20
+    output_chars: int = MAX_OUTPUT_CHARS
+
+
+#: The limits :func:`render_run_config` applies unless told otherwise.
+DEFAULT_LIMITS = RenderLimits()
+
+
+def _refuse_oversized(operator: str, left: object, right: object, max_chars: int) -> None:
+    """Raise :class:`TemplateError` when ``left <operator> right`` would be too big, before
+    computing it (the check is arithmetic on the operands' sizes)."""
+    if operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                size = len(seq) * times
+                if size > max_chars:
+                    what = "character string" if isinstance(seq, str) else "item list"
+                    raise TemplateError(f"'*' would make a {size}-{what} (limit {max_chars})")
+        if isinstance(left, int) and isinstance(right, int):
+            digits = (left.bit_length() + right.bit_length()) * _LOG10_2
+            if digits > MAX_INT_DIGITS:
+                raise TemplateError(
+                    f"'*' would make a number of about {int(digits)} digits "
+                    f"(limit {MAX_INT_DIGITS})"
+                )
+    elif (
+        operator == "**"
+        and isinstance(left, int)
+        and isinstance(right, int)
+        and right > 0
+        and abs(left) > 1
+    ):
+        digits = right * math.log10(abs(left))
+        if digits > MAX_INT_DIGITS:
+            raise TemplateError(
+                f"'**' would make a number of about {int(digits)} digits (limit {MAX_INT_DIGITS})"
+            )
+
+
 @functools.cache
-def _environment() -> SandboxedEnvironment:
+def _environment(max_chars: int = MAX_OUTPUT_CHARS) -> SandboxedEnvironment:
+    """The sandbox every template renders in: StrictUndefined, our filters, and ``*`` and
+    ``**`` intercepted (Jinja2's documented ``intercepted_binops``) so that a result
+    beyond ``max_chars`` characters or :data:`MAX_INT_DIGITS` digits is refused before
+    it is computed. Intercepted operators are also never constant-folded by the
+    compiler (``nodes.BinExpr.as_const`` checks them in a sandbox)."""
     from jinja2 import StrictUndefined
+    from jinja2.runtime import Context
     from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    class BoundedEnvironment(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+            _refuse_oversized(operator, left, right, max_chars)
+            return super().call_binop(context, operator, left, right)
+
+    env = BoundedEnvironment(undefined=StrictUndefined, autoescape=False)
     env.filters.update(FILTERS)
     return env
 
@@ -207,31 +290,87 @@ def _where(path: tuple[str | int, ...]) -> str:
     return "/".join(str(p) for p in path) or "<root>"
 
 
-def _render_str(text: str, context: Mapping[str, Any], path: tuple[str | int, ...]) -> str:
+def _render_str(
+    text: str, context: Mapping[str, Any], path: tuple[str | int, ...], limits: RenderLimits
+) -> str:
     if "{" not in text:  # no Jinja2 delimiter: nothing to render
         return text
     from jinja2 import TemplateError as JinjaError
 
+    where = _where(path)
     try:
-        return _environment().from_string(text).render(context)
+        out = _environment(limits.output_chars).from_string(text).render(context)
     except TemplateError as exc:
-        raise TemplateError(f"run config {_where(path)}: {exc}") from exc
+        raise TemplateError(f"run config {where}: {exc}") from exc
     except JinjaError as exc:
-        raise TemplateError(f"run config {_where(path)}: {exc.message or exc}") from exc
+        raise TemplateError(f"run config {where}: {exc.message or exc}") from exc
+    except RecursionError:
+        raise TemplateError(
+            f"run config {where}: recursion too deep (a macro calling itself without end, "
+            "or expressions nested thousands deep)"
+        ) from None
     except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
-        raise TemplateError(f"run config {_where(path)}: {exc}") from exc
+        raise TemplateError(f"run config {where}: {exc}") from exc
+    if len(out) > limits.output_chars:
+        raise TemplateError(
+            f"run config {where}: renders to {len(out)} characters (limit {limits.output_chars})"
+        )
+    return out
 
 
-def _walk(value: Any, context: Mapping[str, Any], path: tuple[str | int, ...]) -> Any:
+_Leaf = Callable[[str, tuple[str | int, ...]], str]
+
+
+def _walk(value: Any, leaf: _Leaf, path: tuple[str | int, ...]) -> Any:
     if isinstance(value, str):
-        return _render_str(value, context, path)
+        return leaf(value, path)
     if isinstance(value, Mapping):
-        return {str(k): _walk(v, context, (*path, str(k))) for k, v in value.items()}
+        return {str(k): _walk(v, leaf, (*path, str(k))) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_walk(v, context, (*path, i)) for i, v in enumerate(value)]
+        return [_walk(v, leaf, (*path, i)) for i, v in enumerate(value)]
     if value is None or isinstance(value, bool | int | float):
         return value
     raise TemplateError(f"run config {_where(path)}: not JSON-shaped ({type(value).__name__})")
+
+
+def _has_jinja(value: Any) -> bool:
+    if isinstance(value, str):
+        return "{" in value
+    if isinstance(value, Mapping):
+        return any(_has_jinja(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_jinja(v) for v in value)
+    return False
+
+
+def _render_in_child(
+    template: Mapping[str, Any], context: Mapping[str, Any], limits: RenderLimits
+) -> dict[str, Any]:
+    from assetcron._bounded import LimitExceeded, Limits, run_bounded
+
+    _environment(limits.output_chars)  # import Jinja2 once, in the parent
+
+    def render(progress: Callable[[str], None]) -> dict[str, Any]:
+        def leaf(text: str, path: tuple[str | int, ...]) -> str:
+            if "{" in text:
+                progress(_where(path))
+            return _render_str(text, context, path, limits)
+
+        try:
+            return {"ok": _walk(template, leaf, ())}
+        except TemplateError as exc:
+            return {"error": str(exc)}
+
+    try:
+        outcome = run_bounded(
+            render, Limits(seconds=limits.seconds, memory_bytes=limits.memory_bytes)
+        )
+    except LimitExceeded as exc:
+        raise TemplateError(f"run config {exc.at or ''}".rstrip() + f": {exc.reason}") from None
+    if "error" in outcome:
+        raise TemplateError(outcome["error"])
+    rendered: dict[str, Any] = outcome["ok"]
+    return rendered
 
 
 def render_run_config(
@@ -241,14 +380,31 @@ def render_run_config(
     timezone: str = "UTC",
     cron_schedule: str | None = None,
     partition_key: str | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Render every string leaf of ``template`` for one tick; return a new dict.
 
     Non-string leaves (numbers, booleans, null) are copied; rendered leaves are strings.
-    Raises :class:`TemplateError` (message names the leaf's path, e.g.
-    ``run config ops/a/config/date: 'foo' is undefined``) for a syntax error, an unknown
-    variable or filter (StrictUndefined), access to Python internals (the Jinja2
-    sandbox's ``SecurityError``) or a filter failing on its input.
+
+    Rendering is bounded by ``limits`` (:class:`RenderLimits`; default 5 s of wall time,
+    256 MiB of memory, 1 MiB characters per leaf): when any leaf contains ``{``, the whole
+    template renders in a forked child process (:mod:`assetcron._bounded`: the parent
+    kills it at the deadline; the child caps its own address space and CPU time), and
+    ``*`` / ``**`` refuse results beyond the size limits before computing them. A
+    template without ``{`` is copied in-process at no cost. Forking is safe because the
+    callers (the runner before any asset runs, ``assetcron schedule preview``) are
+    single-threaded; the operator never renders.
+
+    Raises:
+        TemplateError: the message names the leaf's path (``run config
+            ops/a/config/date: 'foo' is undefined``) for a syntax error, an unknown
+            variable or filter (StrictUndefined), access to Python internals (the
+            Jinja2 sandbox's ``SecurityError``), a filter failing on its input, a
+            ``range`` over 100000 items (the sandbox's ``MAX_RANGE``), a result over a
+            size limit (``'*' would make a 1000000000-character string (limit
+            1048576)``), runaway recursion, or a limit of the child (``rendering took
+            longer than 5 s (limit)``, ``rendering needs more than 256 MiB (limit)``;
+            the path is the leaf being rendered then).
     """
     context = template_context(
         scheduled_time=scheduled_time,
@@ -256,8 +412,72 @@ def render_run_config(
         cron_schedule=cron_schedule,
         partition_key=partition_key,
     )
-    rendered: dict[str, Any] = _walk(template, context, ())
+    if _has_jinja(template):
+        return _render_in_child(template, context, limits)
+    rendered: dict[str, Any] = _walk(
+        template, lambda text, path: _render_str(text, context, path, limits), ()
+    )
     return rendered
+
+
+#: Names the template itself may bind, and only where the construct that binds them is
+#: present: ``loop`` inside a for loop, ``caller`` / ``varargs`` / ``kwargs`` inside a
+#: macro or call block.
+_IMPLICIT_NAMES: dict[str, tuple[str, ...]] = {
+    "loop": ("For",),
+    "caller": ("Macro", "CallBlock"),
+    "varargs": ("Macro", "CallBlock"),
+    "kwargs": ("Macro", "CallBlock"),
+}
+
+
+def _preorder(root: Any) -> list[Any]:
+    """Every node under ``root`` (included) in document order, without recursion (a
+    template nested thousands deep must not hit Python's recursion limit here)."""
+    out: list[Any] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(list(node.iter_child_nodes())))
+    return out
+
+
+def _problem(ast: Any, env: SandboxedEnvironment) -> str | None:
+    """The first reason the parsed template ``ast`` cannot render, or ``None``.
+
+    Walks the syntax tree only; nothing is compiled or evaluated (Jinja2's code
+    generator, and so ``meta.find_undeclared_variables``, folds constant expressions
+    such as ``9**(9**7)`` or ``'x'|center(10**9)``, which would stall the operator).
+    """
+    from jinja2 import nodes
+
+    every = _preorder(ast)
+    for node in every:  # what env.compile() reports: unknown filters and tests
+        if isinstance(node, nodes.Filter) and node.name not in env.filters:
+            return f"No filter named {node.name!r}."
+        if isinstance(node, nodes.Test) and node.name not in env.tests:
+            return f"No test named {node.name!r}."
+    kinds = {type(node).__name__ for node in every}
+    bound = {n.name for n in every if isinstance(n, nodes.Name) and n.ctx in ("store", "param")}
+    bound |= {n.name for n in every if isinstance(n, nodes.Macro)}
+    bound |= {n.target for n in every if isinstance(n, nodes.Import)}
+    for n in every:
+        if isinstance(n, nodes.FromImport):
+            bound |= {name if isinstance(name, str) else name[1] for name in n.names}
+    bound |= {name for name, where in _IMPLICIT_NAMES.items() if kinds.intersection(where)}
+    loaded = {n.name for n in every if isinstance(n, nodes.Name) and n.ctx == "load"}
+    loaded |= {n.name for n in every if isinstance(n, nodes.NSRef)}
+    unknown = sorted(loaded - bound - VARIABLES - env.globals.keys())
+    if unknown:
+        return f"{unknown[0]!r} is undefined"
+    for node in every:
+        if isinstance(node, nodes.Getattr | nodes.Getitem | nodes.NSRef):
+            arg: object = getattr(node, "attr", None) or getattr(node, "arg", None)
+            name = getattr(arg, "value", arg)
+            if isinstance(name, str) and name.startswith("_"):
+                return f"access to attribute {name!r} is unsafe"
+    return None
 
 
 def _check(value: Any, path: tuple[str | int, ...]) -> None:
@@ -265,24 +485,19 @@ def _check(value: Any, path: tuple[str | int, ...]) -> None:
         if "{" not in value:
             return
         from jinja2 import TemplateError as JinjaError
-        from jinja2 import meta, nodes
 
         env = _environment()
         try:
             ast = env.parse(value)
-            env.compile(ast)  # unknown filters fail at compile time
+            problem = _problem(ast, env)
         except JinjaError as exc:
             raise TemplateError(f"run config {_where(path)}: {exc.message or exc}") from exc
-        unknown = sorted(meta.find_undeclared_variables(ast) - VARIABLES)
-        if unknown:
-            raise TemplateError(f"run config {_where(path)}: {unknown[0]!r} is undefined")
-        for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-            arg: object = getattr(node, "attr", None) or getattr(node, "arg", None)
-            name = getattr(arg, "value", arg)
-            if isinstance(name, str) and name.startswith("_"):
-                raise TemplateError(
-                    f"run config {_where(path)}: access to attribute {name!r} is unsafe"
-                )
+        except RecursionError:
+            raise TemplateError(f"run config {_where(path)}: nested too deeply") from None
+        except (ValueError, OverflowError) as exc:  # e.g. an integer literal of 5000 digits
+            raise TemplateError(f"run config {_where(path)}: {exc}") from None
+        if problem is not None:
+            raise TemplateError(f"run config {_where(path)}: {problem}")
     elif isinstance(value, Mapping):
         for k, v in value.items():
             _check(v, (*path, str(k)))
@@ -294,10 +509,19 @@ def _check(value: Any, path: tuple[str | int, ...]) -> None:
 def check_template(template: Mapping[str, Any]) -> None:
     """Check a run-config template without rendering it (for the operator's validation).
 
-    Checks the Jinja2 syntax of every string leaf, that every filter exists and that
-    every top-level variable is one of ``VARIABLES`` and that no attribute or item
-    starting with ``_`` is accessed (the sandbox's rule for Python internals; other
-    unsafe accesses are caught when rendering).
-    Raises :class:`TemplateError`.
+    Every string leaf containing ``{`` is parsed (``Environment.parse``) and its syntax
+    tree walked; nothing is compiled or evaluated, so the check costs time linear in the
+    template's length whatever the template computes (the operator runs it for every
+    spec). Checks the Jinja2 syntax, that every filter and test exists (the message is
+    Jinja2's own, ``No filter named 'x'.``), that every variable is one of ``VARIABLES``,
+    a Jinja2 global (``range``, ``namespace``, ...) or bound in the template, and that
+    no attribute or item starting with ``_`` is accessed (the sandbox's rule for Python
+    internals). A name bound anywhere in the template counts as bound everywhere, so a
+    variable used outside the loop that binds it passes here and fails when rendering,
+    as do other unsafe accesses and ``{% include %}``-like tags (there is no loader).
+
+    Raises:
+        TemplateError: the first problem, naming the leaf's path
+            (``run config ops/a/config/x: 'nope' is undefined``).
     """
     _check(template, ())

@@ -82,6 +82,15 @@ def nothing_written(directory: Path) -> bool:
     return not (directory / ".assetcron").exists() and not (directory / "term.log").exists()
 
 
+def nothing_stored(directory: Path) -> bool:
+    return not (directory / ".assetcron").exists()
+
+
+def termination_summary(directory: Path) -> dict[str, object]:
+    summary: dict[str, object] = json.loads((directory / "term.log").read_text())
+    return summary
+
+
 def test_list_prints_keys_in_plan_order(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     loc = write_location(workdir)
     assert main(["asset", "list", "-f", loc]) == 0
@@ -180,7 +189,7 @@ MAT = ["asset", "materialize", "--scheduled-time", "2015-06-02T06:00:00Z"]
         (["--select", "*", "--storage", "s3://bucket/x"], "unsupported storage URI"),
     ],
 )
-def test_bad_input_exits_2_with_one_line_and_writes_nothing(
+def test_bad_input_exits_2_with_one_line_stores_nothing_and_says_why(
     workdir: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -195,7 +204,12 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert captured.err.count("\n") == 1
     assert captured.err.startswith("error: ")
     assert message in captured.err
-    assert nothing_written(workdir)
+    assert nothing_stored(workdir)
+    # The operator shows why in the run's status: the same line as stderr.
+    summary = termination_summary(workdir)
+    assert summary["result"] == "Failed"
+    assert summary["message"] == captured.err.removeprefix("error: ").rstrip("\n")
+    assert summary["counts"] == {"materialized": 0, "reused": 0, "failed": 0, "skipped": 0}
 
 
 @pytest.mark.parametrize(
@@ -322,3 +336,147 @@ def test_installed_plugins_are_loaded() -> None:
     from assetcron.cli import build_parser
 
     assert {"asset", "dev", "schedule"} <= _subcommands(build_parser(with_plugins=True))
+
+
+# ------------------------------------------------ every exit says why, without secrets
+
+SECRET = "pa55w0rd-from-a-secretKeyRef"
+
+LEAKY = """
+import os
+from assetcron import Definitions, asset
+
+
+@asset
+def first() -> int:
+    return 1
+
+
+@asset(deps=[first])
+def leaky() -> None:
+    raise ConnectionError(f"login as app:{os.environ['DB_PASSWORD']} refused")
+
+
+defs = Definitions(assets=[first, leaky])
+"""
+
+TERMINATED = """
+import os
+import signal
+import time
+from assetcron import Definitions, asset
+
+
+@asset
+def first() -> int:
+    return 1
+
+
+@asset(deps=[first])
+def slow() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)  # as the kubelet does when the pod is deleted
+    try:
+        time.sleep(30)
+    except Exception:  # asset code catching Exception must not swallow the signal
+        pass
+
+
+@asset(deps=[slow])
+def after() -> int:
+    return 2
+
+
+defs = Definitions(assets=[first, slow, after])
+"""
+
+
+def test_an_asset_error_quoting_a_secret_is_redacted_in_the_summary_only(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSETCRON_TERMINATION_LOG", str(workdir / "term.log"))
+    monkeypatch.setenv("DB_PASSWORD", SECRET)
+    loc = write_location(workdir, LEAKY)
+    assert main([*MAT, "-f", loc, "--select", "*"]) == 1
+    captured = capsys.readouterr()
+    assert SECRET in captured.out  # the pod log keeps it: readable only with pod access
+    text = (workdir / "term.log").read_text()
+    assert SECRET not in text
+    (entry,) = [a for a in json.loads(text)["assets"] if a["key"] == "leaky"]
+    assert entry["error"] == "ConnectionError: login as app:*** refused"
+
+
+def test_bad_input_quoting_a_secret_is_redacted_in_the_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSETCRON_TERMINATION_LOG", str(workdir / "term.log"))
+    monkeypatch.setenv("API_TOKEN", SECRET)
+    loc = write_location(workdir, "import os\nraise ValueError(os.environ['API_TOKEN'])\n")
+    assert main([*MAT, "-f", loc, "--select", "*"]) == 2
+    assert SECRET in capsys.readouterr().err
+    message = termination_summary(workdir)["message"]
+    assert isinstance(message, str)
+    assert message.endswith("ValueError: ***")
+
+
+def test_an_unexpected_error_exits_1_with_the_traceback_and_one_line_summary(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetcron import _records
+
+    def broken_disk(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_records.RecordStore, "__init__", broken_disk)
+    monkeypatch.setenv("ASSETCRON_TERMINATION_LOG", str(workdir / "term.log"))
+    loc = write_location(workdir)
+    assert main([*MAT, "-f", loc, "--select", "group:g"]) == 1
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
+    summary = termination_summary(workdir)
+    assert summary["result"] == "Failed"
+    assert summary["runId"]
+    assert summary["message"] == (
+        "unexpected error while opening the run records: "
+        "OSError: [Errno 28] No space left on device"
+    )
+
+
+def test_sigterm_writes_why_the_run_stopped_and_exits_143(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    monkeypatch.setenv("ASSETCRON_TERMINATION_LOG", str(workdir / "term.log"))
+    loc = write_location(workdir, TERMINATED)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main([*MAT, "-f", loc, "--select", "*"]) == 143
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is the run's only
+    captured = capsys.readouterr()
+    assert "[1/3] first ... materialized" in captured.out
+    assert "error: terminated by SIGTERM after 0 s while materializing slow" in captured.err
+    summary = termination_summary(workdir)
+    assert summary["result"] == "Failed"
+    assert summary["message"] == "terminated by SIGTERM after 0 s while materializing slow"
+    assert summary["counts"] == {"materialized": 1, "reused": 0, "failed": 0, "skipped": 0}
+    assert summary["assets"] == [{"key": "first", "outcome": "Materialized"}]
+    # The records were closed on the way out: a rerun resumes, reusing `first`.
+    calm = TERMINATED.replace("os.kill(os.getpid(), signal.SIGTERM)", "pass")
+    loc_calm = write_location(workdir, calm.replace("time.sleep(30)", "pass"))
+    assert main([*MAT, "-f", loc_calm, "--select", "*"]) == 0
+    assert "[1/3] first ... materialized" in capsys.readouterr().out  # another module: new run
+
+
+def test_sigterm_to_the_console_script(workdir: Path) -> None:
+    import subprocess
+
+    loc = write_location(workdir, TERMINATED)
+    log = workdir / "term.log"
+    proc = subprocess.run(
+        [Path(sys.executable).parent / "assetcron", *MAT, "-f", loc, "--select", "*"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "ASSETCRON_TERMINATION_LOG": str(log)},
+        cwd=workdir,
+    )
+    assert proc.returncode == 143, proc.stderr
+    assert json.loads(log.read_text())["message"].startswith("terminated by SIGTERM after ")

@@ -244,6 +244,55 @@ def test_summary_shape_and_4k_limit() -> None:
     }
 
 
+def test_a_run_that_stopped_early_says_why_and_fits() -> None:
+    summary = build_summary(
+        run_id=None,
+        scheduled_time=None,
+        partition_key=None,
+        duration_seconds=0.25,
+        outcomes=[],
+        message="unknown asset key 'p/aa'; did you mean 'p/a'?\n" + "é" * 2000,
+    )
+    decoded = json.loads(encode_summary(summary))
+    assert decoded["result"] == "Failed"
+    assert decoded["runId"] is None
+    assert decoded["scheduledTime"] is None
+    assert decoded["counts"] == {"materialized": 0, "reused": 0, "failed": 0, "skipped": 0}
+    assert decoded["message"].startswith("unknown asset key 'p/aa'; did you mean 'p/a'? ééé")
+    assert len(decoded["message"]) == 500
+    assert "\n" not in decoded["message"]
+    everything_fine = build_summary(
+        run_id="r",
+        scheduled_time=TICK,
+        partition_key=None,
+        duration_seconds=1.0,
+        outcomes=[AssetOutcome("a", "Materialized")],
+        message="terminated by SIGTERM after 1 s while materializing b",
+    )
+    assert everything_fine["result"] == "Failed"  # stopped before its plan was done
+
+
+def test_secrets_are_redacted_before_errors_are_cut() -> None:
+    from assetcron._redact import Redactor
+
+    secret = "s3cr3t-" + "k" * 300  # longer than an error may be: the cut would split it
+    error = f"RuntimeError: {'x' * 150} login with {secret} failed"
+    summary = build_summary(
+        run_id="r",
+        scheduled_time=TICK,
+        partition_key=None,
+        duration_seconds=1.0,
+        outcomes=[AssetOutcome("a", "Failed", 0.1, error)],
+        message=f"also here: {secret}",
+        redact=Redactor([secret]),
+    )
+    text = encode_summary(summary)
+    assert "s3cr3t" not in text
+    assert "kkkk" not in text
+    assert summary["assets"][0]["error"].endswith("login with *** failed")
+    assert summary["message"] == "also here: ***"
+
+
 def test_context_carries_the_run(tmp_path: Path) -> None:
     seen: dict[str, Any] = {}
     db = object()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from assetcron._summary import AssetOutcome, Outcome
 from assetcron_operator import status
 
 NOW = datetime(2026, 3, 28, 12, 0, 7, tzinfo=UTC)
@@ -334,3 +335,46 @@ def test_derive_status_assembles_everything() -> None:
     assert out["conditions"][0]["reason"] == "Reconciled"
     assert status.derive_status(suspended=True, **common)["nextRuns"] == []
     assert status.derive_status(**{**common, "ready": "False"}, suspended=False)["nextRuns"] == []
+
+
+@pytest.mark.parametrize(
+    ("message", "outcomes"),
+    [
+        ("unknown asset key 'p/aa'; did you mean 'p/a'?", []),  # the runner's exit 2
+        ("terminated by SIGTERM after 42 s while materializing p/b", [("p/a", "Materialized")]),
+        ("unexpected error while opening the storage: OSError: [Errno 30] Read-only", []),
+    ],
+)
+def test_a_run_that_stopped_early_shows_the_runners_reason(
+    message: str, outcomes: list[tuple[str, Outcome]]
+) -> None:
+    from assetcron import build_summary, encode_summary
+    from assetcron_operator.models import RecentRun
+
+    summary = build_summary(
+        run_id=None,
+        scheduled_time=None,
+        partition_key=None,
+        duration_seconds=42.0,
+        outcomes=[AssetOutcome(key, outcome) for key, outcome in outcomes],
+        message=message,
+    )
+    job = _job(
+        f"{CJ}-{_minutes('2026-03-28T06:00:00Z')}",
+        conditions=[{"type": "Failed", "status": "True", "lastTransitionTime": NOW.isoformat()}],
+    )
+    pod = _pod(job["metadata"]["name"], phase="Failed", message=encode_summary(summary))
+    (run,) = status.derive_runs([job], [pod], limit=5)
+    assert run["phase"] == "Failed"
+    assert run["message"] == message
+    assert run["counts"]["materialized"] == len(outcomes)
+    assert RecentRun.model_validate(run).message == message  # fits the status schema
+
+
+def test_a_summary_message_is_cut_to_the_status_limit() -> None:
+    parsed = status.parse_summary(json.dumps({"counts": {}, "assets": [], "message": "x" * 5000}))
+    assert parsed is not None
+    assert parsed["message"] == "x" * status.MESSAGE_LIMIT
+    no_reason = status.parse_summary(json.dumps({"counts": {}, "assets": [], "message": 3}))
+    assert no_reason is not None
+    assert "message" not in no_reason

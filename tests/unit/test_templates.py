@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from assetcron import TemplateError, check_template, render_run_config, template_context
+from assetcron import (
+    RenderLimits,
+    TemplateError,
+    check_template,
+    render_run_config,
+    template_context,
+)
 
 TICK = datetime(2015, 6, 2, 6, 0, tzinfo=UTC)
 
@@ -137,3 +143,167 @@ def test_non_json_values_and_naive_times_are_rejected() -> None:
         render_run_config({}, scheduled_time=datetime(2015, 6, 2))  # noqa: DTZ001
     with pytest.raises(TemplateError, match="invalid cron"):
         render_run_config({}, scheduled_time=TICK, cron_schedule="not a cron")
+
+
+# ----------------------------------------------------------- check_template never evaluates
+
+#: Templates whose constant parts Jinja2's code generator would fold at compile time:
+#: each computes something huge (seconds of CPU, or a string of 200 MB to 1 GB).
+HOSTILE = [
+    "{{ 9**(9**7) }}",
+    "{{ 'a' * 2*10**8 }}",
+    "{{ 'x'|center(1000000000) }}",
+    "{{ '%01000000000d' % 1 }}",
+    "{% if 'a' * 10**9 %}x{% endif %}",
+]
+
+
+@pytest.fixture
+def no_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make compiling (and so constant folding) fail loudly: check_template must parse only."""
+    import jinja2.compiler
+    import jinja2.environment
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("check_template compiled a template")
+
+    monkeypatch.setattr(jinja2.environment.Environment, "compile", refuse)
+    monkeypatch.setattr(jinja2.compiler.CodeGenerator, "__init__", refuse)
+
+
+@pytest.mark.usefixtures("no_compiling")
+@pytest.mark.parametrize("text", HOSTILE)
+def test_check_template_accepts_hostile_constants_without_evaluating_them(text: str) -> None:
+    check_template({"ops": {"a": {"config": {"x": text}}}})  # valid syntax: nothing to report
+
+
+@pytest.mark.usefixtures("no_compiling")
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ 9**(9**7) | nope }}", "run config a: No filter named 'nope'."),
+        ("{% if 9**(9**7) is nope %}{% endif %}", "run config a: No test named 'nope'."),
+        ("{{ 'x'|center(10**9) ~ later }}", "run config a: 'later' is undefined"),
+        ("{{ ('a' * 10**9)._x }}", "run config a: access to attribute '_x' is unsafe"),
+        ("{{ x | no_such_filter }}", "run config a: No filter named 'no_such_filter'."),
+        ("{{ nope if true else 'x' | nofilter }}", "No filter named 'nofilter'."),
+        ("{% set ns = namespace() %}{% set ns._x = 1 %}", "'_x' is unsafe"),
+    ],
+)
+def test_check_template_reports_problems_next_to_hostile_constants(text: str, message: str) -> None:
+    with pytest.raises(TemplateError) as info:
+        check_template({"a": text})
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "nested too deeply"),
+        ("{{ x" + "|upper" * 20000 + " }}", "'x' is undefined"),  # compiling recursed
+        ("{{ " + "9" * 5000 + " }}", "integer string conversion"),
+    ],
+)
+def test_check_template_turns_parser_limits_into_template_errors(text: str, message: str) -> None:
+    # These escaped as RecursionError / ValueError before, which the operator's
+    # validation (catching TemplateError) did not handle.
+    with pytest.raises(TemplateError, match=message):
+        check_template({"a": text})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{% set d = scheduled_time | days_ago(1) %}{{ d | ds }}",
+        "{% for i in range(3) %}{{ loop.index }}{{ i }}{% endfor %}",
+        "{% macro m(a, b=1) %}{{ a }}{{ b }}{{ varargs }}{% endmacro %}{{ m(1) }}",
+        "{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}x{% endcall %}",
+        "{% set ns = namespace(n=0) %}{% set ns.n = 1 %}{{ ns.n }}",
+        "{% with a = partition_key %}{{ a }}{% endwith %}",
+        "{% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}",
+        "{{ dict(a=1) | tojson }}{{ timezone is string }}",
+        "{% filter upper %}{{ scheduled_date }}{% endfilter %}",
+    ],
+)
+def test_check_template_accepts_what_renders(text: str) -> None:
+    check_template({"a": text})
+    render_run_config({"a": text}, scheduled_time=TICK)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ loop.index }}", "'loop' is undefined"),
+        ("{{ caller() }}", "'caller' is undefined"),
+        ("{% set ns.x = 1 %}", "'ns' is undefined"),
+    ],
+)
+def test_check_template_knows_where_implicit_names_exist(text: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        check_template({"a": text})
+
+
+# --------------------------------------------------------------- rendering is bounded
+
+LOOP_X = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+LOOP_NOTHING = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+DOUBLING = (
+    "{% set ns = namespace(s='ab') %}{% for i in range(64) %}"
+    "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "limits", "message"),
+    [
+        ("{{ 'a' * 10**9 }}", None, "'*' would make a 1000000000-character string (limit 1048576)"),
+        ("{{ 10**9 * 'a' }}", None, "'*' would make a 1000000000-character string"),
+        ("{{ [0] * 2000000 }}", None, "'*' would make a 2000000-item list (limit 1048576)"),
+        (
+            "{{ 9**(9**9) }}",
+            None,
+            "'**' would make a number of about 369693099 digits (limit 4300)",
+        ),
+        ("{{ 10**3000 * 10**3000 }}", None, "'*' would make a number of about"),
+        ("{{ range(10**9) | list }}", None, "larger than MAX_RANGE (100000)"),
+        ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", None, "recursion too deep"),
+        ("{{ scheduled_date" + "|upper" * 20000 + " }}", None, "recursion too deep"),
+        ("{{ 'x'|center(10**9) }}", None, "rendering needs more than 256 MiB (limit)"),
+        ("{{ '%01000000000d' % 1 }}", None, "rendering needs more than 256 MiB (limit)"),
+        (DOUBLING, RenderLimits(memory_bytes=64 * 2**20), "rendering needs more than 64 MiB"),
+        (LOOP_X, RenderLimits(memory_bytes=32 * 2**20, seconds=60), "needs more than 32 MiB"),
+        (LOOP_NOTHING, RenderLimits(seconds=0.3), "rendering took longer than 0.3 s (limit)"),
+        ("{{ 'x'|center(2000) }}", RenderLimits(output_chars=1000), "2000 characters (limit 1000)"),
+    ],
+)
+def test_explosive_templates_fail_naming_the_leaf_and_the_limit(
+    text: str, limits: RenderLimits | None, message: str
+) -> None:
+    template = {"ops": {"a": {"config": {"fine": "{{ scheduled_date }}", "x": text}}}}
+    kw = {"limits": limits} if limits else {}
+    with pytest.raises(TemplateError) as info:
+        render_run_config(template, scheduled_time=TICK, **kw)  # type: ignore[arg-type]
+    assert str(info.value).startswith("run config ops/a/config/x: ")
+    assert message in str(info.value)
+
+
+def test_the_size_checks_allow_ordinary_arithmetic() -> None:
+    assert render("{{ '-' * 3 }}{{ 2 ** 10 }}{{ 3 * 4 }}{{ 2 ** -1 }}{{ 1 ** 10**9 }}") == (
+        "---102412" + "0.5" + "1"
+    )
+    assert render("{{ [1, 2] * 2 }}") == "[1, 2, 1, 2]"
+
+
+def test_a_template_without_delimiters_renders_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    def no_fork() -> int:
+        raise AssertionError("forked for a template without '{'")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    template = {"a": "plain", "b": [1, None, {"c": True}], "d": 2.5}
+    assert render_run_config(template, scheduled_time=TICK) == {
+        "a": "plain",
+        "b": [1, None, {"c": True}],
+        "d": 2.5,
+    }
