@@ -425,6 +425,27 @@ def test_operator_only_bad_input_is_ready_false_with_a_reason(
         assert cluster.get("cronjob", name) is None  # nothing rendered from a bad spec
 
 
+@pytest.mark.parametrize(
+    "template",
+    ["{{ 9**(9**7) }}", "{{ 'a' * 2*10**8 }}", "{{ 'x' | center(10**9) }}"],
+    ids=["power", "repeat", "filter"],
+)
+def test_templates_that_explode_when_evaluated_are_checked_without_evaluating(
+    cluster: Cluster, template: str
+) -> None:
+    # Compiling a Jinja template folds constant expressions: checking these used to stall
+    # the operator for seconds or grow it by ~800 MB. The check now only parses; rendering
+    # (in the run, bounded in time and memory) is where they fail, with a clear error.
+    name = f"explodes-{uuid.uuid4().hex[:6]}"
+    body = _schedule(name, runConfig={"ops": {"a": {"config": {"x": template}}}})
+    cluster.apply(body)
+    wait_for(lambda: cluster.ready(name), f"{name}'s Ready condition", timeout=30)
+    after = f"fine-{uuid.uuid4().hex[:6]}"
+    cluster.apply(_schedule(after))
+    wait_for(lambda: cluster.get("cronjob", after), "the next schedule's CronJob", timeout=15)
+    cluster.kubectl("delete", "assetschedule", name, after, "--wait=false")
+
+
 def test_deleting_the_asset_job_suspends_and_reports_job_not_found(cluster: Cluster) -> None:
     job, _ = _manifests()
     job["metadata"] = {"name": "transient"}
