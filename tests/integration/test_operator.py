@@ -603,6 +603,7 @@ def test_manual_runs_cause_no_unexpected_job_warnings(
     job, _ = _manifests()
     job["metadata"] = {"name": "stuck"}
     job["spec"]["codeLocation"]["image"] = "ghcr.io/assetcron/not-on-this-node:0"
+    job["spec"]["template"].update(volumes=[], volumeMounts=[])  # schedulable: no claim
     cluster.apply(job, _schedule("stuck", job="stuck"))
     wait_for(lambda: (r := cluster.ready("stuck")) and r["status"] == "True", "stuck Ready")
     exe = Path(sys.executable).parent / "assetcron"
@@ -633,8 +634,8 @@ def test_manual_runs_cause_no_unexpected_job_warnings(
     run = next(r for r in status["recentRuns"] if r["name"] == ours)
     assert run["trigger"] == "Manual"
     assert "not-on-this-node" in run["message"]
-    cluster.kubectl("delete", "assetschedule", "stuck", "--wait=false")
     cluster.kubectl("delete", "job", "control-run", "--wait=false")
+    cluster.kubectl("delete", "assetschedule", "stuck", "--wait=false")
 
 
 def test_an_object_nested_thousands_of_levels_deep_is_refused_on_itself_alone(
