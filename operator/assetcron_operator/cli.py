@@ -25,7 +25,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -140,8 +140,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     trig.set_defaults(func=cmd_trigger)
 
-    prev = sub.add_parser("preview", help="next ticks and the run config each would render")
-    prev.add_argument("target", metavar="NAME|FILE", help="schedule name, or a manifest file")
+    prev = sub.add_parser(
+        "preview",
+        help="next ticks and the run config each would render",
+        description=(
+            "The next ticks of an AssetSchedule (every AssetSchedule in FILE, or the"
+            " schedule NAME in the cluster) with the Job name, partition key and run config"
+            " each would run with, in the CronJob controller's own cron semantics. When the"
+            " job's code location is importable here (from the working directory), each"
+            " tick is also checked as the runner checks it: partition key and typed config."
+        ),
+    )
+    prev.add_argument(
+        "target", metavar="NAME|FILE", help="schedule name, or a manifest file or directory"
+    )
     prev.add_argument("--count", type=int, default=5, metavar="N", help="ticks (default 5)")
     prev.add_argument(
         "--job",
@@ -150,6 +162,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     prev.add_argument(
         "--after", metavar="ISO8601", help="preview ticks after this time (default: now)"
+    )
+    prev.add_argument(
+        "-d",
+        "--working-directory",
+        metavar="DIR",
+        default=".",
+        help="where the code location's module is imported from (default: .), as in Dagster",
+    )
+    prev.add_argument(
+        "--no-code",
+        action="store_true",
+        help="do not import the code location (no partition or typed-config checks)",
     )
     _add_cluster_args(prev)
     prev.set_defaults(func=cmd_preview)
@@ -236,8 +260,59 @@ def _load_manifests(path: Path) -> list[dict[str, Any]]:
     return docs
 
 
+def _job_named(docs: list[dict[str, Any]], name: object) -> dict[str, Any] | None:
+    return next(
+        (
+            d
+            for d in docs
+            if d.get("kind") == "AssetJob" and (d.get("metadata") or {}).get("name") == name
+        ),
+        None,
+    )
+
+
+def _load_code(
+    job: Mapping[str, Any] | None, working_directory: str, cache: dict[tuple[str, str], Any]
+) -> tuple[Any, str | None]:
+    """The job's code location loaded from ``working_directory``: ``(definitions, None)``
+    or ``(None, why not)``. Loaded once per (module, attribute)."""
+    location = ((job or {}).get("spec") or {}).get("codeLocation") or {}
+    module = str(location.get("module") or "")
+    attribute = str(location.get("attribute") or "defs")
+    if not module:
+        return None, None
+    key = (module, attribute)
+    if key not in cache:
+        from assetcron import AssetcronError
+        from assetcron._loader import load_definitions
+
+        root = str(Path(working_directory).resolve())
+        added = root not in sys.path
+        if added:
+            sys.path.insert(0, root)
+        try:
+            cache[key] = (load_definitions(module_name=module, attribute=attribute)[0], None)
+        except AssetcronError as exc:
+            why = " ".join(str(exc).split())
+            cache[key] = (
+                None,
+                f"code location {module}:{attribute} not loaded here ({why}): partition"
+                " keys and typed config are not checked",
+            )
+        finally:
+            if added:
+                sys.path.remove(root)
+    definitions, note = cache[key]
+    return definitions, note
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
-    """``assetcron schedule preview``: print the next ticks with their rendered run config."""
+    """``assetcron schedule preview``: print the next ticks with their rendered run config.
+
+    Prints one JSON list: for each AssetSchedule (file order; a file may hold several,
+    and a directory is read file by file) its ``--count`` ticks, each naming its
+    ``schedule``. Exit 0, or 2 with one line on stderr for bad input.
+    """
     import yaml
 
     from assetcron_operator.preview import PreviewError, preview_ticks
@@ -251,53 +326,59 @@ def cmd_preview(args: argparse.Namespace) -> int:
         return _error(str(exc))
 
     target = Path(args.target)
-    schedule: dict[str, Any] | None = None
-    job: dict[str, Any] | None = None
+    pairs: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    job_file: dict[str, Any] | None = None
     try:
-        if target.exists():
-            docs = _load_manifests(target)
-            schedule = next((d for d in docs if d.get("kind") == "AssetSchedule"), None)
-            if schedule is None:
-                return _error(f"{target}: no AssetSchedule in the file")
-            ref = ((schedule.get("spec") or {}).get("jobRef") or {}).get("name")
-            job = next(
-                (
-                    d
-                    for d in docs
-                    if d.get("kind") == "AssetJob" and (d.get("metadata") or {}).get("name") == ref
-                ),
-                None,
-            )
         if args.job:
-            job = next(
+            job_file = next(
                 (d for d in _load_manifests(Path(args.job)) if d.get("kind") == "AssetJob"), None
             )
-            if job is None:
+            if job_file is None:
                 return _error(f"{args.job}: no AssetJob in the file")
+        if target.exists():
+            docs = _load_manifests(target)
+            schedules = [d for d in docs if d.get("kind") == "AssetSchedule"]
+            if not schedules:
+                return _error(f"{target}: no AssetSchedule in the file")
+            for schedule in schedules:
+                ref = ((schedule.get("spec") or {}).get("jobRef") or {}).get("name")
+                pairs.append((schedule, job_file or _job_named(docs, ref)))
     except (OSError, ValueError, yaml.YAMLError) as exc:
         return _error(" ".join(str(exc).split()))
 
-    if schedule is None or (job is None and not target.exists()):
+    if not target.exists():
         try:
             kube, namespace = _cluster(args)
-            if schedule is None:
-                schedule = kube.get_schedule(namespace, args.target)
-                if schedule is None:
-                    return _error(
-                        f"{args.target!r} is neither a file nor an AssetSchedule in namespace"
-                        f" {namespace!r}"
-                    )
-            ref = ((schedule.get("spec") or {}).get("jobRef") or {}).get("name")
+            found = kube.get_schedule(namespace, args.target)
+            if found is None:
+                return _error(
+                    f"{args.target!r} is neither a file nor an AssetSchedule in namespace"
+                    f" {namespace!r}"
+                )
+            ref = ((found.get("spec") or {}).get("jobRef") or {}).get("name")
+            job = job_file
             if job is None and ref:
                 job = kube.get_assetjob(namespace, str(ref))
+            pairs.append((found, job))
         except Exception as exc:  # kubeconfig problems come in many exception types
             return _error(f"cannot reach the cluster: {exc}")
 
-    try:
-        ticks = preview_ticks(schedule, job, count=args.count, after=after)
-    except PreviewError as exc:
-        return _error(str(exc))
-    print(json.dumps(ticks, indent=2, ensure_ascii=False, default=str))
+    out: list[dict[str, Any]] = []
+    code: dict[tuple[str, str], Any] = {}
+    for schedule, job in pairs:
+        name = str((schedule.get("metadata") or {}).get("name") or "")
+        definitions, note = (
+            (None, None) if args.no_code else _load_code(job, args.working_directory, code)
+        )
+        try:
+            ticks = preview_ticks(
+                schedule, job, count=args.count, after=after,
+                definitions=definitions, code_note=note,
+            )  # fmt: skip
+        except PreviewError as exc:
+            return _error(f"AssetSchedule {name}: {exc}" if len(pairs) > 1 else str(exc))
+        out.extend({"schedule": name, **tick} for tick in ticks)
+    print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
     return EXIT_OK
 
 

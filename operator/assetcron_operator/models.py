@@ -16,7 +16,7 @@ written by an older or newer operator still parses.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -143,6 +143,23 @@ _TIME_ZONE = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"
 
 _PRESERVE: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
 _PRESERVE_OBJECT: dict[str, Any] = {"type": "object", **_PRESERVE}
+
+#: Most tags on a job or schedule, and the longest tag value (characters). Tags travel
+#: into every run; the bounds keep one object from carrying megabytes of them.
+MAX_TAGS = 64
+MAX_TAG_VALUE = 1024
+#: Most top-level keys of a run config (Dagster's shape has four: ops, resources,
+#: execution, loggers; the runner refuses others with a message).
+MAX_RUN_CONFIG_KEYS = 16
+_TAG_KEYS_RULE: dict[str, Any] = {
+    "x-kubernetes-validations": [
+        {"rule": "self.all(k, size(k) <= 253)", "message": "tag keys are at most 253 characters"}
+    ]
+}
+_TAGS_DESCRIPTION = (
+    f"Free-form run tags (at most {MAX_TAGS}; values up to {MAX_TAG_VALUE} characters)."
+)
+TagValue = Annotated[str, Field(max_length=MAX_TAG_VALUE)]
 
 
 class _Model(BaseModel):
@@ -284,10 +301,16 @@ class AssetJobSpec(_Model):
     code_location: CodeLocation = Field(description="Image, module and attribute to load.")
     run_config: dict[str, Any] = Field(
         default_factory=dict,
+        max_length=MAX_RUN_CONFIG_KEYS,
         description="Static run config in Dagster's shape: ops.<asset>.config.",
         json_schema_extra=_PRESERVE,
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Free-form run tags.")
+    tags: dict[str, TagValue] = Field(
+        default_factory=dict,
+        max_length=MAX_TAGS,
+        description=_TAGS_DESCRIPTION,
+        json_schema_extra=_TAG_KEYS_RULE,
+    )
     description: str | None = Field(default=None, max_length=4096, description="Free text.")
     template: PodTemplate = Field(
         default_factory=PodTemplate, description="Pod settings for every run."
@@ -427,6 +450,7 @@ class AssetScheduleSpec(_Model):
     suspend: bool = Field(default=False, description="Suspend future runs.")
     run_config: dict[str, Any] = Field(
         default_factory=dict,
+        max_length=MAX_RUN_CONFIG_KEYS,
         description="Run-config template rendered per tick and merged over the job's.",
         json_schema_extra=_PRESERVE,
     )
@@ -460,7 +484,12 @@ class AssetScheduleSpec(_Model):
         description="Failed runs to keep (default: the operator's history size).",
     )
     description: str | None = Field(default=None, max_length=4096, description="Free text.")
-    tags: dict[str, str] = Field(default_factory=dict, description="Free-form run tags.")
+    tags: dict[str, TagValue] = Field(
+        default_factory=dict,
+        max_length=MAX_TAGS,
+        description=_TAGS_DESCRIPTION,
+        json_schema_extra=_TAG_KEYS_RULE,
+    )
 
 
 class AssetOutcome(_StatusModel):

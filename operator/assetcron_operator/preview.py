@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from assetcron import TemplateError, render_run_config
+from assetcron import AssetcronError, render_run_config
+from assetcron._materialize import run_partition_key, validate_run_config
+from assetcron._selection import plan
 from assetcron_operator import naming, validation
 from assetcron_operator.render import merge_run_config
 from assetcron_operator.status import next_ticks
+
+if TYPE_CHECKING:
+    from assetcron import Definitions
 
 __all__ = ["PreviewError", "preview_ticks"]
 
@@ -35,6 +40,8 @@ def preview_ticks(
     *,
     count: int,
     after: datetime,
+    definitions: Definitions | None = None,
+    code_note: str | None = None,
 ) -> list[dict[str, Any]]:
     """The next ``count`` ticks of ``schedule`` strictly after ``after``, each rendered.
 
@@ -44,20 +51,28 @@ def preview_ticks(
             run-config template is rendered, and a note says so).
         count: number of ticks (>= 1).
         after: aware time to start from (usually now).
+        definitions: the job's code location, loaded (``None`` when it cannot be
+            imported here). With it each tick is checked as the runner checks it: the
+            selection is resolved, the partition key derived (Dagster's rule for a
+            partitioned job without ``spec.partitionKey``) and the rendered run config
+            validated against the assets' typed config.
+        code_note: why ``definitions`` is missing, repeated as each tick's ``note``.
 
     Returns:
         One dict per tick: ``scheduledTime`` (RFC 3339 UTC), ``scheduledTimeLocal``
         (ISO 8601 in the schedule's zone), ``jobName`` (``<cronjob>-<unix minutes>``, as the
         CronJob controller names the Job), ``partitionKey`` (the rendered
-        ``spec.partitionKey``, or ``None``: the runner derives a daily partition from the
-        code location, which a preview does not load), and ``runConfig`` (the job's run
-        config deep-merged with the schedule's template, rendered). A tick whose template
-        fails to render has ``runConfig: None`` and ``error`` (one line) instead, as
-        Dagster's evaluate_tick reports a failing tick without stopping.
+        ``spec.partitionKey``, else with ``definitions`` the key the runner derives,
+        else ``None``), and ``runConfig`` (the job's run config deep-merged with the
+        schedule's template, rendered). A tick the runner would refuse (template fails to
+        render, partition key outside the partitions, config failing an asset's model)
+        has ``error`` (one line), as Dagster's evaluate_tick reports a failing tick
+        without stopping; ``note`` says what could not be checked.
 
     Raises:
-        PreviewError: the schedule or job is invalid (schema or operator checks), ``count``
-            is below 1, or ``after`` is naive.
+        PreviewError: the schedule or job is invalid (schema or operator checks), the
+            job's selection does not resolve in ``definitions``, ``count`` is below 1,
+            or ``after`` is naive.
     """
     if count < 1:
         msg = f"count must be >= 1, got {count}"
@@ -79,6 +94,13 @@ def preview_ticks(
     template = (
         merge_run_config(job_spec.run_config, spec.run_config) if job_spec else spec.run_config
     )
+    planned = None
+    if definitions is not None and job_spec is not None:
+        try:
+            planned = plan(definitions.graph, job_spec.selection)
+        except AssetcronError as exc:
+            msg = f"AssetJob spec.selection {job_spec.selection!r}: {exc}"
+            raise PreviewError(msg) from exc
     cronjob = naming.cronjob_name(parsed.metadata.name or "schedule")
     out: list[dict[str, Any]] = []
     for tick in next_ticks(cron, spec.time_zone, after, count):
@@ -97,7 +119,11 @@ def preview_ticks(
                     scheduled_time=local,
                     timezone=spec.time_zone,
                     cron_schedule=cron,
-                )["partitionKey"]
+                )["partitionKey"].strip()
+            if planned is not None and definitions is not None:
+                entry["partitionKey"] = run_partition_key(
+                    definitions, planned, local, entry["partitionKey"]
+                )
             entry["runConfig"] = render_run_config(
                 template,
                 scheduled_time=local,
@@ -105,9 +131,13 @@ def preview_ticks(
                 cron_schedule=cron,
                 partition_key=entry["partitionKey"],
             )
-        except TemplateError as exc:
-            entry["error"] = str(exc)
+            if planned is not None and definitions is not None:
+                validate_run_config(definitions, planned, entry["runConfig"])
+        except AssetcronError as exc:
+            entry["error"] = " ".join(str(exc).split())
         if job_spec is None:
             entry["note"] = "AssetJob not found: only the schedule's run config is shown"
+        elif definitions is None and code_note:
+            entry["note"] = code_note
         out.append(entry)
     return out

@@ -118,6 +118,9 @@ BAD_SCHEDULES = [
     ("time zone with a space", "spec.timeZone", "Europe/New York", "IANA time zone"),
     ("Local time zone", "spec.timeZone", "Local", "IANA time zone"),
     ("unknown field", "spec.cronSchedules", "0 * * * *", "spec.cronSchedules"),
+    ("65 tags", "spec.tags", {f"t{i}": "x" for i in range(65)}, "must have at most 64 items"),
+    ("17 run-config keys", "spec.runConfig", {f"k{i}": {} for i in range(17)},
+     "must have at most 16 items"),
 ]  # fmt: skip
 
 
@@ -148,6 +151,11 @@ BAD_JOBS = [
     ("module not a Python name", "spec.codeLocation.module", "my-module", "should match"),
     ("negative backoffLimit", "spec.backoffLimit", -1, GE0),
     ("zero activeDeadlineSeconds", "spec.activeDeadlineSeconds", 0, "greater than or equal to 1"),
+    ("65 tags", "spec.tags", {f"t{i}": "x" for i in range(65)}, "must have at most 64 items"),
+    ("a 2 KB tag value", "spec.tags", {"team": "x" * 2048}, "at most 1024 bytes"),
+    ("a 300-character tag key", "spec.tags", {"k" * 300: "x"}, "tag keys are at most 253"),
+    ("17 run-config keys", "spec.runConfig", {f"k{i}": {} for i in range(17)},
+     "must have at most 16 items"),
 ]  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import PlaneHandle
 
@@ -30,16 +31,52 @@ def _preview(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 def test_preview_of_the_manifests_needs_no_cluster(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(tmp_path / "missing")}
-    proc = _preview(str(MANIFESTS), "--count", "2", "--after", "2015-06-01T00:00:00Z", env=env)
+    proc = _preview(
+        str(MANIFESTS), "--count", "2", "--after", "2015-06-01T00:00:00Z",
+        "-d", str(ROOT / "examples"), env=env,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     ticks = json.loads(proc.stdout)
     assert [t["scheduledTime"] for t in ticks] == ["2015-06-01T13:00:00Z", "2015-06-02T13:00:00Z"]
     first = ticks[0]
+    assert first["schedule"] == "weather-daily"
+    assert "note" not in first  # the weather code location was loaded and checked
     assert first["scheduledTimeLocal"] == "2015-06-01T06:00:00-07:00"  # 06:00 in Los Angeles
     assert first["partitionKey"] == "2015-05-31"  # the day before the tick
     report = first["runConfig"]["ops"]["weather__weather_report"]["config"]
     assert report["title"].startswith("Seattle weather for 2015-05-31 (7 days from 2015-05-25;")
     assert report["temperature_unit"] == "C"  # the AssetJob's static run config, merged
+
+
+def test_preview_covers_every_schedule_of_a_multi_document_file(tmp_path: Path) -> None:
+    docs = [*yaml.safe_load_all((MANIFESTS / "assetjob.yaml").read_text())]
+    schedule = yaml.safe_load((MANIFESTS / "assetschedule.yaml").read_text())
+    hourly = json.loads(json.dumps(schedule))
+    hourly["metadata"]["name"] = "weather-hourly"
+    hourly["spec"]["cronSchedule"] = "0 * * * *"
+    # Typed config the weather assets refuse, only on the second schedule.
+    hourly["spec"]["runConfig"]["ops"]["weather__rolling_7d_summary"] = {
+        "config": {"window_days": "{{ 'a week' }}"}
+    }
+    file = tmp_path / "both.yaml"
+    file.write_text(yaml.safe_dump_all([*docs, schedule, hourly]))
+    env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(tmp_path / "missing")}
+    proc = _preview(
+        str(file), "--count", "2", "--after", "2015-06-01T00:00:00Z",
+        "-d", str(ROOT / "examples"), env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    ticks = json.loads(proc.stdout)
+    assert [t["schedule"] for t in ticks] == ["weather-daily"] * 2 + ["weather-hourly"] * 2
+    assert all("error" not in t for t in ticks[:2])
+    assert all("window_days" in t["error"] for t in ticks[2:])
+
+    # Where the code location cannot be imported, the preview says what it did not check.
+    blind = _preview(str(file), "--count", "1", "-d", str(tmp_path), env=env)
+    assert blind.returncode == 0, blind.stderr
+    notes = {t.get("note", "") for t in json.loads(blind.stdout)}
+    assert len(notes) == 1
+    assert "weather.definitions:defs not loaded here" in notes.pop()
 
 
 def test_preview_refuses_a_bad_file_with_one_line(tmp_path: Path) -> None:

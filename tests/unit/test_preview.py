@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
+from assetcron import DailyPartitionsDefinition, Definitions, asset
 from assetcron_operator.preview import PreviewError, preview_ticks
 
 AFTER = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
@@ -94,3 +96,76 @@ def test_bad_arguments() -> None:
         preview_ticks(_schedule(), JOB, count=0, after=AFTER)
     with pytest.raises(PreviewError, match="aware"):
         preview_ticks(_schedule(), JOB, count=1, after=datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+class ObsConfig(BaseModel):
+    """Typed config of the asset below (Dagster's ``Config``)."""
+
+    station: str
+    days: int = 1
+
+
+def _partitioned_code() -> Definitions:
+    """A code location as the runner loads it: a daily-partitioned asset with typed config."""
+
+    @asset(partitions_def=DailyPartitionsDefinition(start_date="2026-01-01"))
+    def obs(config: ObsConfig) -> int:
+        return config.days
+
+    return Definitions(assets=[obs])
+
+
+PARTITIONED_JOB = {
+    "metadata": {"name": "weather"},
+    "spec": {
+        "selection": "*",
+        "codeLocation": {"image": "img", "module": "weather"},
+        "runConfig": {"ops": {"obs": {"config": {"station": "KSEA"}}}},
+    },
+}
+
+
+def test_a_partitioned_job_without_partition_key_previews_the_key_the_runner_derives() -> None:
+    schedule = _schedule(
+        runConfig={"ops": {"obs": {"config": {"station": "{{ partition_key | ds_nodash }}"}}}}
+    )
+    ticks = preview_ticks(
+        schedule, PARTITIONED_JOB, count=1, after=AFTER, definitions=_partitioned_code()
+    )
+    # 06:00 Paris on 03-29 is 04:00 UTC: Dagster's rule takes the last ended UTC day.
+    assert ticks[0]["partitionKey"] == "2026-03-28"
+    assert ticks[0]["runConfig"]["ops"]["obs"]["config"]["station"] == "20260328"
+    assert "error" not in ticks[0]
+    # Without the code the key is unknown: the template needing it fails, and says so.
+    blind = preview_ticks(schedule, PARTITIONED_JOB, count=1, after=AFTER, code_note="not here")
+    assert blind[0]["partitionKey"] is None
+    assert "error" in blind[0]
+    assert blind[0]["note"] == "not here"
+
+
+def test_run_config_is_validated_against_the_assets_typed_config() -> None:
+    schedule = _schedule(runConfig={"ops": {"obs": {"config": {"days": "{{ 'many' }}"}}}})
+    (tick,) = preview_ticks(
+        schedule, PARTITIONED_JOB, count=1, after=AFTER, definitions=_partitioned_code()
+    )
+    assert "days" in tick["error"]
+    assert "\n" not in tick["error"]
+    typo = _schedule(runConfig={"ops": {"ob": {"config": {"days": 2}}}})
+    (tick,) = preview_ticks(
+        typo, PARTITIONED_JOB, count=1, after=AFTER, definitions=_partitioned_code()
+    )
+    assert "did you mean 'obs'?" in tick["error"]
+
+
+def test_a_partition_key_outside_the_partitions_is_an_error_on_the_tick() -> None:
+    schedule = _schedule(partitionKey="2025-12-31")
+    (tick,) = preview_ticks(
+        schedule, PARTITIONED_JOB, count=1, after=AFTER, definitions=_partitioned_code()
+    )
+    assert "2025-12-31" in tick["error"]
+
+
+def test_a_selection_the_code_location_cannot_resolve_is_refused() -> None:
+    job = {**PARTITIONED_JOB, "spec": {**PARTITIONED_JOB["spec"], "selection": "key:nope"}}
+    with pytest.raises(PreviewError, match="nope"):
+        preview_ticks(_schedule(), job, count=1, after=AFTER, definitions=_partitioned_code())
