@@ -152,7 +152,7 @@ BAD_JOBS = [
     ("negative backoffLimit", "spec.backoffLimit", -1, GE0),
     ("zero activeDeadlineSeconds", "spec.activeDeadlineSeconds", 0, "greater than or equal to 1"),
     ("65 tags", "spec.tags", {f"t{i}": "x" for i in range(65)}, "must have at most 64 items"),
-    ("a 2 KB tag value", "spec.tags", {"team": "x" * 2048}, "at most 1024 bytes"),
+    ("a 2 KB tag value", "spec.tags", {"team": "x" * 2048}, "not be more than 1024 bytes"),
     ("a 300-character tag key", "spec.tags", {"k" * 300: "x"}, "tag keys are at most 253"),
     ("17 run-config keys", "spec.runConfig", {f"k{i}": {} for i in range(17)},
      "must have at most 16 items"),
