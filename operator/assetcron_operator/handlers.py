@@ -35,6 +35,7 @@ from typing import Any, cast
 import kopf
 
 from assetcron_operator import naming, render
+from assetcron_operator import status as status_mod
 from assetcron_operator.kube import GROUP, JOB_PLURAL, SCHEDULE_PLURAL, VERSION, Kube
 from assetcron_operator.kube import make_api_client as _make_api_client
 from assetcron_operator.logs import QuietEventHandlers
@@ -455,29 +456,46 @@ def _reconcile_from_index(
 @kopf.on.event("batch", "v1", "jobs", labels=_MANAGED)
 def run_changed(
     *,
+    type: str,
     body: kopf.Body,
     namespace: str | None,
     memo: Any,
+    logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
     """A run's Job changed: refresh its schedule's run history (no write if unchanged)
-    and prune its finished manual runs beyond the history limits."""
+    and prune its finished manual runs beyond the history limits. A scheduled run
+    deleted unfinished by the next tick (``concurrencyPolicy: Replace``) is recorded in
+    ``status.lastReplacedRun`` and reported as a ``RunReplaced`` warning Event."""
     ns = namespace or ""
     ix = Indexes.from_kwargs(kwargs)
     service = _service(memo)
     names: list[str] = []
+    cronjob: JsonDict | None = None
     if (direct := _owner(body, "AssetSchedule")) is not None:
         names.append(direct)  # a manual run
     elif (cj_name := _owner(body, "CronJob")) is not None:
         cronjob = _first(ix.cronjobs, (ns, cj_name))
         owners = (cronjob or {}).get("metadata", {}).get("ownerReferences") or []
         names.extend(o["name"] for o in owners if o.get("kind") == "AssetSchedule")
+    replaced = status_mod.replaced_run(body, cronjob) if type == "DELETED" else None
     for name in names:
         schedule = ix.schedule(ns, name)
         if schedule is None:
             continue
         observed = ix.observed(ns, name)
         changes = service.refresh_runs(schedule, observed=observed)
+        if replaced is not None:
+            changes["lastReplacedRun"] = replaced
+            message = (
+                f"run {replaced['name']} (scheduled {replaced['scheduledTime']}) was still"
+                f" running at the next tick ({replaced['replacedBy']}) and was deleted"
+                " (concurrencyPolicy Replace): runs take longer than the period, so none"
+                " completes"
+            )
+            target = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "AssetSchedule", **schedule}
+            kopf.warn(cast(kopf.Body, target), reason="RunReplaced", message=message)
+            logger.warning(message)
         if changes:
             service.kube.patch_schedule_status(ns, name, changes)
         if direct is not None:

@@ -575,6 +575,19 @@ class TriggerRecord(_StatusModel):
     message: str | None = Field(default=None, description="What happened, one line.")
 
 
+class ReplacedRun(_StatusModel):
+    """A run deleted unfinished by the next tick (``concurrencyPolicy: Replace``)."""
+
+    name: str = Field(description="The replaced Job's name.")
+    scheduled_time: str = Field(
+        description="Its scheduled time (RFC 3339).", json_schema_extra={"format": "date-time"}
+    )
+    replaced_by: str = Field(
+        description="The tick that replaced it (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
 class AssetScheduleStatus(_StatusModel):
     """Observed state of an AssetSchedule."""
 
@@ -620,6 +633,13 @@ class AssetScheduleStatus(_StatusModel):
     )
     last_trigger: TriggerRecord | None = Field(
         default=None, description="The last manual trigger handled (assetcron.dev/trigger)."
+    )
+    last_replaced_run: ReplacedRun | None = Field(
+        default=None,
+        description=(
+            "The last run the next tick replaced before it finished (concurrencyPolicy"
+            " Replace): runs take longer than the period. Also a RunReplaced warning Event."
+        ),
     )
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "manual_runs_to_prune",
     "next_ticks",
     "parse_summary",
+    "replaced_run",
     "rfc3339",
     "upsert_condition",
 ]
@@ -395,6 +396,36 @@ def _started(run: Mapping[str, Any], job: Mapping[str, Any]) -> str:
 
 def _sort_key(run: Mapping[str, Any], job: Mapping[str, Any]) -> tuple[str, str]:
     return (_started(run, job), str(run["name"]))
+
+
+def replaced_run(
+    job: Mapping[str, Any], cronjob: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The ``lastReplacedRun`` record when a deleted Job was a run replaced unfinished.
+
+    With ``concurrencyPolicy: Replace`` the CronJob controller deletes a still-running
+    Job when the next tick comes (Kubernetes docs, CronJob "Concurrency policy"); if runs
+    take longer than the period no run ever completes, and the Job simply vanishes.
+    ``job`` is the Job's last state (its DELETED event). A run counts as replaced when
+    it was a scheduled run of ``cronjob``, had not finished, the policy is ``Replace`` and
+    the CronJob has scheduled a later tick. Returns ``{"name", "scheduledTime",
+    "replacedBy"}`` (the later tick, RFC 3339) or ``None``.
+    """
+    if cronjob is None or _is_manual(job):
+        return None
+    spec = cronjob.get("spec") or {}
+    if spec.get("concurrencyPolicy") != "Replace" or job_phase(job) in ("Succeeded", "Failed"):
+        return None
+    owners = (job.get("metadata") or {}).get("ownerReferences") or []
+    cj_name = (cronjob.get("metadata") or {}).get("name")
+    if not any(o.get("kind") == "CronJob" and o.get("name") == cj_name for o in owners):
+        return None
+    scheduled = _scheduled_time(job)
+    later = _normalize((cronjob.get("status") or {}).get("lastScheduleTime"))
+    if scheduled is None or later is None or later <= scheduled:
+        return None
+    name = str((job.get("metadata") or {}).get("name", ""))
+    return {"name": name, "scheduledTime": scheduled, "replacedBy": later}
 
 
 def manual_runs_to_prune(

@@ -638,6 +638,42 @@ def test_manual_runs_cause_no_unexpected_job_warnings(
     cluster.kubectl("delete", "assetschedule", "stuck", "--wait=false")
 
 
+def test_runs_replaced_before_they_finish_are_reported(cluster: Cluster) -> None:
+    # concurrencyPolicy Replace with runs longer than the period: the CronJob controller
+    # deletes each unfinished run at the next tick, so none completes. Runs here never
+    # finish (their image is not on the node); two ticks, one minute apart, show it.
+    job, _ = _manifests()
+    job["metadata"] = {"name": "slow"}
+    job["spec"]["codeLocation"]["image"] = "ghcr.io/assetcron/not-on-this-node:0"
+    job["spec"]["template"].update(volumes=[], volumeMounts=[])
+    schedule = _schedule(
+        "slow", job="slow", cronSchedule="* * * * *", concurrencyPolicy="Replace",
+        startingDeadlineSeconds=30,
+    )  # fmt: skip
+    cluster.apply(job, schedule)
+    status = wait_for(
+        lambda: (
+            (s := (cluster.get("assetschedule", "slow") or {}).get("status", {})).get(
+                "lastReplacedRun"
+            )
+            and s
+        ),
+        "a run replaced by the next tick",
+        timeout=150,
+    )
+    replaced = status["lastReplacedRun"]
+    assert replaced["replacedBy"] > replaced["scheduledTime"]
+    assert cluster.get("job", replaced["name"]) is None  # the controller deleted it
+    events = wait_for(
+        lambda: [e for e in cluster.items("events") if e.get("reason") == "RunReplaced"],
+        "the RunReplaced warning",
+    )
+    assert events[0]["type"] == "Warning"
+    assert events[0]["involvedObject"]["kind"] == "AssetSchedule"
+    assert "concurrencyPolicy Replace" in events[0]["message"]
+    cluster.kubectl("delete", "assetschedule", "slow", "--wait=false")
+
+
 def test_an_object_nested_thousands_of_levels_deep_is_refused_on_itself_alone(
     cluster: Cluster, operator: Operator
 ) -> None:
