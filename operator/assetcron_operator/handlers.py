@@ -478,7 +478,9 @@ def run_changed(
         cronjob = _first(ix.cronjobs, (ns, cj_name))
         owners = (cronjob or {}).get("metadata", {}).get("ownerReferences") or []
         names.extend(o["name"] for o in owners if o.get("kind") == "AssetSchedule")
-    replaced = status_mod.replaced_run(body, cronjob) if type == "DELETED" else None
+    replaced = None
+    if type == "DELETED":
+        replaced = status_mod.replaced_run(body, cronjob, now=service.clock())
     for name in names:
         schedule = ix.schedule(ns, name)
         if schedule is None:

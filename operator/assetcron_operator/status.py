@@ -399,17 +399,19 @@ def _sort_key(run: Mapping[str, Any], job: Mapping[str, Any]) -> tuple[str, str]
 
 
 def replaced_run(
-    job: Mapping[str, Any], cronjob: Mapping[str, Any] | None
+    job: Mapping[str, Any], cronjob: Mapping[str, Any] | None, *, now: datetime
 ) -> dict[str, Any] | None:
     """The ``lastReplacedRun`` record when a deleted Job was a run replaced unfinished.
 
     With ``concurrencyPolicy: Replace`` the CronJob controller deletes a still-running
     Job when the next tick comes (Kubernetes docs, CronJob "Concurrency policy"); if runs
     take longer than the period no run ever completes, and the Job simply vanishes.
-    ``job`` is the Job's last state (its DELETED event). A run counts as replaced when
-    it was a scheduled run of ``cronjob``, had not finished, the policy is ``Replace`` and
-    the CronJob has scheduled a later tick. Returns ``{"name", "scheduledTime",
-    "replacedBy"}`` (the later tick, RFC 3339) or ``None``.
+    ``job`` is the Job's last state (its DELETED event), ``now`` the time of that event
+    (aware). A run counts as replaced when it was a scheduled run of ``cronjob``, had not
+    finished, the policy is ``Replace`` and the tick after its own has come (the
+    CronJob's ``lastScheduleTime`` is written only after the replacement is created, so
+    it cannot tell yet). Returns ``{"name", "scheduledTime", "replacedBy"}`` (the next
+    tick, RFC 3339) or ``None``.
     """
     if cronjob is None or _is_manual(job):
         return None
@@ -421,11 +423,21 @@ def replaced_run(
     if not any(o.get("kind") == "CronJob" and o.get("name") == cj_name for o in owners):
         return None
     scheduled = _scheduled_time(job)
-    later = _normalize((cronjob.get("status") or {}).get("lastScheduleTime"))
-    if scheduled is None or later is None or later <= scheduled:
+    if scheduled is None:
         return None
+    try:
+        (following,) = next_ticks(
+            str(spec.get("schedule") or ""),
+            str(spec.get("timeZone") or "UTC"),
+            _parse_time(scheduled),
+            1,
+        )
+    except (ValueError, KeyError):
+        return None
+    if _parse_time(following) > now:
+        return None  # deleted before the next tick: not by the controller's Replace
     name = str((job.get("metadata") or {}).get("name", ""))
-    return {"name": name, "scheduledTime": scheduled, "replacedBy": later}
+    return {"name": name, "scheduledTime": scheduled, "replacedBy": following}
 
 
 def manual_runs_to_prune(

@@ -315,7 +315,7 @@ def test_trigger_backfills_a_past_tick_as_a_manual_run(system: System) -> None:
         "the manual run in status",
     )
     assert run["phase"] == "Succeeded", run
-    assert run["trigger"] == "Manual"
+    assert run["trigger"] == "Backfill"  # a tick long before the trigger
     assert _ts(run["scheduledTime"]) == datetime(2015, 6, 2, 13, 0, tzinfo=UTC)
     # The schedule's partitionKey template picks the day before the tick, in Los Angeles.
     _assert_partition_materialized(storage, "2015-06-01")
@@ -422,3 +422,76 @@ def test_a_run_whose_image_is_not_on_the_node_says_which_image(system: System) -
     )
     assert run["phase"] in ("Pending", "Running")
     assert run["message"].startswith(("ErrImagePull", "ImagePullBackOff")), run
+
+
+def _code_job(name: str, module: str, **spec: Any) -> dict[str, Any]:
+    """An AssetJob running ``module`` from tests/e2e/code, mounted into the runtime image."""
+    body: dict[str, Any] = {
+        "apiVersion": "assetcron.dev/v1alpha1",
+        "kind": "AssetJob",
+        "metadata": {"name": name},
+        "spec": {
+            "selection": "*",
+            "codeLocation": {"image": RUNTIME_IMAGE, "module": module},
+            "backoffLimit": 0,
+            "template": {
+                "env": [
+                    {"name": "PYTHONPATH", "value": "/opt/e2e-code"},
+                    {"name": "ASSETCRON_STORAGE", "value": "/tmp/storage"},
+                ],
+                "volumes": [{"name": "code", "hostPath": {"path": str(CODE), "type": "Directory"}}],
+                "volumeMounts": [{"name": "code", "mountPath": "/opt/e2e-code", "readOnly": True}],
+            },
+        },
+    }
+    body["spec"].update(spec)
+    return body
+
+
+def _failed_run(system: System, name: str, job_name: str) -> dict[str, Any]:
+    return poll(
+        lambda: (r := system.run(name, job_name)) and r.get("phase") == "Failed" and r,
+        120,
+        f"{job_name} failed in status",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "why"),
+    [
+        ("unknown-key", {"selection": "key:extrct"}, "extrct"),
+        ("bad-module", {"codeLocation": {"image": RUNTIME_IMAGE, "module": "no_such_module"}},
+         "no_such_module"),
+        ("bad-config", {"runConfig": {"ops": {"nope": {"config": {}}}}}, "ops.nope"),
+        ("huge-template", {"runConfig": {"ops": {"extract": {"config": {
+            "x": "{{ 'a' * 10**9 }}"}}}}}, "1000000000-character string"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)  # fmt: skip
+def test_a_run_that_fails_before_any_asset_says_why(
+    system: System, name: str, spec: dict[str, Any], why: str
+) -> None:
+    # Bad input makes the runner exit 2 before it materializes anything; its termination
+    # message still carries the one-line reason into status.recentRuns[].message.
+    schedule, job_name = system.trigger_job(_code_job(name, "flaky_assets", **spec))
+    run = _failed_run(system, schedule, job_name)
+    assert why in run.get("message", ""), run
+    assert "\n" not in run["message"]
+
+
+def test_a_secret_in_an_asset_error_never_reaches_the_status(system: System) -> None:
+    token = f"s3cr3t-{uuid.uuid4().hex}"
+    system.apply(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"},
+         "stringData": {"token": token}}
+    )  # fmt: skip
+    job = _code_job("leaky", "leaky_assets")
+    job["spec"]["template"]["env"].append(
+        {"name": "DB_TOKEN", "valueFrom": {"secretKeyRef": {"name": "db", "key": "token"}}}
+    )
+    schedule, job_name = system.trigger_job(job)
+    run = _failed_run(system, schedule, job_name)
+    (asset,) = run["assets"]
+    assert asset["outcome"] == "Failed"
+    assert "login refused for token *** at db:5432" in asset["error"], asset
+    assert token not in json.dumps(system.status(schedule))

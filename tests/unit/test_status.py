@@ -380,28 +380,30 @@ def test_a_summary_message_is_cut_to_the_status_limit() -> None:
     assert "message" not in no_reason
 
 
-def _cronjob(policy: str, last: str | None) -> dict[str, Any]:
+def _cronjob(policy: str) -> dict[str, Any]:
     return {
         "metadata": {"name": CJ},
-        "spec": {"concurrencyPolicy": policy},
-        "status": {"lastScheduleTime": last} if last else {},
+        "spec": {"concurrencyPolicy": policy, "schedule": "* * * * *"},
     }
 
 
 def test_a_run_deleted_unfinished_by_the_next_tick_under_replace_is_reported() -> None:
     t1, t2 = "2026-03-28T06:00:00Z", "2026-03-28T06:01:00Z"
+    at_t2 = datetime(2026, 3, 28, 6, 1, 1, tzinfo=UTC)
     running = _job(f"{CJ}-{_minutes(t1)}", active=1, start=t1)
-    assert status.replaced_run(running, _cronjob("Replace", t2)) == {
+    assert status.replaced_run(running, _cronjob("Replace"), now=at_t2) == {
         "name": running["metadata"]["name"], "scheduledTime": t1, "replacedBy": t2,
     }  # fmt: skip
-    # Not a replacement: another policy, no later tick, a finished run, a manual run.
-    assert status.replaced_run(running, _cronjob("Forbid", t2)) is None
-    assert status.replaced_run(running, _cronjob("Replace", t1)) is None
+    # Not a replacement: another policy, deleted before the next tick, a finished run,
+    # a manual run, no CronJob.
+    assert status.replaced_run(running, _cronjob("Forbid"), now=at_t2) is None
+    before = datetime(2026, 3, 28, 6, 0, 30, tzinfo=UTC)
+    assert status.replaced_run(running, _cronjob("Replace"), now=before) is None
     done = _job(
         f"{CJ}-{_minutes(t1)}", start=t1,
         conditions=[{"type": "Complete", "status": "True", "lastTransitionTime": t2}],
     )  # fmt: skip
-    assert status.replaced_run(done, _cronjob("Replace", t2)) is None
+    assert status.replaced_run(done, _cronjob("Replace"), now=at_t2) is None
     manual = _job("m", active=1, start=t1, manual_time=t1)
-    assert status.replaced_run(manual, _cronjob("Replace", t2)) is None
-    assert status.replaced_run(running, None) is None
+    assert status.replaced_run(manual, _cronjob("Replace"), now=at_t2) is None
+    assert status.replaced_run(running, None, now=at_t2) is None
