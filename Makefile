@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+ROBFIG_GOLDEN := tests/unit/golden/robfig
 
 .DEFAULT_GOAL := help
-.PHONY: help install k8s images test test-unit lint chart-test crds demo bench dev-up dev-down clean
+.PHONY: help install k8s images test test-unit lint chart-test crds robfig-table demo bench dev-up dev-down clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +49,10 @@ chart-test: images ## The Helm chart and image checks only (unit + control-plane
 
 crds: install ## Regenerate crds/ (and the chart's CRD templates) from the operator's models
 	$(PY) -m assetcron_operator.crdgen
+
+robfig-table: ## Regenerate tests/unit/golden/robfig_expected.json with robfig/cron itself (Go, module proxy)
+	cd tools/robfig-table && "$(GO)" run . < ../../$(ROBFIG_GOLDEN)_cases.json > ../../$(ROBFIG_GOLDEN)_expected.json.tmp
+	mv $(ROBFIG_GOLDEN)_expected.json.tmp $(ROBFIG_GOLDEN)_expected.json
 
 demo: images ## The main job: local cluster with a real node, the operator from its chart, one real weather run
 	$(PY) -m assetcron_dev.demo

@@ -27,9 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-
-from assetcron_operator.models import CRON_MACROS
+from assetcron import cron_next_ticks
 from assetcron_operator.render import (
     CONTAINER_NAME,
     INSTANTIATE_ANNOTATION,
@@ -87,23 +85,29 @@ def _normalize(value: Any) -> str | None:
 def next_ticks(cron: str, tz: str, after: datetime, count: int = 3) -> list[str]:
     """The next ``count`` ticks of ``cron`` strictly after ``after``, in zone ``tz``.
 
-    Ticks are computed by croniter in the schedule's zone (so ``0 6 * * *`` in
-    ``Europe/Paris`` is 06:00 Paris time across DST changes, as the CronJob controller does
-    with ``spec.timeZone``) and returned as RFC 3339 UTC strings for the status.
-    Macros (``@daily``, ...) are expanded first.
+    The ticks the Kubernetes CronJob controller will run: computed by
+    :func:`assetcron.cron_next_ticks`, a port of the controller's own cron library
+    (robfig/cron v3 ``ParseStandard("TZ=<tz> <cron>")`` and repeated ``Next``), so
+    daylight-saving days match the Jobs it creates. In ``America/New_York``,
+    ``30 2 * * *`` has no tick on the spring-forward day and ``30 1 * * *`` has two on
+    the fall-back day (01:30 EDT and 01:30 EST); ``0 6 * * *`` in ``Europe/Paris`` is
+    06:00 Paris time on either side of a change. Descriptors (``@daily``, ...) are
+    understood as the controller understands them.
+
+    Returns:
+        RFC 3339 UTC strings (``YYYY-MM-DDTHH:MM:SSZ``), ascending; fewer than ``count``
+        when the schedule stops firing (no tick within five years, e.g. ``0 0 30 2 *``).
 
     Raises:
-        ValueError: ``after`` is naive, or croniter refuses ``cron`` (its errors are
-            ``ValueError`` subclasses).
+        ValueError: ``after`` is naive, or the controller's parser refuses ``cron``
+            (:class:`assetcron.CronError`, one line).
         KeyError: ``tz`` is not a known time zone (``ZoneInfoNotFoundError``).
     """
     if after.tzinfo is None:
         msg = f"after must be timezone-aware, got naive {after.isoformat()}"
         raise ValueError(msg)
     zone = ZoneInfo(tz)
-    expression = CRON_MACROS.get(cron.strip(), cron)
-    itr = croniter(expression, after.astimezone(zone))
-    return [rfc3339(itr.get_next(datetime)) for _ in range(count)]
+    return [rfc3339(tick) for tick in cron_next_ticks(cron, zone, after, count)]
 
 
 def upsert_condition(

@@ -9,6 +9,9 @@ Importing it stays cheap: Jinja2, pydantic, SQLite and YAML are imported only by
 functions that need them.
 """
 
+from assetcron._cron import CronError, CronSchedule
+from assetcron._cron import next_ticks as cron_next_ticks
+from assetcron._cron import parse as parse_cron
 from assetcron._errors import (
     AssetcronError,
     DependencyCycleError,
@@ -45,6 +48,8 @@ __all__ = [
     "AssetcronError",
     "AssetsDefinition",
     "CodeLocationError",
+    "CronError",
+    "CronSchedule",
     "DailyPartitionsDefinition",
     "Definitions",
     "DependencyCycleError",
@@ -64,8 +69,10 @@ __all__ = [
     "asset",
     "build_summary",
     "check_template",
+    "cron_next_ticks",
     "encode_summary",
     "load_definitions",
+    "parse_cron",
     "parse_selection",
     "plan",
     "render_run_config",

@@ -259,9 +259,12 @@ def template_context(
     """The variables a run-config template sees (see the module docstring).
 
     ``scheduled_time`` must be aware (any zone; it is converted to ``timezone``).
-    ``data_interval_start`` is the last tick of ``cron_schedule`` strictly before the
-    scheduled time, computed with croniter in ``timezone``.
-    Raises :class:`TemplateError` for a naive time, an unknown zone or a bad cron.
+    ``data_interval_start`` is the previous tick of ``cron_schedule`` by the Kubernetes
+    CronJob controller's semantics: the last tick strictly before the scheduled time in
+    the sequence the controller runs (:meth:`assetcron.CronSchedule.prev`, robfig/cron v3
+    in ``timezone``), so a tick the controller skips on a DST day is not a start either.
+    Raises :class:`TemplateError` for a naive time, an unknown zone, a cron the
+    controller refuses, or one without a tick in the five years before.
     """
     if scheduled_time.tzinfo is None:
         raise TemplateError("scheduled_time must be timezone-aware")
@@ -269,13 +272,18 @@ def template_context(
     local = scheduled_time.astimezone(tz)
     start = local
     if cron_schedule:
-        from croniter import croniter
+        from assetcron._cron import CronError, parse
 
         try:
-            start = croniter(cron_schedule, local).get_prev(datetime)
-        except (ValueError, KeyError) as exc:
+            previous = parse(cron_schedule, tz).prev(local)
+        except CronError as exc:
             raise TemplateError(f"invalid cron schedule {cron_schedule!r}: {exc}") from exc
-        start = start.astimezone(tz)
+        if previous is None:
+            raise TemplateError(
+                f"cron schedule {cron_schedule!r} has no tick in the five years before"
+                f" {local.isoformat()}"
+            )
+        start = previous
     return {
         "scheduled_time": local,
         "scheduled_date": local.strftime("%Y-%m-%d"),

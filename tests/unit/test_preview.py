@@ -169,3 +169,22 @@ def test_a_selection_the_code_location_cannot_resolve_is_refused() -> None:
     job = {**PARTITIONED_JOB, "spec": {**PARTITIONED_JOB["spec"], "selection": "key:nope"}}
     with pytest.raises(PreviewError, match="nope"):
         preview_ticks(_schedule(), job, count=1, after=AFTER, definitions=_partitioned_code())
+
+
+def test_preview_lists_both_0130_runs_of_the_new_york_fall_back_day() -> None:
+    # The CronJob controller runs 01:30 EDT and 01:30 EST on 2026-11-01: two Jobs, and the
+    # second one's data interval is the hour between them.
+    schedule = _schedule(
+        cronSchedule="30 1 * * *",
+        timeZone="America/New_York",
+        runConfig={"ops": {"obs": {"config": {"since": "{{ data_interval_start }}"}}}},
+    )
+    after = datetime(2026, 10, 31, 12, tzinfo=UTC)
+    ticks = preview_ticks(schedule, JOB, count=3, after=after)
+    assert [t["scheduledTimeLocal"] for t in ticks] == [
+        "2026-11-01T01:30:00-04:00",
+        "2026-11-01T01:30:00-05:00",
+        "2026-11-02T01:30:00-05:00",
+    ]
+    assert ticks[0]["jobName"] != ticks[1]["jobName"]
+    assert ticks[1]["runConfig"]["ops"]["obs"]["config"]["since"] == "2026-11-01 01:30:00-04:00"

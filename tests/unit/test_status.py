@@ -106,12 +106,36 @@ def test_next_ticks_in_the_schedules_zone_across_dst() -> None:
     assert status.next_ticks("0 * * * *", "UTC", on_tick, count=1) == ["2026-03-28T14:00:00Z"]
 
 
+def test_next_ticks_skip_0230_on_the_new_york_spring_forward_day_as_the_controller_does() -> None:
+    # 2026-03-08: 02:00 EST -> 03:00 EDT. The CronJob controller (robfig/cron) creates no
+    # Job that day; croniter 7 listed 03:00 EDT (07:00Z).
+    after = datetime(2026, 3, 7, 12, tzinfo=UTC)
+    assert status.next_ticks("30 2 * * *", "America/New_York", after, count=2) == [
+        "2026-03-09T06:30:00Z",
+        "2026-03-10T06:30:00Z",
+    ]
+
+
+def test_next_ticks_list_0130_twice_on_the_new_york_fall_back_day() -> None:
+    # 2026-11-01: 01:30 EDT (05:30Z) and 01:30 EST (06:30Z) both run.
+    after = datetime(2026, 10, 31, 12, tzinfo=UTC)
+    assert status.next_ticks("30 1 * * *", "America/New_York", after, count=3) == [
+        "2026-11-01T05:30:00Z",
+        "2026-11-01T06:30:00Z",
+        "2026-11-02T06:30:00Z",
+    ]
+
+
+def test_next_ticks_stop_when_the_schedule_never_fires() -> None:
+    assert status.next_ticks("0 0 30 2 *", "UTC", NOW, count=3) == []
+
+
 def test_next_ticks_errors() -> None:
     with pytest.raises(ValueError, match="aware"):
         status.next_ticks("@daily", "UTC", datetime(2026, 1, 1), count=1)  # noqa: DTZ001
     with pytest.raises(KeyError):
         status.next_ticks("@daily", "Mars/Olympus", NOW, count=1)
-    with pytest.raises(ValueError):  # noqa: PT011 - croniter's own error types
+    with pytest.raises(ValueError, match="expected exactly 5 fields, found 3"):
         status.next_ticks("not a cron", "UTC", NOW, count=1)
 
 

@@ -63,15 +63,33 @@ def test_data_interval_is_previous_tick_to_this_tick_from_the_cron() -> None:
     assert no_cron["data_interval_start"] == no_cron["data_interval_end"] == TICK
 
 
-def test_data_interval_in_a_zone_across_dst() -> None:
-    # Daily at 02:30 Berlin; 2015-03-29 has no 02:30 (clocks jump 02:00 -> 03:00).
+def test_data_interval_starts_at_the_previous_run_the_controller_made_across_dst() -> None:
+    # Daily at 02:30 Berlin; 2015-03-29 has no 02:30 (clocks jump 02:00 -> 03:00) and the
+    # CronJob controller (robfig/cron) runs nothing that day, so the interval of the 30th
+    # starts at the run of the 28th (croniter said 03:00 CEST on the 29th).
     tick = datetime(2015, 3, 30, 0, 30, tzinfo=UTC)  # 02:30 CEST on the 30th
     ctx = template_context(
         scheduled_time=tick, timezone="Europe/Berlin", cron_schedule="30 2 * * *"
     )
     assert ctx["data_interval_end"].isoformat() == "2015-03-30T02:30:00+02:00"
-    assert ctx["data_interval_start"] < ctx["data_interval_end"]
-    assert ctx["data_interval_start"].date().isoformat() in ("2015-03-29", "2015-03-28")
+    assert ctx["data_interval_start"].isoformat() == "2015-03-28T02:30:00+01:00"
+
+
+def test_data_interval_of_the_second_0130_on_fall_back_day_is_one_hour() -> None:
+    # New York 2025-11-02: the controller runs 01:30 EDT and 01:30 EST.
+    second = datetime(2025, 11, 2, 6, 30, tzinfo=UTC)
+    ctx = template_context(
+        scheduled_time=second, timezone="America/New_York", cron_schedule="30 1 * * *"
+    )
+    assert ctx["data_interval_start"].isoformat() == "2025-11-02T01:30:00-04:00"
+    assert ctx["data_interval_end"].isoformat() == "2025-11-02T01:30:00-05:00"
+
+
+def test_data_interval_errors_name_the_cron() -> None:
+    with pytest.raises(TemplateError, match="invalid cron schedule '0 0 0 \\* \\*': beginning"):
+        template_context(scheduled_time=TICK, cron_schedule="0 0 0 * *")
+    with pytest.raises(TemplateError, match="no tick in the five years before"):
+        template_context(scheduled_time=TICK, cron_schedule="0 0 30 2 *")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from assetcron import CronError, CronSchedule, parse_cron
 from assetcron_operator import validation as v
 from assetcron_operator.models import AssetJobSpec, AssetScheduleSpec
 
@@ -24,6 +25,27 @@ from assetcron_operator.models import AssetJobSpec, AssetScheduleSpec
 )
 def test_valid_crons_are_normalized(expression: str, normalized: str) -> None:
     assert v.validate_cron(expression) == normalized
+    # ...and the controller's parser (assetcron's port of robfig/cron) takes both forms.
+    assert _bits(parse_cron(expression, "UTC")) == _bits(parse_cron(normalized, "UTC"))
+
+
+def _bits(schedule: CronSchedule) -> tuple[int, int, int, int, int]:
+    return (schedule.minute, schedule.hour, schedule.dom, schedule.month, schedule.dow)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="validate_cron accepts steps >= 2**63, which robfig/cron's strconv.Atoi (the"
+    " API server, the CronJob controller, assetcron.parse_cron) refuses as out of range",
+)
+@pytest.mark.parametrize(
+    "expression", ["*/99999999999999999999 * * * *", "0 0 1/9223372036854775808 * *"]
+)
+def test_a_step_the_controller_cannot_read_is_refused(expression: str) -> None:
+    with pytest.raises(CronError):
+        parse_cron(expression, "UTC")  # the port refuses it...
+    with pytest.raises(v.InvalidSpecError):
+        v.validate_cron(expression)  # ...validate_cron does not (yet)
 
 
 @pytest.mark.parametrize(
