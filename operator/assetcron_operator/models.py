@@ -7,8 +7,8 @@ every CR body into them at the edge. Field names are the Kubernetes camelCase na
 
 Admission rules that a structural schema or CEL can express live here, next to the field
 they guard, as ``x-kubernetes-validations`` (CEL) or ``minimum``/``minLength``/``enum``.
-What only the operator can check (croniter, zoneinfo, the selection grammar, the template
-syntax, the run-config budget) is in :mod:`assetcron_operator.validation`.
+What only the operator can check (cron semantics, zoneinfo, the selection grammar, the
+template syntax, the run-config budget) is in :mod:`assetcron_operator.validation`.
 
 Specs forbid unknown fields (``extra="forbid"``); statuses ignore them, so that a status
 written by an older or newer operator still parses.

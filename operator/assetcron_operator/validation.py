@@ -9,7 +9,8 @@ What is checked here and why the schema cannot:
 * ``cronSchedule`` under Kubernetes' rules (robfig/cron ``ParseStandard`` as the CronJob
   controller uses it, https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax):
   five fields or a macro, no seconds, no ``@every``, no ``TZ=``/``CRON_TZ=``, ranges in
-  bounds and ascending; then croniter must find a next tick within its bounded search,
+  bounds and ascending; then robfig/cron v3 (our port, assetcron.parse_cron) must parse it
+  and find a next tick within its five-year search,
   which refuses crons that can never fire (``0 0 31 2 *``).
 * ``timeZone`` exists in the IANA database (zoneinfo).
 * ``selection`` parses with the runner's :func:`assetcron.parse_selection`.
@@ -29,10 +30,16 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 from pydantic import BaseModel, ValidationError
 
-from assetcron import SelectionSyntaxError, TemplateError, check_template, parse_selection
+from assetcron import (
+    CronError,
+    SelectionSyntaxError,
+    TemplateError,
+    check_template,
+    parse_cron,
+    parse_selection,
+)
 from assetcron_operator.models import (
     CRON_FIELD_PATTERNS,
     CRON_MACROS,
@@ -123,7 +130,8 @@ def validate_cron(expression: str) -> str:
 
     Returns:
         The equivalent five-field expression (a macro such as ``@daily`` expanded), which
-        croniter and :func:`assetcron_operator.status.next_ticks` accept.
+        :func:`assetcron.parse_cron` (the controller's robfig/cron v3 semantics) and
+        :func:`assetcron_operator.status.next_ticks` accept.
 
     Raises:
         InvalidSpecError: reason ``InvalidSchedule``; the message names ``spec.cronSchedule``.
@@ -160,11 +168,11 @@ def validate_cron(expression: str) -> str:
                 raise bad(f"{name} range {element!r} is descending; Kubernetes refuses it")
     normalized = " ".join(fields)
     try:
-        croniter(normalized, _REFERENCE_TIME).get_next(datetime)
-    except CroniterBadDateError as exc:
-        raise bad("can never fire (no matching date)") from exc
-    except (CroniterBadCronError, CroniterError, ValueError, KeyError) as exc:
-        raise bad(f"croniter cannot parse it: {exc}") from exc
+        schedule = parse_cron(normalized, "UTC")
+    except CronError as exc:  # what the controller's parser (robfig/cron v3) refuses
+        raise bad(str(exc)) from exc
+    if schedule.next(_REFERENCE_TIME) is None:  # robfig/cron searches five years ahead
+        raise bad("can never fire (no matching date)")
     return normalized
 
 

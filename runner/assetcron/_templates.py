@@ -12,7 +12,8 @@ DESIGN.md adopts:
 * ``scheduled_time``: the tick, an aware :class:`datetime` in the schedule's time zone;
 * ``scheduled_date``: ``scheduled_time`` as ``YYYY-MM-DD`` (in that zone);
 * ``data_interval_start`` / ``data_interval_end``: the previous cron tick (strictly
-  before the scheduled time, computed with croniter in the schedule's zone) and the
+  before the scheduled time, by the CronJob controller's cron semantics in the
+  schedule's zone: :meth:`assetcron.CronSchedule.prev`) and the
   scheduled time itself; without a cron both equal ``scheduled_time``;
 * ``partition_key``: the run's partition key (a string) or ``None``;
 * ``timezone``: the schedule's IANA zone name.
