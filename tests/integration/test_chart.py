@@ -385,7 +385,8 @@ def _can_i(cp: PlaneHandle, who: str, *args: str) -> bool:
         ("create", "pods"),
         ("create", "pods", "--subresource=exec"),
         ("delete", "cronjobs.batch"),
-        ("delete", "jobs.batch"),
+        # delete jobs: yes, to prune manual runs to the history limits; never in bulk
+        ("deletecollection", "jobs.batch"),
         ("update", "assetschedules.assetcron.dev"),
         ("delete", "assetschedules.assetcron.dev"),
         ("create", "rolebindings.rbac.authorization.k8s.io"),
