@@ -769,4 +769,5 @@ def test_after_every_input_above_the_operator_runs_within_its_chart_memory_limit
     peak_kib = int(
         next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]
     )
+    print(f"operator peak RSS (VmHWM): {peak_kib / 1024:.0f} MiB; chart limit {limit}")
     assert peak_kib * 1024 < int(limit[:-2]) * 1024 * 1024, f"peak {peak_kib} KiB over {limit}"
