@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from assetcron import AssetcronError, render_run_config
-from assetcron._materialize import run_partition_key, validate_run_config
+from assetcron._materialize import configure_resources, run_partition_key, validate_run_config
 from assetcron._selection import plan
 from assetcron_operator import naming, validation
 from assetcron_operator.render import merge_run_config
@@ -132,7 +132,8 @@ def preview_ticks(
                 partition_key=entry["partitionKey"],
             )
             if planned is not None and definitions is not None:
-                validate_run_config(definitions, planned, entry["runConfig"])
+                configured = configure_resources(definitions, entry["runConfig"])
+                validate_run_config(configured, planned, entry["runConfig"])
         except AssetcronError as exc:
             entry["error"] = " ".join(str(exc).split())
         if job_spec is None:

@@ -381,6 +381,7 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
                 cron_schedule=cron,
                 partition_key=partition_key,
             )
+        defs = m.configure_resources(defs, run_config)
         configs = m.validate_run_config(defs, plan, run_config)
         run.doing = "opening the storage"
         storage = open_storage(args.storage or env.get(ENV_STORAGE) or DEFAULT_STORAGE)

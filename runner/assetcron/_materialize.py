@@ -39,6 +39,7 @@ from assetcron._summary import AssetOutcome
 __all__ = [
     "Failure",
     "RunResult",
+    "configure_resources",
     "materialize",
     "run_id_for",
     "run_partition_key",
@@ -130,6 +131,60 @@ def validate_run_config(
             raise RunConfigError(f"run config ops.{a.op_name}.config must be a mapping")
         out[key] = a.validate_config(config)
     return out
+
+
+def configure_resources(defs: Definitions, run_config: Mapping[str, Any]) -> Definitions:
+    """Apply the ``resources`` section of run config (``{"<name>": {"config": {...}}}``).
+
+    As Dagster does for its ``ConfigurableResource``: a resource that is a pydantic
+    model instance takes config (its fields, validated strictly over the values it was
+    built with) and is replaced by the configured copy; any other resource takes none.
+    Returns ``defs`` itself when there is nothing to configure, else new
+    :class:`Definitions` with the configured resources. Raises :class:`RunConfigError`
+    for an unknown resource (with a did-you-mean), config for a resource that takes
+    none, or config its model refuses.
+    """
+    section = run_config.get("resources") or {}
+    if not isinstance(section, Mapping):
+        raise RunConfigError("run config 'resources' must be a mapping of name to {config: ...}")
+    if not section:
+        return defs
+    from assetcron._sdk import unknown_fields
+
+    resources = dict(defs.resources)
+    for name, entry in section.items():
+        where = f"run config resources.{name}"
+        if name not in resources:
+            hint = did_you_mean(str(name), resources)
+            also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+            raise RunConfigError(f"{where}: no resource named {name!r}{also}")
+        if not isinstance(entry, Mapping) or set(entry) - {"config"}:
+            raise RunConfigError(f"{where}: expected {{config: {{...}}}}")
+        config = entry.get("config") or {}
+        if not isinstance(config, Mapping):
+            raise RunConfigError(f"{where}.config must be a mapping")
+        if not config:
+            continue
+        current = resources[name]
+        dump = getattr(current, "model_dump", None)
+        if dump is None:
+            raise RunConfigError(
+                f"{where}: resource {name!r} takes no config (only pydantic-model"
+                " resources, like Dagster's ConfigurableResource, do)"
+            )
+        from pydantic import ValidationError
+
+        try:
+            configured = type(current).model_validate({**dump(by_alias=True), **config})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "<config>"
+            raise RunConfigError(f"{where}.config: field {loc!r}: {first['msg']}") from None
+        unknown = unknown_fields(config, configured.model_dump(by_alias=True))
+        if unknown:
+            raise RunConfigError(f"{where}.config: unexpected field {unknown!r}")
+        resources[name] = configured
+    return Definitions(assets=defs.assets.values(), resources=resources)
 
 
 @dataclass

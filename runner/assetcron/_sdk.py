@@ -126,23 +126,55 @@ class AssetsDefinition:
         """Validate this asset's ``ops.<op>.config`` against its config model.
 
         Returns the model instance (or the plain mapping when the asset declares no
-        model). Raises :class:`RunConfigError` naming the asset and the first bad field.
+        model). Like Dagster, config is strict: a field the model does not declare (at
+        any depth, unless the model itself allows extra fields) is an error, and so is
+        config for an asset that can read none (no config model and no ``context``
+        parameter, whose ``op_config`` is the untyped way in). Raises
+        :class:`RunConfigError` naming the asset and the first bad field.
         """
         raw = dict(op_config or {})
+        where = f"run config for asset {self.key.to_user_string()!r} (ops.{self.op_name}.config)"
         if self.config_model is None:
+            if raw and self.context_param is None:
+                raise RunConfigError(
+                    f"{where}: the asset takes no config (no config model, no context), got"
+                    f" field {sorted(raw)[0]!r}"
+                )
             return raw
         from pydantic import ValidationError
 
         try:
-            return self.config_model.model_validate(raw)
+            value = self.config_model.model_validate(raw)
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"]) or "<config>"
             raise RunConfigError(
-                f"run config for asset {self.key.to_user_string()!r} "
-                f"(ops.{self.op_name}.config): field {loc!r}: {first['msg']}"
+                f"{where}: field {loc!r}: {first['msg']}"
                 + (f" ({exc.error_count()} errors)" if exc.error_count() > 1 else "")
             ) from None
+        unknown = unknown_fields(raw, value.model_dump(by_alias=True))
+        if unknown:
+            raise RunConfigError(f"{where}: unexpected field {unknown!r} (not in the config model)")
+        return value
+
+
+def unknown_fields(raw: Mapping[str, Any], kept: Mapping[str, Any], path: str = "") -> str | None:
+    """The dotted path of the first key of ``raw`` that validation dropped, or ``None``.
+
+    ``kept`` is the validated model dumped by alias: pydantic ignores undeclared fields
+    by default, so a key of ``raw`` missing from ``kept`` was not declared (Dagster's
+    "Received unexpected config entry"). Nested mappings are compared level by level.
+    """
+    for key, value in raw.items():
+        here = f"{path}.{key}" if path else str(key)
+        if key not in kept:
+            return here
+        inner = kept[key]
+        if isinstance(value, Mapping) and isinstance(inner, Mapping):
+            deeper = unknown_fields(value, inner, here)
+            if deeper is not None:
+                return deeper
+    return None
 
 
 def _coerce_strs(value: Iterable[str] | str | None) -> tuple[str, ...]:
