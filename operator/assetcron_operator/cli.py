@@ -138,6 +138,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="wait up to SECONDS for the operator to create the Job and print its name",
     )
+    trig.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute every selected asset, reusing nothing stored (asset materialize --force)",
+    )
     trig.set_defaults(func=cmd_trigger)
 
     prev = sub.add_parser(
@@ -221,7 +226,7 @@ def cmd_trigger(args: argparse.Namespace) -> int:
             if args.scheduled_time
             else datetime.now(UTC).replace(microsecond=0)
         )
-        value = make_trigger_value(when)
+        value = make_trigger_value(when, force=args.force)
     except TriggerError as exc:
         return _error(str(exc))
     try:

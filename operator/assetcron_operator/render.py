@@ -85,6 +85,7 @@ RESERVED_ENV = frozenset(
         "ASSETCRON_RUN_CONFIG",
         "ASSETCRON_PARTITION_KEY",
         "ASSETCRON_TERMINATION_LOG",
+        "ASSETCRON_FORCE",
     }
 )
 
@@ -324,7 +325,7 @@ def _rfc3339(moment: datetime) -> str:
 
 
 def render_manual_job(
-    cronjob: Mapping[str, Any], *, scheduled_time: datetime, trigger: str
+    cronjob: Mapping[str, Any], *, scheduled_time: datetime, trigger: str, force: bool = False
 ) -> dict[str, Any]:
     """Render a manual-run ``batch/v1`` Job from a CronJob, like ``kubectl create job --from``.
 
@@ -346,6 +347,7 @@ def render_manual_job(
         trigger: the trigger value (``assetcron.dev/trigger`` annotation); the Job name is
             :func:`assetcron_operator.naming.manual_job_name` of it, so one value gives
             one Job.
+        force: set ``ASSETCRON_FORCE=true``: the runner recomputes every asset.
 
     Raises:
         ValueError: ``scheduled_time`` is naive.
@@ -369,8 +371,11 @@ def render_manual_job(
     for container in pod_template.get("spec", {}).get("containers", []):
         if container.get("name") != CONTAINER_NAME:
             continue
-        env = [e for e in container.get("env", []) if e.get("name") != "ASSETCRON_SCHEDULED_TIME"]
+        ours = {"ASSETCRON_SCHEDULED_TIME", "ASSETCRON_FORCE"}
+        env = [e for e in container.get("env", []) if e.get("name") not in ours]
         env.append({"name": "ASSETCRON_SCHEDULED_TIME", "value": when})
+        if force:
+            env.append({"name": "ASSETCRON_FORCE", "value": "true"})
         container["env"] = env
     name = str(meta.get("name", ""))
     owner = next(

@@ -34,7 +34,7 @@ from typing import Any
 from assetcron_operator import render, validation
 from assetcron_operator import status as status_mod
 from assetcron_operator.kube import Kube, RefusedError
-from assetcron_operator.trigger import TriggerError, parse_trigger_value
+from assetcron_operator.trigger import TriggerError, parse_trigger_options, parse_trigger_value
 from assetcron_operator.validation import did_you_mean
 
 __all__ = [
@@ -437,6 +437,7 @@ class ScheduleService:
         record: JsonDict = {"value": value, "handledTime": _rfc3339(now)}
         try:
             scheduled_time = parse_trigger_value(value)
+            force = "force" in parse_trigger_options(value)
         except TriggerError as exc:
             record.update(result="Rejected", message=str(exc))
             return {"lastTrigger": record}
@@ -447,7 +448,9 @@ class ScheduleService:
         if cronjob is None or "jobTemplate" not in (cronjob.get("spec") or {}):
             record.update(result="Rejected", message="the schedule has no CronJob (not Ready)")
             return {"lastTrigger": record}
-        manifest = render.render_manual_job(cronjob, scheduled_time=scheduled_time, trigger=value)
+        manifest = render.render_manual_job(
+            cronjob, scheduled_time=scheduled_time, trigger=value, force=force
+        )
         job, created = self.kube.create_job(manifest)
         job_name = job["metadata"]["name"]
         logger.info(
@@ -458,7 +461,8 @@ class ScheduleService:
             result="Created",
             jobName=job_name,
             scheduledTime=_rfc3339(scheduled_time),
-            message=f"Job {job_name} created for {_rfc3339(scheduled_time)}",
+            message=f"Job {job_name} created for {_rfc3339(scheduled_time)}"
+            + (", recomputing every asset (force)" if force else ""),
         )
         return {"lastTrigger": record}
 

@@ -5,13 +5,15 @@ operator acts on each distinct value once (it records the last handled value in
 ``status.lastTrigger``) by creating a Job from the CronJob's template with the
 scheduled time passed explicitly (``ASSETCRON_SCHEDULED_TIME``).
 
-The value is ``<scheduled time>#<nonce>``: the scheduled time as RFC 3339 in UTC with
-second precision (``2026-11-21T06:00:00Z``), ``#``, and 8 random hex characters so that
-triggering twice for the same time runs twice. Example::
+The value is ``<scheduled time>#<nonce>[;force]``: the scheduled time as RFC 3339 in UTC
+with second precision (``2026-11-21T06:00:00Z``), ``#``, and 8 random hex characters so
+that triggering twice for the same time runs twice; ``;force`` (``trigger --force``)
+makes the run recompute every selected asset, reusing nothing (the runner's
+``--force``, passed as ``ASSETCRON_FORCE=true``). Example::
 
     metadata:
       annotations:
-        assetcron.dev/trigger: "2026-11-21T06:00:00Z#3fa94c1d"
+        assetcron.dev/trigger: "2026-11-21T06:00:00Z#3fa94c1d;force"
 
 Anyone with ``patch`` rights on the schedule can set the annotation by hand (e.g.
 ``kubectl annotate``); a value that does not parse is reported as ``Rejected`` in
@@ -30,10 +32,14 @@ __all__ = [
     "TriggerError",
     "make_trigger_value",
     "parse_scheduled_time",
+    "parse_trigger_options",
     "parse_trigger_value",
 ]
 
 _SEPARATOR = "#"
+_OPTION = ";"
+#: Options a trigger value may carry after its nonce.
+OPTIONS = frozenset({"force"})
 #: Kubernetes limits the total size of annotations, not one value; keep ours short.
 _MAX_VALUE = 256
 
@@ -60,23 +66,42 @@ def parse_scheduled_time(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def make_trigger_value(scheduled_time: datetime, nonce: str | None = None) -> str:
+def make_trigger_value(
+    scheduled_time: datetime, nonce: str | None = None, *, force: bool = False
+) -> str:
     """Build an annotation value for a run at ``scheduled_time`` (aware; sub-seconds dropped).
 
-    ``nonce`` defaults to 8 random hex characters (``secrets.token_hex(4)``).
+    ``nonce`` defaults to 8 random hex characters (``secrets.token_hex(4)``); ``force``
+    appends ``;force``.
 
     Raises:
-        TriggerError: ``scheduled_time`` is naive, or ``nonce`` contains ``#``/whitespace.
+        TriggerError: ``scheduled_time`` is naive, or ``nonce`` contains ``#``, ``;`` or
+            whitespace.
     """
     if scheduled_time.tzinfo is None or scheduled_time.utcoffset() is None:
         msg = "scheduled time must be timezone-aware"
         raise TriggerError(msg)
     nonce = secrets.token_hex(4) if nonce is None else nonce
-    if not nonce or _SEPARATOR in nonce or any(c.isspace() for c in nonce):
-        msg = f"bad nonce {nonce!r}: must be non-empty, without '#' or whitespace"
+    if not nonce or _SEPARATOR in nonce or _OPTION in nonce or any(c.isspace() for c in nonce):
+        msg = f"bad nonce {nonce!r}: must be non-empty, without '#', ';' or whitespace"
         raise TriggerError(msg)
     when = scheduled_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{when}{_SEPARATOR}{nonce}"
+    return f"{when}{_SEPARATOR}{nonce}" + (f"{_OPTION}force" if force else "")
+
+
+def parse_trigger_options(value: str) -> frozenset[str]:
+    """The options after the nonce of a trigger value (``{"force"}`` or empty).
+
+    Raises:
+        TriggerError: an option that is not one of :data:`OPTIONS`.
+    """
+    _, _, tail = value.partition(_SEPARATOR)
+    options = frozenset(o.strip() for o in tail.split(_OPTION)[1:])
+    unknown = sorted(options - OPTIONS)
+    if unknown:
+        msg = f"unknown trigger option {unknown[0]!r} (known: {', '.join(sorted(OPTIONS))})"
+        raise TriggerError(msg)
+    return options
 
 
 def parse_trigger_value(value: str) -> datetime:

@@ -41,6 +41,8 @@ ENV_RUN_CONFIG = "ASSETCRON_RUN_CONFIG"
 ENV_PARTITION_KEY = "ASSETCRON_PARTITION_KEY"
 ENV_TERMINATION_LOG = "ASSETCRON_TERMINATION_LOG"
 ENV_CRON_SCHEDULE = "ASSETCRON_CRON_SCHEDULE"
+#: Set (``true``) by ``assetcron schedule trigger --force``: the same as ``--force``.
+ENV_FORCE = "ASSETCRON_FORCE"
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: 128 + SIGTERM, what a shell reports for a process the signal ended.
@@ -419,7 +421,7 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
             configs=configs,
             storage=storage,
             records=records,
-            force=args.force,
+            force=args.force or env.get(ENV_FORCE, "").lower() in ("1", "true", "yes"),
             on_outcome=on_outcome,
         )
     finally:

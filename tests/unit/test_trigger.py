@@ -10,6 +10,7 @@ from assetcron_operator.trigger import (
     TriggerError,
     make_trigger_value,
     parse_scheduled_time,
+    parse_trigger_options,
     parse_trigger_value,
 )
 
@@ -62,3 +63,16 @@ def test_cli_trigger_rejects_a_bad_time_before_touching_the_cluster(
     err = capsys.readouterr().err
     assert err.startswith("error: ")
     assert err.count("\n") == 1
+
+
+def test_force_rides_on_the_value_and_unknown_options_are_refused() -> None:
+    when = datetime(2026, 11, 21, 6, tzinfo=UTC)
+    forced = make_trigger_value(when, nonce="ab12", force=True)
+    assert forced == "2026-11-21T06:00:00Z#ab12;force"
+    assert parse_trigger_value(forced) == when
+    assert parse_trigger_options(forced) == {"force"}
+    assert parse_trigger_options(make_trigger_value(when)) == frozenset()
+    with pytest.raises(TriggerError, match="unknown trigger option 'rm'"):
+        parse_trigger_options("2026-11-21T06:00:00Z#ab12;rm")
+    with pytest.raises(TriggerError, match="';'"):
+        make_trigger_value(when, nonce="a;b")

@@ -131,3 +131,24 @@ def test_a_schedule_that_is_not_ready_refuses_the_trigger_with_its_reason() -> N
         "the schedule is not Ready (JobNotFound): AssetJob 'weather' not found"
     )
     assert kube.jobs == {}  # the suspended CronJob's outdated template never runs
+
+
+def test_a_forced_trigger_makes_the_run_recompute_everything() -> None:
+    kube = FakeKube()
+    schedule, cronjob = _bodies("2015-06-02T13:00:00Z#aa;force")
+    patch = _service(kube).run_trigger(
+        schedule, value="2015-06-02T13:00:00Z#aa;force", cronjob=cronjob, logger=LOG
+    )
+    (job,) = kube.jobs.values()
+    env = {
+        e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["ASSETCRON_FORCE"] == "true"
+    assert patch["lastTrigger"]["message"].endswith("recomputing every asset (force)")
+    plain = FakeKube()
+    _service(plain).run_trigger(
+        schedule, value="2015-06-02T13:00:00Z#bb", cronjob=cronjob, logger=LOG
+    )
+    (job,) = plain.jobs.values()
+    names = [e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]]
+    assert "ASSETCRON_FORCE" not in names
