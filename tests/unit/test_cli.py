@@ -186,7 +186,9 @@ MAT = ["asset", "materialize", "--scheduled-time", "2015-06-02T06:00:00Z"]
         (["--select", "*", "--timezone", "Mars/Olympus"], "invalid time zone 'Mars/Olympus'"),
         (["--select", "*", "-a", "nope"], "has no attribute 'nope'"),
         (["--select", "*", "--partition-key", "2014-01-01"], "before the first partition"),
-        (["--select", "*", "--storage", "s3://bucket/x"], "unsupported storage URI"),
+        (["--select", "*", "--storage", "ftp://host/x"], "unsupported storage URI"),
+        (["--select", "*", "--storage", "s3:///x"], "names no bucket"),
+        (["--select", "*", "--lock-wait", "soon"], "--lock-wait must be a number of seconds"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_stores_nothing_and_says_why(
@@ -297,7 +299,8 @@ def test_storage_from_env_and_file_uri(
     assert (workdir / "from-env" / "assets" / "p" / "other" / "2015-06-01.pickle").is_file()
     uri = (workdir / "from-flag").as_uri()
     assert main([*MAT, "-f", loc, "--select", "key:p/other", "--storage", uri]) == 0
-    assert (workdir / "from-flag" / "records.sqlite3").is_file()
+    (record,) = (workdir / "from-flag" / "records").rglob("*.json")
+    assert json.loads(record.read_text())["status"] == "Materialized"
     assert not (workdir / ".assetcron").exists()
     capsys.readouterr()
 
