@@ -11,9 +11,9 @@ directory. Its JSON body names the holder::
 Protocol (:class:`PartitionLocks`):
 
 * A run takes the locks of every asset partition it may write *before* it writes any,
-  in one global order (sorted by lock path), and holds them to its end: no two runs
-  interleave writes to a shared partition (so a chain ``a -> b`` stored by concurrent
-  runs is consistent), and taking them in one order cannot deadlock.
+  in one global order (by asset key, then partition), and holds them to its end: no two
+  runs interleave writes to a shared partition (so a chain ``a -> b`` stored by
+  concurrent runs is consistent), and taking them in one order cannot deadlock.
 * A lock that is held is polled (50 ms, doubling to 2 s) until ``wait`` seconds have
   passed; then the assets whose locks could not be had fail, naming the holder's run.
 * The holder renews its locks every ``ttl / 3`` seconds (a daemon thread), pushing
@@ -52,7 +52,13 @@ from typing import TYPE_CHECKING, Any
 
 from assetcron._errors import AssetcronError
 from assetcron._graph import AssetKey
-from assetcron._storage import ObjectStorage, StorageIOError, describe_error, object_parts
+from assetcron._storage import (
+    ObjectStorage,
+    StorageError,
+    StorageIOError,
+    describe_error,
+    object_parts,
+)
 
 if TYPE_CHECKING:
     from obstore import UpdateVersion
@@ -350,16 +356,17 @@ class PartitionLocks:
             races = 0
 
     def acquire_all(self, targets: Iterable[Target]) -> dict[Target, AssetcronError]:
-        """Take every lock in ``targets`` in lock-path order, all within one ``wait``.
+        """Take every lock in ``targets`` in one global order (asset key, then partition),
+        all within one ``wait``.
         Returns the targets whose lock could not be had, with why (a
         :class:`LockTimeoutError` or a :class:`StorageIOError`); once the wait is spent,
         each remaining lock gets one try."""
         deadline = self._monotonic() + self.wait
         failed: dict[Target, AssetcronError] = {}
-        for key, partition in sorted(set(targets), key=lambda t: lock_path(*t)):
+        for key, partition in sorted(set(targets), key=lambda t: (t[0].path, t[1] or "")):
             try:
                 self.acquire(key, partition, deadline=deadline)
-            except (LockTimeoutError, StorageIOError) as exc:
+            except (LockTimeoutError, StorageError) as exc:  # StorageIOError, a bad key part
                 failed[(key, partition)] = exc
         return failed
 
@@ -416,13 +423,14 @@ class PartitionLocks:
         does); marks a lock found taken over as lost. Storage failures are logged and
         retried at the next renewal."""
         with self._mutex:
-            for held in self._held.values():
-                if held.lost is not None:
-                    continue
-                try:
-                    self._renew(held)
-                except StorageIOError as exc:
-                    _log.warning("cannot renew the lock %s: %s", held.path, exc)
+            current = list(self._held.values())
+        for held in current:
+            if held.lost is not None or self._stop.is_set():
+                continue  # releasing: renewing now could bring a deleted lock back
+            try:
+                self._renew(held)
+            except StorageIOError as exc:
+                _log.warning("cannot renew the lock %s: %s", held.path, exc)
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.renew_every):
@@ -434,7 +442,9 @@ class PartitionLocks:
         expires after ``ttl`` seconds."""
         self._stop.set()
         if self._renewer is not None:
-            self._renewer.join(timeout=self.ttl)
+            # A renewal stuck in storage retries must not hold up a SIGTERM exit beyond
+            # the pod's grace period; it renews nothing once stopped.
+            self._renewer.join(timeout=5)
             self._renewer = None
         with self._mutex:
             held, self._held = list(self._held.values()), {}

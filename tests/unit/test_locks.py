@@ -418,3 +418,31 @@ def test_lock_info_round_trips_and_refuses_naive_times() -> None:
     naive["expires"] = "2015-06-02T06:01:00"
     with pytest.raises(ValueError, match="UTC offset"):
         LockInfo.from_json(json.dumps(naive).encode())
+
+
+def test_the_renewal_thread_renews_until_released(storage: ObjectStorage) -> None:
+    from tests.conftest import poll
+
+    clock = Clock()
+    locks = PartitionLocks(storage, run_id="r", clock=clock, ttl=60, renew_every=0.01)
+    locks.acquire(A, None, deadline=0)
+    clock.advance(30)  # the thread renews to now + ttl: 06:01:30
+
+    def renewed() -> bool:
+        lock = body(storage, A, None)
+        return lock is not None and lock["expires"] == "2015-06-02T06:01:30+00:00"
+
+    poll(renewed, timeout=60, what="the renewal thread to push the expiry", interval=0.01)
+    thread = locks._renewer
+    assert thread is not None
+    locks.release_all()
+    assert not thread.is_alive()
+    assert body(storage, A, None) is None
+
+
+def test_a_key_part_that_cannot_be_a_path_fails_that_lock_only(storage: ObjectStorage) -> None:
+    locks = locks_for(storage, "r", Clock())
+    failed = locks.acquire_all([(AssetKey(["ok", ".."]), None), (A, None)])
+    assert list(failed) == [(AssetKey(["ok", ".."]), None)]
+    assert "bad path part '..'" in str(failed[AssetKey(["ok", ".."]), None])
+    assert locks.holds(A, None)
