@@ -98,13 +98,30 @@ _OS_HINTS = {
 }
 
 
+# S3 error codes (docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
+_S3_HINTS = {
+    "NoSuchBucket": "the bucket does not exist; create it or fix the storage URI",
+    "AccessDenied": "access denied; give the credentials access to the bucket and prefix",
+    "InvalidAccessKeyId": "the access key is not known; check AWS_ACCESS_KEY_ID",
+    "SignatureDoesNotMatch": "the credentials were not accepted; check AWS_SECRET_ACCESS_KEY",
+    "ExpiredToken": "the credentials have expired; renew AWS_SESSION_TOKEN",
+}
+
+
 def describe_error(exc: BaseException) -> str:
     """One line saying what went wrong with an object-store call and, where known, what
-    to do: the first line of obstore's message (its debug dump cut off) plus a hint."""
+    to do: a hint for known OS errors and S3 error codes, then obstore's message cut to
+    its first line (or, for an S3 error, the error's code and message)."""
     from obstore import exceptions as oe
 
-    text = str(exc).strip().split("\n", 1)[0].strip() or type(exc).__name__
-    text = text.split("Debug source:", 1)[0].strip()
+    full = str(exc).split("Debug source:", 1)[0]
+    text = full.strip().split("\n", 1)[0].strip() or type(exc).__name__
+    code = re.search(r"<Code>([^<]+)</Code>", full)
+    if code:
+        message = re.search(r"<Message>([^<]*)</Message>", full)
+        detail = f"{code.group(1)}: {message.group(1)}" if message else code.group(1)
+        hint = _S3_HINTS.get(code.group(1))
+        return f"{hint} ({detail})" if hint else detail
     match = re.search(r"\(os error (\d+)\)", text)
     if match and int(match.group(1)) in _OS_HINTS:
         return f"{_OS_HINTS[int(match.group(1))]} ({text})"

@@ -142,6 +142,15 @@ def test_describe_error_keeps_one_line_and_says_what_to_do() -> None:
     assert "\n" not in text
     assert text.startswith("no space left on the storage volume; free space or enlarge it")
     assert "Debug source" not in text
+    s3 = GenericError(
+        "Generic S3 error: Error performing list request: ... 403 Forbidden: <?xml "
+        'version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>'
+        "The request signature we calculated does not match</Message></Error>\n\nDebug source:"
+    )
+    assert describe_error(s3) == (
+        "the credentials were not accepted; check AWS_SECRET_ACCESS_KEY "
+        "(SignatureDoesNotMatch: The request signature we calculated does not match)"
+    )
 
 
 # ---------------------------------------------------------------- records
