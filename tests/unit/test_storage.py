@@ -233,3 +233,17 @@ def test_an_unreadable_record_counts_as_absent_with_a_warning(
     rec = records.get("r", "a", "2015-06-01")
     assert rec is not None
     assert rec.status == "Started"
+
+
+def test_obstore_is_imported_only_when_a_run_uses_the_storage() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, assetcron, assetcron.cli, assetcron._materialize\n"
+        "assert 'obstore' not in sys.modules, 'imported with the package'\n"
+        "assetcron.open_storage('s3://bucket/prefix')\n"
+        "assert 'obstore' in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
