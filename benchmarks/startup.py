@@ -5,7 +5,9 @@ Every CronJob tick starts a fresh pod running the runner, so its start-up is pai
 run. Goal (issue 3): the median wall time of the materialize command is less than
 150 ms above the bare interpreter's.
 
-Usage: ``.venv/bin/python benchmarks/startup.py [--repeat N]``. Prints the median (and
+Usage: ``.venv/bin/python benchmarks/startup.py [--repeat N] [--storage URL]``. With
+``--storage s3://bucket/prefix`` (and the ``AWS_*`` variables set) each run writes under
+its own ``<prefix>/s<i>``; the default is a fresh local directory. Prints the median (and
 min/max) of each and the difference, for wall time (the goal) and for CPU time (user +
 system of the child, which load from other processes on a shared machine does not
 inflate). Both commands run alternately so that load from
@@ -60,6 +62,9 @@ def measure(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15, help="runs of each command")
+    parser.add_argument(
+        "--storage", metavar="URL", help="an object store prefix (default: a local directory)"
+    )
     args = parser.parse_args()
 
     python = sys.executable
@@ -73,13 +78,14 @@ def main() -> None:
             assetcron, "asset", "materialize", "-f", "one_asset.py", "--select", "*",
             "--scheduled-time", "2015-06-02T06:00:00Z",
         ]  # fmt: skip
+        base = args.storage.rstrip("/") if args.storage else str(work)
         measure(bare, env, work)  # warm the page cache and write .pyc files
-        measure([*runner, "--storage", str(work / "warm")], env, work)
+        measure([*runner, "--storage", f"{base}/warm"], env, work)
         bare_runs: list[tuple[float, float]] = []
         runner_runs: list[tuple[float, float]] = []
         for i in range(args.repeat):
             bare_runs.append(measure(bare, env, work))
-            runner_runs.append(measure([*runner, "--storage", str(work / f"s{i}")], env, work))
+            runner_runs.append(measure([*runner, "--storage", f"{base}/s{i}"], env, work))
 
     def ms(values: list[float]) -> str:
         return (
@@ -88,7 +94,11 @@ def main() -> None:
         )
 
     load = os.getloadavg()[0]
-    print(f"{args.repeat} runs each, alternating; load average {load:.1f} on {os.cpu_count()} CPUs")
+    where = args.storage or "a local directory"
+    print(
+        f"{args.repeat} runs each, alternating, storage {where}; "
+        f"load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
     for what, idx in (("wall", 0), ("cpu ", 1)):
         bare_t = [r[idx] for r in bare_runs]
         run_t = [r[idx] for r in runner_runs]

@@ -5,7 +5,7 @@ underscore-private modules. This package is the SDK users import in their code l
 and the runner every CronJob pod executes; it never imports kopf, the Kubernetes client
 or ``assetcron_operator``.
 
-Importing it stays cheap: Jinja2, pydantic, SQLite and YAML are imported only by the
+Importing it stays cheap: Jinja2, pydantic, obstore and YAML are imported only by the
 functions that need them.
 """
 
@@ -29,7 +29,7 @@ from assetcron._materialize import Failure
 from assetcron._partitions import DailyPartitionsDefinition, PartitionKeyError
 from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions, asset
 from assetcron._selection import AssetSelection, parse_selection, plan
-from assetcron._storage import FilesystemStorage, Storage, StorageError
+from assetcron._storage import ObjectStorage, Storage, StorageError, open_storage
 from assetcron._summary import build_summary, encode_summary
 from assetcron._templates import (
     RenderLimits,
@@ -55,8 +55,8 @@ __all__ = [
     "DependencyCycleError",
     "EmptySelectionError",
     "Failure",
-    "FilesystemStorage",
     "InvalidDefinitionError",
+    "ObjectStorage",
     "PartitionKeyError",
     "RenderLimits",
     "RunConfigError",
@@ -72,6 +72,7 @@ __all__ = [
     "cron_next_ticks",
     "encode_summary",
     "load_definitions",
+    "open_storage",
     "parse_cron",
     "parse_selection",
     "plan",

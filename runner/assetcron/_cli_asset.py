@@ -2,8 +2,15 @@
 
 Follows the Dagster CLI (``-f``/``-m``/``-a``, ``--select``, ``-c``) and DESIGN.md's
 "Runner CLI". Exit codes: 0 success, 1 an asset failed (or was skipped because of
-one) or an unexpected error, 2 bad input — one ``error: ...`` line on stderr and nothing
-stored (no value, no record) — and 143 when SIGTERM ended the run.
+one) or an unexpected error, 2 bad input — including a storage that cannot be used: an
+unsupported URI, a missing bucket, rejected credentials, an unreachable endpoint, a
+read-only directory — with one ``error: ...`` line on stderr and nothing stored (no
+value, no record), and 143 when SIGTERM ended the run (the running asset's record says
+``Interrupted``, the run's partition locks are released). A storage failure during the
+run (disk full, no write permission) fails the asset it hit, with one line naming the
+object and what to do. Partition locks: ``--lock-wait`` / ``$ASSETCRON_LOCK_WAIT``
+seconds to wait for another run's (default 300), ``$ASSETCRON_LOCK_TTL`` seconds a lock
+outlives its holder (default 60; :mod:`assetcron._locks`).
 
 Every way ``materialize`` ends writes the termination summary
 (:mod:`assetcron._summary`) to ``$ASSETCRON_TERMINATION_LOG``, which the operator shows
@@ -32,6 +39,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from assetcron._graph import AssetKey
+    from assetcron._locks import LockInfo
     from assetcron._sdk import Definitions
     from assetcron._summary import AssetOutcome
 
@@ -95,10 +103,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "-c", "--config", metavar="RUN_CONFIG.yaml", help="run-config template (YAML or JSON)"
     )
     mat.add_argument(
-        "--storage", metavar="URI", help="storage directory (default: $ASSETCRON_STORAGE)"
+        "--storage",
+        metavar="URI",
+        help="storage: a directory, file://, s3://, gs:// or az:// URI (default: "
+        "$ASSETCRON_STORAGE, else ./.assetcron/storage)",
     )
     mat.add_argument(
         "--force", action="store_true", help="recompute assets this run already materialized"
+    )
+    mat.add_argument(
+        "--lock-wait",
+        metavar="SECONDS",
+        help="how long to wait for partitions another run is writing "
+        "(default: $ASSETCRON_LOCK_WAIT, else 300)",
     )
     mat.set_defaults(func=cmd_materialize)
 
@@ -234,6 +251,28 @@ def _setup_logging() -> None:
     root.addHandler(handler)
 
 
+def _seconds(
+    flag: str | None, env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0
+) -> float:
+    """Seconds from ``flag``, else ``$name``, else ``default``; raises
+    :class:`RunConfigError` for a value that is not a finite number >= ``minimum``
+    (> 0 when ``minimum`` is 0.001 or more)."""
+    from assetcron._errors import RunConfigError
+
+    raw = flag if flag is not None else env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= minimum or value == float("inf"):
+        where = "--lock-wait" if flag is not None else name
+        least = ">= 0" if minimum == 0 else "> 0"
+        raise RunConfigError(f"{where} must be a number of seconds {least}, not {raw!r}")
+    return value
+
+
 class _Terminated(BaseException):
     """Raised by the SIGTERM handler to unwind the run (closing its records); a
     BaseException so that asset code catching ``Exception`` does not swallow it."""
@@ -302,13 +341,14 @@ class _Run:
 
     def on_sigterm(self, signum: int, frame: object) -> None:
         """SIGTERM (pod deleted, Job deadline, concurrencyPolicy Replace): write why the
-        run stopped, then unwind with :class:`_Terminated`."""
+        run stopped, then unwind with :class:`_Terminated` (the running asset's record
+        becomes ``Interrupted`` and the run's partition locks are released on the way)."""
         if os.getpid() != self.pid or self.final:
             return  # a forked child, or the finished run's summary is being written
         if self.plan and len(self.outcomes) < len(self.plan):
             self.doing = f"materializing {self.plan[len(self.outcomes)]}"
         self.stop(f"terminated by SIGTERM after {self.elapsed():.0f} s while {self.doing}")
-        raise _Terminated
+        raise _Terminated("terminated by SIGTERM")
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
@@ -356,6 +396,12 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         defs, location, plan = _load(args)
 
         from assetcron import _materialize as m
+        from assetcron._locks import (
+            DEFAULT_LOCK_TTL,
+            DEFAULT_LOCK_WAIT,
+            ENV_LOCK_TTL,
+            ENV_LOCK_WAIT,
+        )
         from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
 
         run.doing = "rendering the run config"
@@ -385,12 +431,16 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
             )
         defs = m.configure_resources(defs, run_config)
         configs = m.validate_run_config(defs, plan, run_config)
+        lock_wait = _seconds(args.lock_wait, env, ENV_LOCK_WAIT, DEFAULT_LOCK_WAIT)
+        lock_ttl = _seconds(None, env, ENV_LOCK_TTL, DEFAULT_LOCK_TTL, minimum=0.001)
         run.doing = "opening the storage"
         storage = open_storage(args.storage or env.get(ENV_STORAGE) or DEFAULT_STORAGE)
+        storage.check()
     except AssetcronError as exc:
         run.stop(str(exc))
         return _bad_input(exc)
 
+    from assetcron._locks import PartitionLocks
     from assetcron._records import RecordStore
 
     _setup_logging()
@@ -408,25 +458,29 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         run.outcomes.append(outcome)
         _progress(i, n, outcome)
 
+    def on_wait(key: AssetKey, partition: str | None, holder: LockInfo | None) -> None:
+        what = key.to_user_string() + (f" partition {partition}" if partition else "")
+        by = f"run {holder.run_id} ({holder.holder})" if holder else "another run"
+        print(f"waiting for {what}: {by} is writing it", flush=True)
+
     run.doing = "opening the run records"
-    records = RecordStore(storage.root / "records.sqlite3")
-    try:
-        result = m.materialize(
-            defs,
-            plan,
-            run_id=run_id,
-            scheduled_time=scheduled,
-            partition_key=partition_key,
-            run_config=run_config,
-            configs=configs,
-            storage=storage,
-            records=records,
-            force=args.force or env.get(ENV_FORCE, "").lower() in ("1", "true", "yes"),
-            on_outcome=on_outcome,
-        )
-    finally:
-        run.doing = "closing the run records"
-        records.close()
+    records = RecordStore(storage)
+    locks = PartitionLocks(storage, run_id=run_id, wait=lock_wait, ttl=lock_ttl, on_wait=on_wait)
+    run.doing = "taking the partition locks"
+    result = m.materialize(
+        defs,
+        plan,
+        run_id=run_id,
+        scheduled_time=scheduled,
+        partition_key=partition_key,
+        run_config=run_config,
+        configs=configs,
+        storage=storage,
+        records=records,
+        locks=locks,
+        force=args.force or env.get(ENV_FORCE, "").lower() in ("1", "true", "yes"),
+        on_outcome=on_outcome,
+    )
     run.doing = "writing the summary"
     run.final = True
     summary = run.summary()

@@ -13,7 +13,17 @@ the I/O. Semantics:
 * an upstream asset outside the plan is read from storage for the run's partition
   (its latest stored value); when none is stored, the asset that needs it fails;
 * all run config is validated before anything runs (:func:`validate_run_config`), so
-  bad config writes nothing.
+  bad config writes nothing;
+* before it writes anything, a run takes the partition lock of every planned asset
+  (:mod:`assetcron._locks`) and holds them to its end, so runs writing the same asset
+  partition never interleave; an asset whose lock another run held for longer than the
+  lock wait fails, naming that run (its dependents are skipped). The check for a value
+  already materialized in this run (above) is made with the lock held, so a duplicate
+  process of the same run reuses what the first one stored;
+* an asset interrupted by SIGTERM or Ctrl-C (a ``BaseException`` unwinding through it)
+  gets an ``Interrupted`` record; locks are released on every way out;
+* a storage failure (disk full, read-only, permission denied) fails the asset being
+  materialized with one line naming the object and what to do, never a traceback.
 """
 
 from __future__ import annotations
@@ -30,10 +40,11 @@ from typing import Any
 
 from assetcron._errors import AssetcronError, InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetKey
+from assetcron._locks import PartitionLocks
 from assetcron._partitions import DailyPartitionsDefinition
 from assetcron._records import RecordStore
 from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions
-from assetcron._storage import MissingValueError, Storage
+from assetcron._storage import MissingValueError, ObjectStorage, StorageError
 from assetcron._summary import AssetOutcome
 
 __all__ = [
@@ -219,19 +230,63 @@ def materialize(
     partition_key: str | None,
     run_config: Mapping[str, Any],
     configs: Mapping[AssetKey, Any],
-    storage: Storage,
-    records: RecordStore,
+    storage: ObjectStorage,
+    records: RecordStore | None = None,
+    locks: PartitionLocks | None = None,
     force: bool = False,
     on_outcome: Callable[[int, int, AssetOutcome], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunResult:
     """Materialize ``plan`` in order (see the module docstring for the semantics).
 
-    ``configs`` comes from :func:`validate_run_config`; ``on_outcome(i, n, outcome)`` is
-    called after each asset (1-based ``i``) for progress output; ``clock`` gives the UTC
-    times written to the records. Exceptions raised by asset code become Failed
-    outcomes; only storage/record I/O errors propagate.
+    ``configs`` comes from :func:`validate_run_config`; ``records`` defaults to the
+    records in ``storage`` and ``locks`` to this run's locks in ``storage`` with the
+    default wait and ttl; ``on_outcome(i, n, outcome)`` is called after each asset
+    (1-based ``i``) for progress output; ``clock`` gives the UTC times written to the
+    records. Exceptions raised by asset code and storage failures become Failed
+    outcomes; ``BaseException`` (SIGTERM's unwinding, Ctrl-C) propagates after the
+    running asset's record says ``Interrupted`` and the locks are released.
     """
+    if records is None:
+        records = RecordStore(storage)
+    if locks is None:
+        locks = PartitionLocks(storage, run_id=run_id)
+    try:
+        return _materialize_locked(
+            defs,
+            plan,
+            run_id=run_id,
+            scheduled_time=scheduled_time,
+            partition_key=partition_key,
+            run_config=run_config,
+            configs=configs,
+            storage=storage,
+            records=records,
+            locks=locks,
+            force=force,
+            on_outcome=on_outcome,
+            clock=clock,
+        )
+    finally:
+        locks.release_all()
+
+
+def _materialize_locked(
+    defs: Definitions,
+    plan: Sequence[AssetKey],
+    *,
+    run_id: str,
+    scheduled_time: datetime,
+    partition_key: str | None,
+    run_config: Mapping[str, Any],
+    configs: Mapping[AssetKey, Any],
+    storage: ObjectStorage,
+    records: RecordStore,
+    locks: PartitionLocks,
+    force: bool,
+    on_outcome: Callable[[int, int, AssetOutcome], None] | None,
+    clock: Callable[[], datetime],
+) -> RunResult:
     started = time.perf_counter()
     result = RunResult(run_id=run_id, scheduled_time=scheduled_time, partition_key=partition_key)
     planned = set(plan)
@@ -240,9 +295,11 @@ def materialize(
     blocked: set[AssetKey] = set()  # failed or skipped in this run
     resources = SimpleNamespace(**defs.resources)
     total = len(plan)
+    parts = {k: partition_key if defs.assets[k].partitions_def is not None else None for k in plan}
+    not_locked = locks.acquire_all(parts.items())
     for i, key in enumerate(plan, start=1):
         a = defs.assets[key]
-        part = partition_key if a.partitions_def is not None else None
+        part = parts[key]
         user_key = key.to_user_string()
         t0 = time.perf_counter()
         bad_parent = next((d for d in a.deps if d in blocked), None)
@@ -254,6 +311,10 @@ def materialize(
                 0.0,
                 f"upstream {bad_parent.to_user_string()!r} did not materialize",
             )
+        elif (key, part) in not_locked:
+            blocked.add(key)
+            error = str(not_locked[key, part])
+            outcome = AssetOutcome(user_key, "Failed", time.perf_counter() - t0, error)
         elif not force and _already_done(records, storage, run_id, key, part):
             reused.add(key)
             outcome = AssetOutcome(user_key, "Reused", time.perf_counter() - t0)
@@ -269,6 +330,7 @@ def materialize(
                 config=configs[key],
                 storage=storage,
                 records=records,
+                locks=locks,
                 resources=resources,
                 values=values,
                 reused=reused,
@@ -285,10 +347,35 @@ def materialize(
 
 
 def _already_done(
-    records: RecordStore, storage: Storage, run_id: str, key: AssetKey, part: str | None
+    records: RecordStore, storage: ObjectStorage, run_id: str, key: AssetKey, part: str | None
 ) -> bool:
-    rec = records.get(run_id, key.to_user_string(), part)
-    return rec is not None and rec.status == "Materialized" and storage.exists(key, part)
+    """Whether run ``run_id`` (this process or another of the same run) materialized
+    ``key``'s ``part`` and the value is still stored. A storage that cannot be read
+    counts as "no": materializing again reports the failure on the asset."""
+    try:
+        rec = records.get(run_id, key.to_user_string(), part)
+        return rec is not None and rec.status == "Materialized" and storage.exists(key, part)
+    except StorageError as exc:
+        _log.warning("cannot tell whether %s is materialized: %s", key.to_user_string(), exc)
+        return False
+
+
+def _record_end(
+    records: RecordStore,
+    run_id: str,
+    user_key: str,
+    part: str | None,
+    *,
+    status: str,
+    when: datetime,
+    error: str | None,
+) -> None:
+    """Record an asset's failure or interruption; a storage failure here is logged,
+    since the asset's outcome already says what went wrong."""
+    try:
+        records.finish(run_id, user_key, part, status=status, when=when, error=error)
+    except StorageError as exc:
+        _log.warning("cannot record that %s ended %s: %s", user_key, status, exc)
 
 
 def _run_one(
@@ -301,8 +388,9 @@ def _run_one(
     run_partition_key: str | None,
     run_config: Mapping[str, Any],
     config: Any,
-    storage: Storage,
+    storage: ObjectStorage,
     records: RecordStore,
+    locks: PartitionLocks,
     resources: SimpleNamespace,
     values: dict[AssetKey, Any],
     reused: set[AssetKey],
@@ -312,9 +400,9 @@ def _run_one(
     key = a.key
     user_key = key.to_user_string()
     t0 = time.perf_counter()
-    records.start(run_id, user_key, partition_key, clock())
     log = logging.getLogger(f"assetcron.asset.{user_key}")
     try:
+        records.start(run_id, user_key, partition_key, clock())
         kwargs: dict[str, Any] = {}
         for param, up in a.inputs.items():
             if up in values:
@@ -350,15 +438,30 @@ def _run_one(
         for param in a.resource_params:
             kwargs[param] = defs.resources[param]
         value = a.fn(**kwargs)
+        locks.check(key, partition_key)
         location = storage.write(key, partition_key, value, a.output_format)
-    except Exception as exc:  # user code: any error fails this asset only
+        records.finish(
+            run_id, user_key, partition_key, status="Materialized", when=clock(), location=location
+        )
+    except Exception as exc:  # user code or storage: any error fails this asset only
         error = _one_line(exc)
         if not isinstance(exc, Failure | AssetcronError):
             log.error("asset %s failed:\n%s", user_key, traceback.format_exc().rstrip())
-        records.finish(run_id, user_key, partition_key, status="Failed", when=clock(), error=error)
+        _record_end(
+            records, run_id, user_key, partition_key, status="Failed", when=clock(), error=error
+        )
         return AssetOutcome(user_key, "Failed", time.perf_counter() - t0, error)
+    except BaseException as exc:  # SIGTERM's unwinding, Ctrl-C: say so, then go on unwinding
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        _record_end(
+            records,
+            run_id,
+            user_key,
+            partition_key,
+            status="Interrupted",
+            when=clock(),
+            error=f"interrupted: {why}",
+        )
+        raise
     values[key] = value
-    records.finish(
-        run_id, user_key, partition_key, status="Materialized", when=clock(), location=location
-    )
     return AssetOutcome(user_key, "Materialized", time.perf_counter() - t0)

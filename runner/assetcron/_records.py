@@ -1,122 +1,149 @@
-"""Materialization records in an embedded SQLite database beside the stored values.
+"""Materialization records: one small JSON object per (run id, asset key, partition).
 
-One row per (run id, asset key, partition): status (``Started``, ``Materialized``,
-``Failed``), UTC start/end times, the error line and where the value was stored. The
-latest row per run decides whether a re-run of the same run resumes (Materialized =
-reuse) or recomputes. SQLite is imported on first use.
+Stored beside the values (:mod:`assetcron._storage`) at
+``records/<key part>/.../<partition key or __unpartitioned__>/<run id>.json``, written
+with one put each, so they work on any object store and on a local directory alike.
+A record's status is ``Started``, then ``Materialized``, ``Failed`` or ``Interrupted``
+(SIGTERM or Ctrl-C during the asset). The record of an asset partition in a run decides
+whether a re-run of that run resumes (Materialized and the value still stored = reuse)
+or recomputes. Records are written only by the holder of the partition's lock
+(:mod:`assetcron._locks`), so two processes of one run never overwrite each other's.
+
+Object shape (``version`` 1; readers ignore fields they do not know)::
+
+    {"version": 1, "runId": str, "assetKey": "a/b", "partitionKey": str|null,
+     "status": "Started"|"Materialized"|"Failed"|"Interrupted",
+     "startTime": ISO 8601 UTC, "endTime": ISO 8601 UTC|null, "error": str|null,
+     "location": str|null, "inputs": {"<asset key>": str}|null, "dataVersion": str|null}
+
+``inputs`` (each input's data version) and ``dataVersion`` are reserved for
+provenance-based reuse across runs; nothing fills them yet. A record that cannot be
+decoded (hand-edited, truncated by a broken disk) is treated as absent, with a warning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    import sqlite3
+from assetcron._graph import AssetKey
+from assetcron._storage import ObjectStorage, object_parts
 
-__all__ = ["MaterializationRecord", "RecordStore"]
+__all__ = ["RECORD_STATUSES", "MaterializationRecord", "RecordStore"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS materializations (
-    run_id TEXT NOT NULL,
-    asset_key TEXT NOT NULL,
-    partition_key TEXT NOT NULL,     -- '' when unpartitioned
-    status TEXT NOT NULL,            -- Started | Materialized | Failed
-    start_time TEXT NOT NULL,        -- ISO 8601, UTC
-    end_time TEXT,                   -- ISO 8601, UTC; NULL while Started
-    error TEXT,
-    location TEXT,
-    PRIMARY KEY (run_id, asset_key, partition_key)
-);
-CREATE INDEX IF NOT EXISTS materializations_by_asset
-    ON materializations (asset_key, partition_key, end_time);
-"""
+RECORD_STATUSES = ("Started", "Materialized", "Failed", "Interrupted")
+_VERSION = 1
+_log = logging.getLogger("assetcron.records")
 
 
 @dataclass(frozen=True)
 class MaterializationRecord:
-    """One record; times are aware UTC datetimes, ``partition_key`` None = unpartitioned."""
+    """One record; times are aware UTC datetimes, ``partition_key`` None = unpartitioned,
+    ``inputs`` maps an input's asset key to its data version (reserved, see above)."""
 
     run_id: str
     asset_key: str
     partition_key: str | None
     status: str
     start_time: datetime
-    end_time: datetime | None
-    error: str | None
-    location: str | None
+    end_time: datetime | None = None
+    error: str | None = None
+    location: str | None = None
+    inputs: Mapping[str, str] | None = field(default=None)
+    data_version: str | None = None
+
+    def to_json(self) -> bytes:
+        """The stored object (see the module docstring)."""
+        doc = {
+            "version": _VERSION,
+            "runId": self.run_id,
+            "assetKey": self.asset_key,
+            "partitionKey": self.partition_key,
+            "status": self.status,
+            "startTime": self.start_time.isoformat(),
+            "endTime": self.end_time.isoformat() if self.end_time else None,
+            "error": self.error,
+            "location": self.location,
+            "inputs": dict(self.inputs) if self.inputs is not None else None,
+            "dataVersion": self.data_version,
+        }
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> MaterializationRecord:
+        """Parse a stored record; raises ``ValueError`` (or ``KeyError``/``TypeError``)
+        for anything that is not one."""
+        doc: dict[str, Any] = json.loads(data)
+        if doc.get("status") not in RECORD_STATUSES:
+            raise ValueError(f"unknown status {doc.get('status')!r}")
+        end = doc.get("endTime")
+        inputs = doc.get("inputs")
+        return cls(
+            run_id=str(doc["runId"]),
+            asset_key=str(doc["assetKey"]),
+            partition_key=doc.get("partitionKey"),
+            status=doc["status"],
+            start_time=datetime.fromisoformat(doc["startTime"]),
+            end_time=datetime.fromisoformat(end) if end else None,
+            error=doc.get("error"),
+            location=doc.get("location"),
+            inputs={str(k): str(v) for k, v in inputs.items()} if inputs is not None else None,
+            data_version=doc.get("dataVersion"),
+        )
 
 
-_COLUMNS = "run_id, asset_key, partition_key, status, start_time, end_time, error, location"
-
-
-def _record(row: tuple[str, ...]) -> MaterializationRecord:
-    return MaterializationRecord(
-        run_id=row[0],
-        asset_key=row[1],
-        partition_key=row[2] or None,
-        status=row[3],
-        start_time=datetime.fromisoformat(row[4]),
-        end_time=datetime.fromisoformat(row[5]) if row[5] else None,
-        error=row[6],
-        location=row[7],
-    )
+def record_path(run_id: str, asset_key: str, partition_key: str | None) -> str:
+    """The object path of one record (``asset_key`` in user form, ``a/b``)."""
+    parts = object_parts(AssetKey.from_user_string(asset_key), partition_key)
+    if not run_id or "/" in run_id or run_id in (".", ".."):
+        raise ValueError(f"bad run id {run_id!r}")
+    return "/".join(("records", *parts, f"{run_id}.json"))
 
 
 class RecordStore:
-    """Materialization records in ``<path>`` (SQLite, created on first use)."""
+    """Materialization records in ``storage`` (see the module docstring). Every method
+    may raise :class:`assetcron._storage.StorageIOError` when the storage fails."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn: sqlite3.Connection | None = None
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            import sqlite3
-
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            # WAL with synchronous=NORMAL: commits need no fsync (only checkpoints do) and
-            # stay atomic; a crash may lose the last records, never corrupt the file
-            # (sqlite.org/wal.html). A lost record only means an asset is recomputed.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
-        return self._conn
+    def __init__(self, storage: ObjectStorage) -> None:
+        self.storage = storage
 
     def close(self) -> None:
-        """Close the database connection (reopened on next use)."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Nothing to close (kept for callers of the former SQLite store)."""
+
+    def _load(self, path: str) -> MaterializationRecord | None:
+        got = self.storage.get(path)
+        if got is None:
+            return None
+        try:
+            return MaterializationRecord.from_json(got[0])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            _log.warning(
+                "ignoring unreadable record %s (%s: %s); treating it as absent",
+                self.storage.location(path),
+                type(exc).__name__,
+                " ".join(str(exc).split()),
+            )
+            return None
 
     def get(
         self, run_id: str, asset_key: str, partition_key: str | None
     ) -> MaterializationRecord | None:
-        """The record of ``asset_key``/``partition_key`` in run ``run_id``, if any."""
-        if not self.path.exists():
-            return None
-        row = (
-            self._db()
-            .execute(
-                f"SELECT {_COLUMNS} FROM materializations "  # noqa: S608 - constant columns
-                "WHERE run_id=? AND asset_key=? AND partition_key=?",
-                (run_id, asset_key, partition_key or ""),
-            )
-            .fetchone()
-        )
-        return None if row is None else _record(row)
+        """The record of ``asset_key``/``partition_key`` in run ``run_id``, if any (an
+        unreadable one counts as none)."""
+        return self._load(record_path(run_id, asset_key, partition_key))
+
+    def put(self, record: MaterializationRecord) -> None:
+        """Store ``record``, replacing the run's previous record of that partition."""
+        path = record_path(record.run_id, record.asset_key, record.partition_key)
+        self.storage.put(path, record.to_json())
 
     def start(self, run_id: str, asset_key: str, partition_key: str | None, when: datetime) -> None:
         """Record that a materialization started at ``when`` (UTC)."""
-        self._db().execute(
-            "INSERT OR REPLACE INTO materializations "
-            "(run_id, asset_key, partition_key, status, start_time) VALUES (?,?,?,?,?)",
-            (run_id, asset_key, partition_key or "", "Started", when.isoformat()),
-        )
+        self.put(MaterializationRecord(run_id, asset_key, partition_key, "Started", when))
 
     def finish(
         self,
@@ -129,23 +156,33 @@ class RecordStore:
         error: str | None = None,
         location: str | None = None,
     ) -> None:
-        """Record the outcome (``Materialized`` or ``Failed``) at ``when`` (UTC)."""
-        self._db().execute(
-            "UPDATE materializations SET status=?, end_time=?, error=?, location=? "
-            "WHERE run_id=? AND asset_key=? AND partition_key=?",
-            (status, when.isoformat(), error, location, run_id, asset_key, partition_key or ""),
-        )
+        """Record the outcome (``Materialized``, ``Failed`` or ``Interrupted``) at
+        ``when`` (UTC), keeping the start time of the ``Started`` record (``when`` when
+        there is none)."""
+        if status not in RECORD_STATUSES[1:]:
+            raise ValueError(f"not a final status: {status!r}")
+        started = self.get(run_id, asset_key, partition_key)
+        base = started or MaterializationRecord(run_id, asset_key, partition_key, status, when)
+        self.put(replace(base, status=status, end_time=when, error=error, location=location))
 
     def history(
         self, asset_key: str, partition_key: str | None = None
     ) -> list[MaterializationRecord]:
-        """Every record of ``asset_key`` (optionally one partition), newest first."""
-        if not self.path.exists():
-            return []
-        sql = f"SELECT {_COLUMNS} FROM materializations WHERE asset_key=?"  # noqa: S608
-        args: tuple[str, ...] = (asset_key,)
+        """Every record of ``asset_key`` (optionally one partition), newest start first.
+        Lists the key's records folder, so it costs one read per record."""
+        key = AssetKey.from_user_string(asset_key)
+        prefix = "/".join(("records", *object_parts(key, partition_key)[:-1])) + "/"
         if partition_key is not None:
-            sql += " AND partition_key=?"
-            args = (asset_key, partition_key)
-        rows = self._db().execute(sql + " ORDER BY start_time DESC", args).fetchall()
-        return [_record(r) for r in rows]
+            prefix = "/".join(("records", *object_parts(key, partition_key))) + "/"
+        found: list[MaterializationRecord] = []
+        for path in self.storage.list_paths(prefix):
+            if not path.endswith(".json"):
+                continue
+            rec = self._load(path)
+            if rec is None or rec.asset_key != asset_key:
+                continue  # a record of a longer key below this one's folder
+            if partition_key is not None and rec.partition_key != partition_key:
+                continue
+            found.append(rec)
+        found.sort(key=lambda r: r.start_time, reverse=True)
+        return found

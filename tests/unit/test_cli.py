@@ -186,7 +186,9 @@ MAT = ["asset", "materialize", "--scheduled-time", "2015-06-02T06:00:00Z"]
         (["--select", "*", "--timezone", "Mars/Olympus"], "invalid time zone 'Mars/Olympus'"),
         (["--select", "*", "-a", "nope"], "has no attribute 'nope'"),
         (["--select", "*", "--partition-key", "2014-01-01"], "before the first partition"),
-        (["--select", "*", "--storage", "s3://bucket/x"], "unsupported storage URI"),
+        (["--select", "*", "--storage", "ftp://host/x"], "unsupported storage URI"),
+        (["--select", "*", "--storage", "s3:///x"], "names no bucket"),
+        (["--select", "*", "--lock-wait", "soon"], "--lock-wait must be a number of seconds"),
     ],
 )
 def test_bad_input_exits_2_with_one_line_stores_nothing_and_says_why(
@@ -297,7 +299,8 @@ def test_storage_from_env_and_file_uri(
     assert (workdir / "from-env" / "assets" / "p" / "other" / "2015-06-01.pickle").is_file()
     uri = (workdir / "from-flag").as_uri()
     assert main([*MAT, "-f", loc, "--select", "key:p/other", "--storage", uri]) == 0
-    assert (workdir / "from-flag" / "records.sqlite3").is_file()
+    (record,) = (workdir / "from-flag" / "records").rglob("*.json")
+    assert json.loads(record.read_text())["status"] == "Materialized"
     assert not (workdir / ".assetcron").exists()
     capsys.readouterr()
 
@@ -458,7 +461,18 @@ def test_sigterm_writes_why_the_run_stopped_and_exits_143(
     assert summary["message"] == "terminated by SIGTERM after 0 s while materializing slow"
     assert summary["counts"] == {"materialized": 1, "reused": 0, "failed": 0, "skipped": 0}
     assert summary["assets"] == [{"key": "first", "outcome": "Materialized"}]
-    # The records were closed on the way out: a rerun resumes, reusing `first`.
+    # On the way out the running asset's record says Interrupted, the run's locks are
+    # released and no staging file is left.
+    storage = workdir / ".assetcron" / "storage"
+    statuses = {
+        p.parent.parent.name: json.loads(p.read_text())["status"]
+        for p in (storage / "records").rglob("*.json")
+    }
+    assert statuses == {"first": "Materialized", "slow": "Interrupted"}
+    (slow,) = (storage / "records" / "slow").rglob("*.json")
+    assert json.loads(slow.read_text())["error"] == "interrupted: terminated by SIGTERM"
+    assert not list(storage.rglob("*.lock"))
+    assert not [p for p in storage.rglob("*") if "#" in p.name or ".stale" in p.name]
     calm = TERMINATED.replace("os.kill(os.getpid(), signal.SIGTERM)", "pass")
     loc_calm = write_location(workdir, calm.replace("time.sleep(30)", "pass"))
     assert main([*MAT, "-f", loc_calm, "--select", "*"]) == 0
@@ -480,3 +494,6 @@ def test_sigterm_to_the_console_script(workdir: Path) -> None:
     )
     assert proc.returncode == 143, proc.stderr
     assert json.loads(log.read_text())["message"].startswith("terminated by SIGTERM after ")
+    storage = workdir / ".assetcron" / "storage"
+    assert (storage / "locks").is_dir()  # the run held locks ...
+    assert not list(storage.rglob("*.lock"))  # ... and released them

@@ -16,7 +16,7 @@ from assetcron import (
     DailyPartitionsDefinition,
     Definitions,
     Failure,
-    FilesystemStorage,
+    ObjectStorage,
     RunConfigError,
     asset,
     plan,
@@ -69,22 +69,17 @@ def run(
     keys = plan(defs.graph, select)
     part = run_partition_key(defs, keys, TICK, kw.pop("partition_key", None))
     run_config = kw.pop("run_config", {})
-    records = RecordStore(tmp_path / "records.sqlite3")
-    try:
-        return materialize(
-            defs,
-            keys,
-            run_id=run_id_for("loc", select, part, TICK),
-            scheduled_time=TICK,
-            partition_key=part,
-            run_config=run_config,
-            configs=validate_run_config(defs, keys, run_config),
-            storage=FilesystemStorage(tmp_path),
-            records=records,
-            force=force,
-        )
-    finally:
-        records.close()
+    return materialize(
+        defs,
+        keys,
+        run_id=run_id_for("loc", select, part, TICK),
+        scheduled_time=TICK,
+        partition_key=part,
+        run_config=run_config,
+        configs=validate_run_config(defs, keys, run_config),
+        storage=ObjectStorage.local(tmp_path),
+        force=force,
+    )
 
 
 def outcomes(result: RunResult) -> dict[str, str]:
@@ -98,12 +93,13 @@ def test_materializes_in_plan_order_and_persists_per_partition(tmp_path: Path) -
     assert [o.key for o in result.outcomes] == ["a", "b", "c", "d"]
     assert result.success
     assert result.partition_key == "2015-06-01"
-    storage = FilesystemStorage(tmp_path)
+    storage = ObjectStorage.local(tmp_path)
     assert storage.read(AssetKey("c"), "2015-06-01") == [{"day": "2015-06-01", "b": True}, 7]
     stored_b = tmp_path / "assets" / "b" / "2015-06-01.json"
     assert json.loads(stored_b.read_text()) == {"day": "2015-06-01", "b": True}
-    assert not list(tmp_path.rglob(".*.pickle.*")), "temporary files left behind"
-    history = RecordStore(tmp_path / "records.sqlite3").history("c")
+    assert not list(tmp_path.rglob("*#*")), "staging files left behind"
+    assert not list(tmp_path.rglob("*.lock")), "locks left behind"
+    history = RecordStore(ObjectStorage.local(tmp_path)).history("c")
     assert [(r.status, r.partition_key, r.run_id) for r in history] == [
         ("Materialized", "2015-06-01", result.run_id)
     ]
@@ -139,7 +135,7 @@ def test_failure_skips_downstream_only_and_a_rerun_resumes(tmp_path: Path) -> No
     assert not first.success
     failed = next(o for o in first.outcomes if o.key == "b")
     assert failed.error == "ValueError: b is broken"
-    rec = RecordStore(tmp_path / "records.sqlite3").get(first.run_id, "b", "2015-06-01")
+    rec = RecordStore(ObjectStorage.local(tmp_path)).get(first.run_id, "b", "2015-06-01")
     assert rec is not None
     assert (rec.status, rec.error) == ("Failed", "ValueError: b is broken")
 
@@ -169,7 +165,7 @@ def test_upstream_outside_the_selection_is_read_from_storage(tmp_path: Path) -> 
     assert outcomes(run(defs, tmp_path, "key:b")) == {"b": "Materialized"}  # a from storage
     ok = run(defs, tmp_path, "key:c", force=True)
     assert outcomes(ok) == {"c": "Materialized"}
-    value = FilesystemStorage(tmp_path).read(AssetKey("c"), "2015-06-01")
+    value = ObjectStorage.local(tmp_path).read(AssetKey("c"), "2015-06-01")
     assert value == [{"day": "2015-06-01", "b": True}, None]
     assert calls == Counter({"a": 1, "b": 1, "c": 1})  # the failed c never reached its body
 
@@ -335,5 +331,5 @@ def test_an_unserialisable_value_fails_the_asset_and_keeps_the_old_value(tmp_pat
     assert run(defs, tmp_path).success
     failed = run(defs, tmp_path, force=True)
     assert outcomes(failed) == {"a": "Failed"}
-    assert FilesystemStorage(tmp_path).read(AssetKey("a"), None) == 1
+    assert ObjectStorage.local(tmp_path).read(AssetKey("a"), None) == 1
     assert [p.name for p in (tmp_path / "assets" / "a").iterdir()] == ["__unpartitioned__.json"]
