@@ -222,7 +222,7 @@ def _progress(i: int, n: int, o: AssetOutcome) -> None:
     if o.outcome == "Materialized":
         line = f"{head} materialized ({o.duration:.2f}s)"
     elif o.outcome == "Reused":
-        line = f"{head} reused (already materialized in this run; --force recomputes)"
+        line = f"{head} reused (stored with the same config, inputs and code; --force recomputes)"
     elif o.outcome == "Failed":
         line = f"{head} FAILED ({o.duration:.2f}s): {o.error}"
     else:
@@ -444,7 +444,9 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
     from assetcron._records import RecordStore
 
     _setup_logging()
-    run_id = m.run_id_for(location, args.select, partition_key, scheduled)
+    run_id = m.run_id_for(
+        location, args.select, partition_key, scheduled, env.get(_timing.ENV_JOB_NAME)
+    )
     run.run_id = run_id
     run.plan = [k.to_user_string() for k in plan]
     part = f" · partition {partition_key}" if partition_key else ""

@@ -19,6 +19,8 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import cast
 
 from assetcron._errors import AssetcronError
 from assetcron._sdk import Definitions
@@ -98,4 +100,10 @@ def load_definitions(
         ) from None
     if not isinstance(defs, Definitions):
         raise CodeLocationError(f"{location} is a {type(defs).__name__}, not assetcron.Definitions")
+    from assetcron._identity import code_location_version
+
+    try:
+        defs.code_location_version = code_location_version(cast("ModuleType", module))
+    except OSError as exc:
+        raise CodeLocationError(f"cannot read the source of {location}: {exc}") from exc
     return defs, location

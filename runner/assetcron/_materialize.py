@@ -33,16 +33,17 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 from assetcron._errors import AssetcronError, InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetKey
+from assetcron._identity import config_fingerprint, provenance_key
 from assetcron._locks import PartitionLocks
 from assetcron._partitions import DailyPartitionsDefinition
-from assetcron._records import RecordStore
+from assetcron._records import CurrentVersion, RecordStore
 from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions
 from assetcron._storage import MissingValueError, ObjectStorage, StorageError
 from assetcron._summary import AssetOutcome
@@ -60,6 +61,8 @@ __all__ = [
 #: Namespace of the deterministic run ids (uuid5).
 _RUN_NAMESPACE = uuid.UUID("6f7c2a52-3f7b-4d0e-9d59-5a1f1f0c4a11")
 _log = logging.getLogger("assetcron.materialize")
+#: The input version of a stored value with no recorded version.
+_UNKNOWN = "unknown"
 
 
 class Failure(Exception):  # noqa: N818 - Dagster's name for the same thing
@@ -68,12 +71,22 @@ class Failure(Exception):  # noqa: N818 - Dagster's name for the same thing
 
 
 def run_id_for(
-    code_location: str, selection: str, partition_key: str | None, scheduled_time: datetime
+    code_location: str,
+    selection: str,
+    partition_key: str | None,
+    scheduled_time: datetime,
+    job_name: str | None = None,
 ) -> str:
     """The deterministic run id: a UUID5 of the code location, the selection text, the
-    partition key and the scheduled time (as UTC ISO 8601)."""
+    partition key, the scheduled time (as UTC ISO 8601) and the Kubernetes Job's name.
+
+    The Job name (``ASSETCRON_JOB_NAME``: ``<cronjob>-<minute>`` for a tick, one per
+    trigger for a manual run) makes the id unique per schedule and tick, while a retried
+    pod of the same Job keeps it. Reuse does not depend on the run id: a value is reused
+    when its provenance matches (:mod:`assetcron._identity`).
+    """
     stamp = scheduled_time.astimezone(UTC).isoformat()
-    name = "\x1f".join((code_location, selection, partition_key or "", stamp))
+    name = "\x1f".join((code_location, selection, partition_key or "", stamp, job_name or ""))
     return str(uuid.uuid5(_RUN_NAMESPACE, name))
 
 
@@ -195,7 +208,9 @@ def configure_resources(defs: Definitions, run_config: Mapping[str, Any]) -> Def
         if unknown:
             raise RunConfigError(f"{where}.config: unexpected field {unknown!r}")
         resources[name] = configured
-    return Definitions(assets=defs.assets.values(), resources=resources)
+    configured = Definitions(assets=defs.assets.values(), resources=resources)
+    configured.code_location_version = defs.code_location_version
+    return configured
 
 
 @dataclass
@@ -297,6 +312,8 @@ def _materialize_locked(
     total = len(plan)
     parts = {k: partition_key if defs.assets[k].partitions_def is not None else None for k in plan}
     not_locked = locks.acquire_all(parts.items())
+    versions: dict[AssetKey, str] = {}  # materialization id of each value this run used
+    code_default = defs.code_location_version or "unversioned"
     for i, key in enumerate(plan, start=1):
         a = defs.assets[key]
         part = parts[key]
@@ -315,30 +332,51 @@ def _materialize_locked(
             blocked.add(key)
             error = str(not_locked[key, part])
             outcome = AssetOutcome(user_key, "Failed", time.perf_counter() - t0, error)
-        elif not force and _already_done(records, storage, run_id, key, part):
-            reused.add(key)
-            outcome = AssetOutcome(user_key, "Reused", time.perf_counter() - t0)
         else:
-            outcome = _run_one(
-                defs,
-                a,
-                run_id=run_id,
-                scheduled_time=scheduled_time,
+            inputs = {
+                up.to_user_string(): _input_version(
+                    records, versions, up, _part_of(defs, up, partition_key)
+                )
+                for up in a.inputs.values()
+            }
+            provenance = provenance_key(
+                asset_key=user_key,
                 partition_key=part,
-                run_partition_key=partition_key,
-                run_config=run_config,
-                config=configs[key],
-                storage=storage,
-                records=records,
-                locks=locks,
-                resources=resources,
-                values=values,
-                reused=reused,
-                planned=planned,
-                clock=clock,
+                config=config_fingerprint(configs[key]),
+                inputs=inputs,
+                code_version=a.code_version or code_default,
             )
-            if outcome.outcome == "Failed":
-                blocked.add(key)
+            # An input of unknown version could be anything: never reuse on top of it.
+            fresh = force or _UNKNOWN in inputs.values()
+            same = None if fresh else _reusable(records, storage, key, part, provenance)
+            if same is not None:
+                reused.add(key)
+                versions[key] = same
+                outcome = AssetOutcome(user_key, "Reused", time.perf_counter() - t0)
+            else:
+                outcome = _run_one(
+                    defs,
+                    a,
+                    run_id=run_id,
+                    scheduled_time=scheduled_time,
+                    partition_key=part,
+                    run_partition_key=partition_key,
+                    run_config=run_config,
+                    config=configs[key],
+                    storage=storage,
+                    records=records,
+                    locks=locks,
+                    resources=resources,
+                    values=values,
+                    reused=reused,
+                    planned=planned,
+                    clock=clock,
+                    provenance=provenance,
+                    inputs=inputs,
+                    versions=versions,
+                )
+                if outcome.outcome == "Failed":
+                    blocked.add(key)
         result.outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(i, total, outcome)
@@ -346,18 +384,49 @@ def _materialize_locked(
     return result
 
 
-def _already_done(
-    records: RecordStore, storage: ObjectStorage, run_id: str, key: AssetKey, part: str | None
-) -> bool:
-    """Whether run ``run_id`` (this process or another of the same run) materialized
-    ``key``'s ``part`` and the value is still stored. A storage that cannot be read
-    counts as "no": materializing again reports the failure on the asset."""
+def _part_of(defs: Definitions, key: AssetKey, run_partition_key: str | None) -> str | None:
+    """The partition of ``key`` a run for ``run_partition_key`` reads or writes."""
+    return run_partition_key if defs.assets[key].partitions_def is not None else None
+
+
+def _input_version(
+    records: RecordStore, versions: Mapping[AssetKey, str], key: AssetKey, part: str | None
+) -> str:
+    """The materialization id of the ``key``/``part`` value a run reads: the one this run
+    produced or reused, else the stored one's. ``"unknown"`` when the stored value has no
+    recorded version (stored before versions existed, or being written): whatever uses
+    it is recomputed, then recorded against it."""
+    if key in versions:
+        return versions[key]
     try:
-        rec = records.get(run_id, key.to_user_string(), part)
-        return rec is not None and rec.status == "Materialized" and storage.exists(key, part)
+        current = records.current(key.to_user_string(), part)
+    except StorageError as exc:
+        _log.warning("cannot read the version of %s: %s", key.to_user_string(), exc)
+        return _UNKNOWN
+    if current is None or current.status != "Stored":
+        return _UNKNOWN
+    return current.materialization_id
+
+
+def _reusable(
+    records: RecordStore, storage: ObjectStorage, key: AssetKey, part: str | None, provenance: str
+) -> str | None:
+    """The materialization id of the stored ``key``/``part`` value when it was produced
+    under ``provenance`` (same config, inputs and code) and is still stored, else
+    ``None``. A storage that cannot be read counts as "no": materializing again reports
+    the failure on the asset."""
+    try:
+        current = records.current(key.to_user_string(), part)
+        if (
+            current is not None
+            and current.status == "Stored"
+            and current.provenance == provenance
+            and storage.exists(key, part)
+        ):
+            return current.materialization_id
     except StorageError as exc:
         _log.warning("cannot tell whether %s is materialized: %s", key.to_user_string(), exc)
-        return False
+    return None
 
 
 def _record_end(
@@ -396,11 +465,15 @@ def _run_one(
     reused: set[AssetKey],
     planned: set[AssetKey],
     clock: Callable[[], datetime],
+    provenance: str,
+    inputs: Mapping[str, str],
+    versions: dict[AssetKey, str],
 ) -> AssetOutcome:
     key = a.key
     user_key = key.to_user_string()
     t0 = time.perf_counter()
     log = logging.getLogger(f"assetcron.asset.{user_key}")
+    materialization_id = uuid.uuid4().hex
     try:
         records.start(run_id, user_key, partition_key, clock())
         kwargs: dict[str, Any] = {}
@@ -439,9 +512,23 @@ def _run_one(
             kwargs[param] = defs.resources[param]
         value = a.fn(**kwargs)
         locks.check(key, partition_key)
+        # Commit protocol: "Writing" first, so a run dying mid-write leaves a version no
+        # one reuses; "Stored" once the value is.
+        version = CurrentVersion("Writing", materialization_id, provenance, run_id)
+        records.set_current(user_key, partition_key, version)
         location = storage.write(key, partition_key, value, a.output_format)
+        records.set_current(
+            user_key, partition_key, replace(version, status="Stored", location=location)
+        )
         records.finish(
-            run_id, user_key, partition_key, status="Materialized", when=clock(), location=location
+            run_id,
+            user_key,
+            partition_key,
+            status="Materialized",
+            when=clock(),
+            location=location,
+            inputs=inputs,
+            data_version=materialization_id,
         )
     except Exception as exc:  # user code or storage: any error fails this asset only
         error = _one_line(exc)
@@ -464,4 +551,5 @@ def _run_one(
         )
         raise
     values[key] = value
+    versions[key] = materialization_id
     return AssetOutcome(user_key, "Materialized", time.perf_counter() - t0)

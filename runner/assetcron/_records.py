@@ -16,9 +16,13 @@ Object shape (``version`` 1; readers ignore fields they do not know)::
      "startTime": ISO 8601 UTC, "endTime": ISO 8601 UTC|null, "error": str|null,
      "location": str|null, "inputs": {"<asset key>": str}|null, "dataVersion": str|null}
 
-``inputs`` (each input's data version) and ``dataVersion`` are reserved for
-provenance-based reuse across runs; nothing fills them yet. A record that cannot be
-decoded (hand-edited, truncated by a broken disk) is treated as absent, with a warning.
+``inputs`` (each input's materialization id, as read) and ``dataVersion`` (this
+materialization's id) say what produced a value. Beside the records, one
+:class:`CurrentVersion` per asset partition (``versions/<key parts>/<partition>.json``)
+says which materialization the stored value is and under which provenance key it was
+produced: reuse across runs compares it with the provenance of the run at hand
+(:mod:`assetcron._identity`). A record or version that cannot be decoded (hand-edited,
+truncated by a broken disk) is treated as absent, with a warning.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import Any
 from assetcron._graph import AssetKey
 from assetcron._storage import ObjectStorage, object_parts
 
-__all__ = ["RECORD_STATUSES", "MaterializationRecord", "RecordStore"]
+__all__ = ["RECORD_STATUSES", "CurrentVersion", "MaterializationRecord", "RecordStore"]
 
 RECORD_STATUSES = ("Started", "Materialized", "Failed", "Interrupted")
 _VERSION = 1
@@ -104,6 +108,42 @@ def record_path(run_id: str, asset_key: str, partition_key: str | None) -> str:
     return "/".join(("records", *parts, f"{run_id}.json"))
 
 
+@dataclass(frozen=True)
+class CurrentVersion:
+    """Which materialization produced the value stored now for one asset partition.
+
+    ``status`` is ``Writing`` from just before a value is written until it is stored,
+    then ``Stored``: a run that dies in between leaves ``Writing``, which nobody reuses.
+    ``materialization_id`` is unique per materialization (what downstream provenance
+    keys name), ``provenance`` the :func:`assetcron._identity.provenance_key` it was
+    produced under.
+    """
+
+    status: str
+    materialization_id: str
+    provenance: str
+    run_id: str
+    location: str | None = None
+
+    def to_json(self) -> bytes:
+        """The stored object (``versions/<key parts>/<partition>.json``)."""
+        doc = {
+            "version": _VERSION,
+            "status": self.status,
+            "materializationId": self.materialization_id,
+            "provenance": self.provenance,
+            "runId": self.run_id,
+            "location": self.location,
+        }
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def version_path(asset_key: str, partition_key: str | None) -> str:
+    """The object path of an asset partition's :class:`CurrentVersion`."""
+    parts = object_parts(AssetKey.from_user_string(asset_key), partition_key)
+    return "/".join(("versions", *parts[:-1], f"{parts[-1]}.json"))
+
+
 class RecordStore:
     """Materialization records in ``storage`` (see the module docstring). Every method
     may raise :class:`assetcron._storage.StorageIOError` when the storage fails."""
@@ -128,6 +168,36 @@ class RecordStore:
                 " ".join(str(exc).split()),
             )
             return None
+
+    def current(self, asset_key: str, partition_key: str | None) -> CurrentVersion | None:
+        """The :class:`CurrentVersion` of an asset partition, or ``None`` when none is
+        recorded (values stored before versions existed) or it cannot be read."""
+        path = version_path(asset_key, partition_key)
+        got = self.storage.get(path)
+        if got is None:
+            return None
+        try:
+            doc = json.loads(got[0])
+            return CurrentVersion(
+                status=str(doc["status"]),
+                materialization_id=str(doc["materializationId"]),
+                provenance=str(doc["provenance"]),
+                run_id=str(doc["runId"]),
+                location=doc.get("location"),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            _log.warning(
+                "ignoring unreadable version %s (%s); the value will be recomputed",
+                self.storage.location(path),
+                " ".join(str(exc).split()),
+            )
+            return None
+
+    def set_current(
+        self, asset_key: str, partition_key: str | None, version: CurrentVersion
+    ) -> None:
+        """Store the :class:`CurrentVersion` of an asset partition (one put)."""
+        self.storage.put(version_path(asset_key, partition_key), version.to_json())
 
     def get(
         self, run_id: str, asset_key: str, partition_key: str | None
@@ -155,15 +225,28 @@ class RecordStore:
         when: datetime,
         error: str | None = None,
         location: str | None = None,
+        inputs: Mapping[str, str] | None = None,
+        data_version: str | None = None,
     ) -> None:
         """Record the outcome (``Materialized``, ``Failed`` or ``Interrupted``) at
         ``when`` (UTC), keeping the start time of the ``Started`` record (``when`` when
-        there is none)."""
+        there is none); ``inputs`` (input asset key -> materialization id read) and
+        ``data_version`` (this materialization's id) say what produced the value."""
         if status not in RECORD_STATUSES[1:]:
             raise ValueError(f"not a final status: {status!r}")
         started = self.get(run_id, asset_key, partition_key)
         base = started or MaterializationRecord(run_id, asset_key, partition_key, status, when)
-        self.put(replace(base, status=status, end_time=when, error=error, location=location))
+        self.put(
+            replace(
+                base,
+                status=status,
+                end_time=when,
+                error=error,
+                location=location,
+                inputs=dict(inputs) if inputs is not None else base.inputs,
+                data_version=data_version or base.data_version,
+            )
+        )
 
     def history(
         self, asset_key: str, partition_key: str | None = None

@@ -91,6 +91,7 @@ class AssetsDefinition:
     required_resource_keys: frozenset[str] = frozenset()
     partitions_def: DailyPartitionsDefinition | None = None
     output_format: OutputFormat = "pickle"
+    code_version: str | None = None
 
     @property
     def op_name(self) -> str:
@@ -217,6 +218,7 @@ def _build(
     partitions_def: DailyPartitionsDefinition | None,
     required_resource_keys: Iterable[str] | None,
     output_format: OutputFormat,
+    code_version: str | None = None,
 ) -> AssetsDefinition:
     if not callable(fn):
         raise InvalidDefinitionError(f"@asset expects a function, got {fn!r}")
@@ -285,6 +287,7 @@ def _build(
         required_resource_keys=resource_keys,
         partitions_def=partitions_def,
         output_format=output_format,
+        code_version=code_version,
     )
 
 
@@ -308,6 +311,7 @@ def asset(
     partitions_def: DailyPartitionsDefinition | None = None,
     required_resource_keys: Iterable[str] | None = None,
     output_format: OutputFormat = "pickle",
+    code_version: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -328,6 +332,7 @@ def asset(
     partitions_def: DailyPartitionsDefinition | None = None,
     required_resource_keys: Iterable[str] | None = None,
     output_format: OutputFormat = "pickle",
+    code_version: str | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define an asset from a function, as Dagster's ``@asset`` (bare or with arguments).
 
@@ -335,7 +340,9 @@ def asset(
     upstream assets whose values are not passed (strings are user strings, ``"a/b"``
     has two parts; ``AssetsDefinition`` objects are accepted). ``group_name`` defaults
     to ``"default"``; ``description`` to the docstring. ``output_format`` picks how the
-    returned value is stored (``"pickle"`` default, or ``"json"``). Parameter binding is
+    returned value is stored (``"pickle"`` default, or ``"json"``). ``code_version``
+    (Dagster's): a stored value is reused only while it stays the same; without it any
+    change to the code location's Python files recomputes the asset. Parameter binding is
     described in the module docstring. Programmatic use:
     ``asset(name="a1", deps=["a0"], group_name="g")(fn)``.
 
@@ -355,6 +362,7 @@ def asset(
         "partitions_def": partitions_def,
         "required_resource_keys": required_resource_keys,
         "output_format": output_format,
+        "code_version": code_version,
     }
     if fn is not None:
         return _build(fn, **options)
@@ -382,6 +390,10 @@ class Definitions:
         resources: Mapping[str, Any] | None = None,
     ) -> None:
         self.resources: Mapping[str, Any] = MappingProxyType(dict(resources or {}))
+        #: Content hash of the code location's source, set by the loader
+        #: (:func:`assetcron._identity.code_location_version`); the code version of assets
+        #: without their own ``code_version``. ``None`` for Definitions built in code.
+        self.code_location_version: str | None = None
         listed = list(assets)
         for item in listed:
             if not isinstance(item, AssetsDefinition):

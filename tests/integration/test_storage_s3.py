@@ -138,7 +138,7 @@ def test_concurrent_runs_of_a_chain_leave_b_consistent_with_a(
 ) -> None:
     storage = open_storage(s3_storage)
     events = tmp_path / "events.log"
-    outcomes = race_chain(s3_storage, storage, [f"run-{i}" for i in range(4)], events)
+    outcomes = race_chain(s3_storage, storage, [f"run-{i}" for i in range(4)], events, force=True)
     assert all(o == {"a": "Materialized", "b": "Materialized"} for o in outcomes)
     assert_runs_did_not_interleave(events)
     assert len(events.read_text().splitlines()) == 12

@@ -315,7 +315,9 @@ def chain_defs(events: Path) -> Definitions:
     return Definitions(assets=[a, b])
 
 
-def run_chain(url: str, run_id: str, events: str, waiting: Any) -> dict[str, str]:
+def run_chain(
+    url: str, run_id: str, events: str, waiting: Any, force: bool = False
+) -> dict[str, str]:
     """One process: materialize a -> b with partition locks; returns each outcome."""
     from assetcron import open_storage
 
@@ -335,23 +337,29 @@ def run_chain(url: str, run_id: str, events: str, waiting: Any) -> dict[str, str
         configs=validate_run_config(defs, keys, {}),
         storage=storage,
         locks=locks,
+        force=force,
     )
     return {o.key: o.outcome for o in result.outcomes}
 
 
-def _child(url: str, run_id: str, events: str, waiting: Any, results: Any) -> None:
-    results.put(run_chain(url, run_id, events, waiting))
+def _child(url: str, run_id: str, events: str, queues: tuple[Any, Any], force: bool) -> None:
+    waiting, results = queues
+    results.put(run_chain(url, run_id, events, waiting, force))
 
 
-def race_chain(url: str, storage: ObjectStorage, run_ids: list[str], events: Path) -> list[Any]:
+def race_chain(
+    url: str, storage: ObjectStorage, run_ids: list[str], events: Path, *, force: bool = False
+) -> list[Any]:
     """Start one process per run id while a foreign lock holds ``a``, let them all queue
-    behind it, then release it so that they all race; returns their outcomes."""
+    behind it, then release it so that they all race; returns their outcomes. With
+    ``force`` every run recomputes (as runs whose config differs must)."""
     ctx = multiprocessing.get_context("spawn")  # obstore's runtime does not survive fork
     waiting, results = ctx.Queue(), ctx.Queue()
     blocker = PartitionLocks(storage, run_id="blocker", ttl=3600, renew_every=0)
     blocker.acquire(A, None, deadline=0)
     procs = [
-        ctx.Process(target=_child, args=(url, r, str(events), waiting, results)) for r in run_ids
+        ctx.Process(target=_child, args=(url, r, str(events), (waiting, results), force))
+        for r in run_ids
     ]
     for p in procs:
         p.start()
@@ -386,13 +394,30 @@ def test_concurrent_runs_of_a_chain_leave_b_consistent_with_a(tmp_path: Path) ->
     url = str(tmp_path / "store")
     storage = ObjectStorage.local(url)
     events = tmp_path / "events.log"
-    outcomes = race_chain(url, storage, [f"run-{i}" for i in range(4)], events)
+    outcomes = race_chain(url, storage, [f"run-{i}" for i in range(4)], events, force=True)
     assert all(o == {"a": "Materialized", "b": "Materialized"} for o in outcomes)
     assert_runs_did_not_interleave(events)
     assert len(events.read_text().splitlines()) == 12  # four whole runs, one after another
     a_value = storage.read(A, None)
     assert storage.read(B, None) == {"a": a_value, "double": 2 * a_value}
     assert list(storage.list_paths("locks/")) == []
+
+
+def test_concurrent_runs_with_the_same_inputs_compute_once_and_reuse(tmp_path: Path) -> None:
+    # Four different runs, same config, inputs and code: the first computes under the
+    # locks, the others find a value of the same provenance and reuse it.
+    url = str(tmp_path / "store")
+    storage = ObjectStorage.local(url)
+    events = tmp_path / "events.log"
+    outcomes = race_chain(url, storage, [f"run-{i}" for i in range(4)], events)
+    counted = Counter(tuple(sorted(o.items())) for o in outcomes)
+    assert counted == {
+        (("a", "Materialized"), ("b", "Materialized")): 1,
+        (("a", "Reused"), ("b", "Reused")): 3,
+    }
+    assert len(events.read_text().splitlines()) == 3
+    a_value = storage.read(A, None)
+    assert storage.read(B, None) == {"a": a_value, "double": 2 * a_value}
 
 
 def test_concurrent_processes_of_one_run_compute_each_asset_once(tmp_path: Path) -> None:

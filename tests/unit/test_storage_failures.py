@@ -139,13 +139,16 @@ def test_a_corrupt_record_is_ignored_with_a_warning_and_rewritten(tmp_path: Path
     first = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     assert first.returncode == 0, first.stderr
     (record,) = (tmp_path / "s" / "records").rglob("*.json")
+    (version,) = (tmp_path / "s" / "versions").rglob("*.json")
     record.write_bytes(b'{"status": "Materia')  # a torn write by a broken disk, or a hand edit
+    version.write_bytes(b'{"status": "Sto')
     second = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     assert second.returncode == 0, second.stderr
     assert "Traceback" not in second.stderr
-    assert f"ignoring unreadable record {record}" in second.stderr
-    assert "one ... materialized" in second.stdout  # not reused: the record said nothing
+    assert f"ignoring unreadable version {version}" in second.stderr
+    assert "one ... materialized" in second.stdout  # not reused: nothing says what it is
     assert json.loads(record.read_bytes())["status"] == "Materialized"
+    assert json.loads(version.read_bytes())["status"] == "Stored"
 
 
 @pytest.mark.parametrize("value", ["-1", "nan", "inf", "x"])
