@@ -5,7 +5,8 @@ node (containerd + runc + kubelet) with the images ``make images`` built loaded 
 in a temporary state directory with its own bridge and addresses, and stops every
 process and removes the node's traces at the end. The operator is not started here:
 tests that need it start their own (a process scoped to their namespaces, or the chart's
-Deployment).
+Deployment). ``plane_s3`` is that cluster's S3 endpoint (SeaweedFS on the node's address,
+which pods reach too): endpoint, bucket, credentials, and ``.env()`` for obstore.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
+
+if TYPE_CHECKING:
+    from assetcron_dev.s3 import S3Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,6 +81,15 @@ class PlaneHandle:
         from kubernetes import config
 
         return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def plane_s3(control_plane: PlaneHandle) -> S3Settings:
+    """The session cluster's S3 settings (:class:`assetcron_dev.s3.S3Settings`): ``endpoint``
+    (``http://<node ip>:8333``), ``bucket``, ``access_key_id``, ``secret_access_key``,
+    ``region``, ``url`` (``s3://<bucket>``) and ``env()`` (the ``AWS_*`` variables that
+    ``assetcron dev up`` exports, with ``ASSETCRON_S3_BUCKET``)."""
+    return control_plane.plane.s3
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@
 ::
 
     assetcron dev               # foreground: start everything, stop on Ctrl-C
-    assetcron dev up            # start in the background (idempotent), print export KUBECONFIG=…
+    assetcron dev up            # start in the background (idempotent), print the exports:
+                                # KUBECONFIG=…, and the S3 endpoint's AWS_ENDPOINT_URL=…,
+                                # AWS_ACCESS_KEY_ID=…, … (eval "$(assetcron dev up)")
     assetcron dev up --operator # … and install the operator with the Helm chart (needs images)
     assetcron dev images        # build the Dockerfile's images (buildah), load them into the node
     assetcron dev volume -n NS CLAIM  # bind a PersistentVolumeClaim to a directory
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 import time
@@ -31,6 +34,7 @@ from assetcron_dev.binaries import (
     build_binaries,
     cache_bin_dir,
     find_binaries,
+    seaweedfs_dir,
 )
 from assetcron_dev.node import NodeError, install_os_packages
 from assetcron_dev.plane import (
@@ -40,6 +44,7 @@ from assetcron_dev.plane import (
     PlaneError,
     default_state_dir,
 )
+from assetcron_dev.s3 import S3_PORT
 
 EXIT_BAD_INPUT = 2
 
@@ -57,6 +62,7 @@ def _plane(args: argparse.Namespace) -> ControlPlane:
             state_dir=Path(args.state_dir),
             etcd_port=args.etcd_port,
             node=not args.no_node,
+            s3_port=args.s3_port,
         )
     )
 
@@ -69,7 +75,8 @@ def _print_ready(plane: ControlPlane, started: bool, seconds: float) -> None:
     verb = f"started in {seconds:.1f}s" if started else "already running (reused)"
     print(f"assetcron dev: cluster {verb} at {plane.server}", file=sys.stderr)
     print(f"assetcron dev: logs in {plane.log_dir}", file=sys.stderr)
-    print(f"export KUBECONFIG={plane.kubeconfig}")
+    for name, value in plane.exports().items():
+        print(f"export {name}={shlex.quote(value)}")
 
 
 def _start(args: argparse.Namespace) -> tuple[ControlPlane, bool] | int:
@@ -138,6 +145,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"state dir:  {status['stateDir']}")
         print(f"server:     {status['server']} ({'ready' if status['ready'] else 'not ready'})")
         print(f"kubeconfig: {status['kubeconfig']}")
+        print(f"s3:         {status['s3']}")
         for name, alive in status["components"].items():
             print(f"  {name:<24} {'running' if alive else 'stopped'}")
         if not status["components"]:
@@ -172,9 +180,10 @@ def cmd_install(_args: argparse.Namespace) -> int:
         "kubelet",
         "kubectl",
         "helm",
+        "weed",
     ):
         print(f"{name.replace('_', '-')}: {getattr(found, name)}")
-    _say(f"cache: {cache_bin_dir()}")
+    _say(f"cache: {cache_bin_dir()}, {seaweedfs_dir()}")
     return 0
 
 
@@ -225,6 +234,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--etcd-port", type=int, default=DEFAULT_ETCD_PORT, help="etcd client port (peer: +1)"
     )
     p.add_argument(
+        "--s3-port",
+        type=int,
+        default=S3_PORT,
+        help="the S3 endpoint's port on the node's address (default: %(default)s)",
+    )
+    p.add_argument(
         "--no-node",
         action="store_true",
         help="serve the API only: no containerd or kubelet (pods stay Pending)",
@@ -244,7 +259,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev.set_defaults(func=cmd_foreground)
     dsub = dev.add_subparsers(dest="dev_command", metavar="ACTION")
     for name, func, help_ in (
-        ("up", cmd_up, "start in the background (idempotent) and print export KUBECONFIG=..."),
+        ("up", cmd_up, "start in the background (idempotent); print export KUBECONFIG=... AWS_..."),
         ("down", cmd_down, "stop every process `up` started and remove the node's traces"),
         ("status", cmd_status, "show what runs (exit 1 when not running)"),
         ("install", cmd_install, "install the Debian packages, build or reuse the binaries"),

@@ -3,6 +3,9 @@
 Components, started in this order and stopped in reverse:
 
 1. ``etcd`` (client and peer URLs on loopback, ``--unsafe-no-fsync``: a dev store);
+   then SeaweedFS (:mod:`assetcron_dev.s3`), the S3 endpoint on ``http://10.244.<N>.1:8333``,
+   the node's address, where both the host and the pods reach it; it starts alongside
+   the rest and ``up`` waits for its bucket before the node;
 2. ``kube-apiserver`` on ``https://10.96.<N>.1:443``, the ClusterIP of the ``kubernetes``
    Service, held by the node's bridge (:class:`assetcron_dev.node.Network`), so pods use
    the in-cluster configuration unchanged with no kube-proxy (generated certificates,
@@ -17,13 +20,13 @@ Components, started in this order and stopped in reverse:
 The operator runs in the cluster from its image, installed with the Helm chart by
 ``make demo`` / ``assetcron dev up --operator`` (:func:`install_operator`).
 
-Everything lives in a state directory: ``pki/``, ``etcd/``, ``node/``,
-``logs/<component>.log``, ``kubeconfig`` (admin) and ``plane.json`` (the network and the
-PID + start time of every process we started, so ``down`` signals exactly those and
-never a recycled PID). Every process we start carries ``ASSETCRON_DEV_PLANE=<state
-dir>`` in its environment (containerd's shims too), which lets ``down`` find stragglers
-and lets tests prove none are left; ``down`` then removes the node's pods, mounts,
-cgroups and bridge (:meth:`assetcron_dev.node.Node.cleanup`).
+Everything lives in a state directory: ``pki/``, ``etcd/``, ``node/``, ``s3/`` (data,
+generated credentials), ``logs/<component>.log``, ``kubeconfig`` (admin) and
+``plane.json`` (the network, the ports, and the PID + start time of every process we
+started, so ``down`` signals exactly those and never a recycled PID). Every process we
+start carries ``ASSETCRON_DEV_PLANE=<state dir>`` in its environment (containerd's shims
+too), which lets ``down`` find stragglers and lets tests prove none are left; ``down``
+then removes the node's pods, mounts, cgroups and bridge (:meth:`assetcron_dev.node.Node.cleanup`).
 
 This is a development and test tool; on any other cluster the same images, chart and
 manifests apply unchanged.
@@ -55,6 +58,7 @@ from assetcron_dev import certs
 from assetcron_dev.binaries import Binaries, ensure_binaries
 from assetcron_dev.locks import file_lock
 from assetcron_dev.node import NODE_NAME, Network, Node, NodeError, check_host
+from assetcron_dev.s3 import S3_PORT, S3Settings, SeaweedFS, WeedPorts, port_free
 
 #: Environment variable marking every process that belongs to one plane (value: state dir).
 PLANE_MARKER = "ASSETCRON_DEV_PLANE"
@@ -95,6 +99,13 @@ IMAGE_UID = 10001
 #: The API server's port on the ``kubernetes`` Service address (the Service's own port).
 APISERVER_PORT = 443
 DEFAULT_ETCD_PORT = 12379
+
+
+#: Seconds a component gets between SIGTERM and SIGKILL, where not the default 10.
+#: ``weed server`` stops its volume server before its filer, whose metadata-log flush then
+#: retries for a fixed 15 s against volumes that are gone; by then the volumes are closed
+#: and the filer store's writes are in its journal, so 3 s is enough.
+_STOP_GRACE = {"seaweedfs": 3.0}
 
 
 class PlaneError(RuntimeError):
@@ -187,6 +198,8 @@ class PlaneConfig:
     #: Run the node (containerd + kubelet). Without it the plane serves the API only
     #: (benchmarks of the operator against the API): pods stay Pending.
     node: bool = True
+    #: The S3 endpoint's port on the node's address (each plane has its own address).
+    s3_port: int = S3_PORT
 
 
 @dataclass
@@ -207,6 +220,7 @@ class ControlPlane:
         self.state_dir = config.state_dir.resolve()
         self._binaries = binaries
         self._network: Network | None = None
+        self._weed_ports: WeedPorts | None = None
         # Popen objects of the processes this instance started: kept so they are reaped
         # (no zombies) when stopped; a plane started by another process is stopped by PID.
         self._popen: dict[int, subprocess.Popen[bytes]] = {}
@@ -240,6 +254,34 @@ class ControlPlane:
     def node(self) -> Node:
         """The node's files and clean-up (:class:`assetcron_dev.node.Node`)."""
         return Node(self.state_dir, self.network)
+
+    @property
+    def seaweedfs(self) -> SeaweedFS:
+        """The S3 endpoint's files and requests (:class:`assetcron_dev.s3.SeaweedFS`), at
+        the port ``up`` recorded."""
+        port = (self._read_record() or {}).get("s3Port", self.config.s3_port)
+        return SeaweedFS(self.state_dir, self.network.node_ip, int(port))
+
+    @property
+    def s3(self) -> S3Settings:
+        """Endpoint, bucket and credentials of the plane's S3 (:class:`S3Settings`).
+
+        Raises:
+            PlaneError: the plane has not been started.
+        """
+        settings = self.seaweedfs.settings()
+        if settings is None:
+            raise PlaneError("the dev cluster is not running: `assetcron dev up` first")
+        return settings
+
+    def exports(self) -> dict[str, str]:
+        """What a shell or a test needs to use the plane: ``KUBECONFIG`` and the S3
+        variables (:meth:`S3Settings.env`). ``up`` prints them as ``export`` lines.
+
+        Raises:
+            PlaneError: the plane has not been started.
+        """
+        return {"KUBECONFIG": str(self.kubeconfig), **self.s3.env()}
 
     @property
     def server(self) -> str:
@@ -293,11 +335,14 @@ class ControlPlane:
         return code == 200
 
     def status(self) -> dict[str, Any]:
-        """``{"stateDir", "server", "kubeconfig", "ready", "components": {name: running}}``."""
+        """``{"stateDir", "server", "kubeconfig", "s3", "ready", "components": {name:
+        running}}`` (``s3``: the S3 endpoint URL)."""
+        record = self._read_record()
         return {
             "stateDir": str(self.state_dir),
-            "server": self.server if self._read_record() else None,
+            "server": self.server if record else None,
             "kubeconfig": str(self.kubeconfig),
+            "s3": self.seaweedfs.endpoint if record else None,
             "ready": self.ready(),
             "components": {c.name: _alive(c.pid, c.start_time) for c in self.components()},
         }
@@ -334,7 +379,8 @@ class ControlPlane:
 
     def env(self) -> dict[str, str]:
         """The environment for processes of this plane: its marker, KUBECONFIG, its binaries
-        first on PATH."""
+        first on PATH. The S3 credentials are not in it (the plane's own processes need
+        none); :meth:`exports` has them."""
         env = dict(os.environ)
         env[PLANE_MARKER] = str(self.state_dir)
         env["KUBECONFIG"] = str(self.kubeconfig)
@@ -363,6 +409,8 @@ class ControlPlane:
             "server": self.server,
             "networkIndex": self.network.index,
             "etcdPort": self.config.etcd_port,
+            "s3Port": self.config.s3_port,
+            "s3Ports": self._weed_ports.__dict__ if self._weed_ports else None,
             "kubeconfig": str(self.kubeconfig),
             "components": [c.__dict__ for c in comps],
         }
@@ -472,6 +520,9 @@ class ControlPlane:
             self._save(started)
             self._wait("etcd", started[-1], self._etcd_healthy, 30)
             say(f"assetcron dev: etcd ready ({time.monotonic() - t0:.1f}s)")
+            started.append(self._start_seaweedfs(binaries))
+            weed = started[-1]
+            self._save(started)
             started.append(self._start_apiserver(binaries))
             self._save(started)
             self._wait("kube-apiserver /readyz", started[-1], self.ready, timeout)
@@ -484,6 +535,11 @@ class ControlPlane:
             )
             say(f"assetcron dev: controllers and scheduler ready ({time.monotonic() - t0:.1f}s)")
             self._apply_crds()
+            self._wait("SeaweedFS S3 (its bucket)", weed, self.seaweedfs.create_bucket, 90)
+            say(
+                f"assetcron dev: S3 ready at {self.seaweedfs.endpoint}, bucket {self.s3.bucket} "
+                f"({time.monotonic() - t0:.1f}s)"
+            )
             if self.config.node:
                 self._start_node(node, binaries, started, say)
                 self._wait("the node", started[-1], self._node_ready, 60)
@@ -494,6 +550,7 @@ class ControlPlane:
                 node.cleanup()
             self._record_path().unlink(missing_ok=True)
             self._network = None
+            self._weed_ports = None
             if isinstance(e, NodeError | OSError):
                 raise PlaneError(f"the node could not be set up: {e}") from e
             raise
@@ -519,6 +576,17 @@ class ControlPlane:
                 "--log-level=warn",
             ],
         )
+
+    def _start_seaweedfs(self, b: Binaries) -> Component:
+        weed = self.seaweedfs
+        if not port_free(weed.node_ip, weed.port):
+            raise PlaneError(
+                f"port {weed.port} for S3 is already in use on {weed.node_ip} (a listener on "
+                "all addresses?): stop what uses it (`ss -ltnp`) or pick another (--s3-port)"
+            )
+        weed.prepare()
+        self._weed_ports = weed.pick_ports()
+        return self._spawn("seaweedfs", weed.argv(b.weed, self._weed_ports))
 
     def _start_apiserver(self, b: Binaries) -> Component:
         pki = self.state_dir / "pki"
@@ -740,7 +808,7 @@ class ControlPlane:
                 continue
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(c.pid, signal.SIGTERM)
-            deadline = time.monotonic() + grace
+            deadline = time.monotonic() + _STOP_GRACE.get(c.name, grace)
             while time.monotonic() < deadline and _alive(c.pid, c.start_time):
                 time.sleep(0.1)
             if _alive(c.pid, c.start_time):
@@ -780,6 +848,7 @@ class ControlPlane:
             self.node.cleanup()
         self._record_path().unlink(missing_ok=True)
         self._network = None
+        self._weed_ports = None
         return stopped
 
 

@@ -425,6 +425,13 @@ def test_dev_up_is_idempotent_and_down_leaves_no_trace(
         plane = ControlPlane(PlaneConfig(state_dir=state))
         node = plane.node
         assert node.network != control_plane.plane.network  # a bridge and addresses of its own
+        # Its S3 endpoint: the same port on its own address, its own credentials.
+        s3 = plane.s3
+        assert s3.endpoint == f"http://{node.network.node_ip}:8333"
+        for name, value in s3.env().items():
+            assert f"export {name}={value}\n" in first.stdout
+        assert s3.access_key_id != control_plane.plane.s3.access_key_id
+        assert plane.seaweedfs.healthy()
         assert node.traces(), "a running node has a bridge, mounts and cgroups"
         # A pod of the plane leaves what pods leave: a shim and its socket, a network
         # namespace on the bridge, overlay and tmpfs (token) mounts, pod cgroups.
@@ -460,6 +467,8 @@ def test_dev_up_is_idempotent_and_down_leaves_no_trace(
         assert all(not Path(f"/proc/{pid}").exists() or _zombie(pid) for pid in running)
         # No process, mount, cgroup, shim or network device of that node is left.
         assert node.traces() == []
+        assert not plane.seaweedfs.healthy()
+        assert (state / "s3" / "credentials.json").exists()  # kept for the next `up`
         assert not any(s.exists() for s in sockets)
         # The kubelet wants other values for these; it set them in its own namespace only.
         assert _sysctls() == sysctls_before
