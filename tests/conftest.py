@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,16 @@ def plane_s3(control_plane: PlaneHandle) -> S3Settings:
     ``region``, ``url`` (``s3://<bucket>``) and ``env()`` (the ``AWS_*`` variables that
     ``assetcron dev up`` exports, with ``ASSETCRON_S3_BUCKET``)."""
     return control_plane.plane.s3
+
+
+@pytest.fixture
+def s3_storage(plane_s3: S3Settings, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh storage URL ``s3://<bucket>/<unique prefix>`` on the dev plane's S3 server,
+    with its ``AWS_*`` variables set in ``os.environ`` (undone after the test), as a run
+    pod or a user who ran ``eval "$(assetcron dev up)"`` has them."""
+    for name, value in plane_s3.env().items():
+        monkeypatch.setenv(name, value)
+    return f"{plane_s3.url}/test-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(scope="session")
