@@ -60,8 +60,13 @@ __all__ = [
 ENV_STORAGE = "ASSETCRON_STORAGE"
 #: Default storage directory, relative to the working directory.
 DEFAULT_STORAGE = "./.assetcron/storage"
-#: Local directory given to assets as ``context.storage_dir`` when the storage is remote.
-DEFAULT_SCRATCH = "./.assetcron/scratch"
+#: Local directory given to assets as ``context.storage_dir`` when the storage is remote:
+#: ``$ASSETCRON_SCRATCH``, else this under the temporary directory (``$TMPDIR``, ``/tmp``:
+#: writable in run pods, whose root file system is read-only). Files there live as long
+#: as the pod: an asset that keeps files of its own across runs (a DuckDB database) needs
+#: ``ASSETCRON_SCRATCH`` on a volume, or to write them to the object store itself.
+ENV_SCRATCH = "ASSETCRON_SCRATCH"
+DEFAULT_SCRATCH = "assetcron-scratch"
 UNPARTITIONED = "__unpartitioned__"
 _FORMATS = ("pickle", "json")
 _REMOTE_SCHEMES = frozenset({"s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl"})
@@ -177,8 +182,8 @@ class ObjectStorage:
     ``url`` is how locations are shown (a local directory is shown as its path);
     ``local_root`` is the directory of a local store (None for a remote one), and
     ``scratch`` the local directory given to assets as ``context.storage_dir`` (default:
-    ``local_root``, else ``./.assetcron/scratch``). Object paths are relative to the
-    store's prefix, parts joined by ``/``.
+    ``local_root``, else ``$ASSETCRON_SCRATCH``, else ``<tmp>/assetcron-scratch``).
+    Object paths are relative to the store's prefix, parts joined by ``/``.
     """
 
     def __init__(
@@ -192,7 +197,7 @@ class ObjectStorage:
         self.store = store
         self.url = url.rstrip("/")
         self.local_root = local_root
-        self._scratch = scratch or local_root or Path(DEFAULT_SCRATCH)
+        self._scratch = scratch or local_root or _default_scratch()
 
     @classmethod
     def local(cls, directory: str | os.PathLike[str]) -> ObjectStorage:
@@ -403,6 +408,13 @@ class ObjectStorage:
                 ) from None
             return True
         return False
+
+
+def _default_scratch() -> Path:
+    import tempfile
+
+    configured = os.environ.get(ENV_SCRATCH)
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / DEFAULT_SCRATCH
 
 
 def open_storage(uri: str) -> ObjectStorage:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -94,7 +95,10 @@ def test_a_value_that_cannot_be_decoded_says_where_and_what_to_do(tmp_path: Path
     assert str(path) in str(e.value)
 
 
-def test_open_storage_accepts_paths_file_uris_and_object_store_urls(tmp_path: Path) -> None:
+def test_open_storage_accepts_paths_file_uris_and_object_store_urls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASSETCRON_SCRATCH", raising=False)
     by_path = open_storage(str(tmp_path / "a"))
     assert by_path.is_local
     assert by_path.local_root == tmp_path / "a"
@@ -106,7 +110,11 @@ def test_open_storage_accepts_paths_file_uris_and_object_store_urls(tmp_path: Pa
     s3 = open_storage("s3://bucket/some/prefix")
     assert not s3.is_local
     assert s3.location("assets/a/x.json") == "s3://bucket/some/prefix/assets/a/x.json"
-    assert s3.root == Path(".assetcron/scratch")
+    # Assets' own files go to a writable local directory: the temporary one by default
+    # (a pod's root file system is read-only), or $ASSETCRON_SCRATCH (a volume).
+    assert s3.root == Path(tempfile.gettempdir()) / "assetcron-scratch"
+    monkeypatch.setenv("ASSETCRON_SCRATCH", str(tmp_path / "files"))
+    assert open_storage("s3://bucket/some/prefix").root == tmp_path / "files"
 
 
 @pytest.mark.parametrize(
