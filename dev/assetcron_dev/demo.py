@@ -8,13 +8,17 @@
 3. create the namespace ``assetcron-demo``, which enforces Pod Security ``restricted``,
    bind the weather storage claim to a directory of the dev cluster, and apply
    ``examples/weather/manifests/`` (AssetJob ``weather``, AssetSchedule ``weather-daily``,
-   the claim);
+   the claim) with one change: the AssetJob stores its asset values, run records and
+   partition locks in the dev cluster's S3 bucket (SeaweedFS,
+   ``s3://assetcron/weather``; credentials from a Secret ``assetcron-s3``), as on a
+   cluster whose pods land on any node; the DuckDB warehouse and CSV reports, files the
+   assets keep themselves, stay on the claim (``ASSETCRON_SCRATCH``);
 4. trigger a run for the 2015-06-02 06:00 tick in Los Angeles (``assetcron schedule
    trigger``), which materializes partition 2015-06-01 of the real NOAA data in a pod of
    the weather image;
 5. wait for it with a progress line, then print ``kubectl get``, the run's per-asset
-   outcome from the schedule's status, the pod's image ID, ``kubectl logs`` of the pod
-   and the report rows the run wrote; and say how to stop.
+   outcome from the schedule's status, the pod's image ID, ``kubectl logs`` of the pod,
+   the objects the run stored in S3 and the report rows it wrote; and say how to stop.
 
 Exit code 0 when the run succeeded, 1 when it failed, 2 when the cluster could not start.
 """
@@ -28,6 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+from obstore.store import from_url
+
 from assetcron_dev.binaries import BinariesError
 from assetcron_dev.plane import ControlPlane, PlaneConfig, PlaneError
 from assetcron_dev.release import NAMESPACE as OPERATOR_NAMESPACE
@@ -38,6 +45,8 @@ SCHEDULE = "weather-daily"
 SCHEDULED_TIME = "2015-06-02T06:00:00-07:00"
 PARTITION = "2015-06-01"
 CLAIM = "weather-storage"
+S3_SECRET = "assetcron-s3"  # noqa: S105 - the Secret's name, not a password
+S3_STORAGE = "s3://assetcron/weather"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -115,6 +124,56 @@ def _show_pod(plane: ControlPlane, job_name: str) -> None:
             _say("  " + line)
 
 
+def _on_s3(plane: ControlPlane, manifests: Path) -> str:
+    """The example's manifests (YAML stream) with the AssetJob's values on the plane's S3,
+    after creating the Secret ``assetcron-s3`` with the S3 credentials."""
+    s3 = plane.s3.env()
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": S3_SECRET, "namespace": NAMESPACE},
+        "stringData": {k: v for k, v in s3.items() if k.startswith("AWS_")},
+    }
+    plane.kubectl("apply", "-f", "-", input=json.dumps(secret))
+    docs: list[dict[str, Any]] = []
+    for file in sorted(manifests.glob("*.yaml")):
+        docs.extend(d for d in yaml.safe_load_all(file.read_text()) if d)
+    for doc in docs:
+        if doc.get("kind") != "AssetJob":
+            continue
+        template = doc["spec"].setdefault("template", {})
+        env = [e for e in template.get("env", []) if e["name"] != "ASSETCRON_STORAGE"]
+        storage_dir = next(
+            m["mountPath"] for m in template.get("volumeMounts", []) if m["name"] == "storage"
+        )
+        env += [
+            {"name": "ASSETCRON_STORAGE", "value": S3_STORAGE},
+            {"name": "ASSETCRON_SCRATCH", "value": f"{storage_dir}/storage"},
+        ]
+        template["env"] = env
+        template["envFrom"] = [{"secretRef": {"name": S3_SECRET}}]
+    return yaml.safe_dump_all(docs)
+
+
+def _show_objects(plane: ControlPlane) -> None:
+    """List what the run stored in the bucket (values, records, versions)."""
+    env = plane.s3.env()
+    store = from_url(
+        S3_STORAGE,
+        config={
+            "endpoint": env["AWS_ENDPOINT_URL"],
+            "access_key_id": env["AWS_ACCESS_KEY_ID"],
+            "secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+            "region": env["AWS_REGION"],
+        },
+        client_options={"allow_http": True},
+    )
+    _say(f"\n== objects in {S3_STORAGE}")
+    for batch in store.list():
+        for meta in batch:
+            _say(f"  {meta['path']:<72} {meta['size']:>8} B")
+
+
 def main() -> int:
     """Run the demo; see the module docstring."""
     plane = ControlPlane(PlaneConfig())
@@ -137,7 +196,11 @@ def main() -> int:
         return 2
 
     manifests = ROOT / "examples" / "weather" / "manifests"
-    _say(plane.kubectl("apply", "-n", NAMESPACE, "-f", str(manifests)).stdout.rstrip())
+    _say(
+        plane.kubectl(
+            "apply", "-n", NAMESPACE, "-f", "-", input=_on_s3(plane, manifests)
+        ).stdout.rstrip()
+    )
 
     # Wait for the operator to reconcile (the CronJob exists) before triggering.
     deadline = time.monotonic() + 90
@@ -196,6 +259,7 @@ def main() -> int:
         err = f"  ({asset['error']})" if asset.get("error") else ""
         _say(f"  {asset.get('key'):<32} {asset.get('outcome')}{err}")
 
+    _show_objects(plane)
     report = storage / "storage" / "reports" / "weather" / f"{PARTITION}.csv"
     if report.exists():
         _say(f"\n== report rows ({report})")

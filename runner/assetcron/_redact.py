@@ -66,6 +66,11 @@ NOT_SECRET_NAMES = frozenset(
         "ASSETCRON_RUN_CONFIG",
         "ASSETCRON_PARTITION_KEY",
         "ASSETCRON_TERMINATION_LOG",
+        "ASSETCRON_FORCE",
+        # Runner settings that are paths or numbers, not secrets.
+        "ASSETCRON_SCRATCH",
+        "ASSETCRON_LOCK_WAIT",
+        "ASSETCRON_LOCK_TTL",
     }
 )
 #: Name prefixes of variables that are not secret (locale, Python, the API server).
