@@ -20,12 +20,15 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 
 from tests.conftest import ROOT, PlaneHandle, poll
+
+if TYPE_CHECKING:
+    from assetcron_dev.s3 import S3Settings
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
 
@@ -321,8 +324,9 @@ def test_trigger_backfills_a_past_tick_as_a_manual_run(system: System) -> None:
     _assert_partition_materialized(storage, "2015-06-01")
 
 
+@pytest.mark.parametrize("storage", ["volume", "s3"])
 def test_a_failing_asset_fails_the_pod_skips_downstream_and_the_retry_resumes(
-    system: System, tmp_path: Path
+    system: System, tmp_path: Path, storage: str, plane_s3: S3Settings
 ) -> None:
     # The inner loop without an image rebuild: the code location is mounted into the
     # runtime image's pod from the working tree (hostPath), with a data directory that the
@@ -336,7 +340,7 @@ def test_a_failing_asset_fails_the_pod_skips_downstream_and_the_retry_resumes(
     job = {
         "apiVersion": "assetcron.dev/v1alpha1",
         "kind": "AssetJob",
-        "metadata": {"name": "flaky"},
+        "metadata": {"name": f"flaky-{storage}"},
         "spec": {
             "selection": "*",
             "codeLocation": {"image": RUNTIME_IMAGE, "module": "flaky_assets"},
@@ -358,6 +362,8 @@ def test_a_failing_asset_fails_the_pod_skips_downstream_and_the_retry_resumes(
             },
         },
     }
+    if storage == "s3":  # the retry resumes from the object store, not from a volume
+        _use_s3(system, job, plane_s3, f"flaky-{uuid.uuid4().hex[:8]}")
     name, job_name = system.trigger_job(job)
 
     def job_failed() -> bool:
@@ -495,3 +501,81 @@ def test_a_secret_in_an_asset_error_never_reaches_the_status(system: System) -> 
     assert asset["outcome"] == "Failed"
     assert "login refused for token *** at db:5432" in asset["error"], asset
     assert token not in json.dumps(system.status(schedule))
+
+
+def _use_s3(system: System, job: dict[str, Any], s3: S3Settings, prefix: str) -> str:
+    """Point ``job`` at ``s3://<bucket>/<prefix>`` on the dev plane's SeaweedFS, with the
+    credentials from a Secret (as the demo does); returns the storage URL."""
+    system.apply(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s3"},
+         "stringData": {k: v for k, v in s3.env().items() if k.startswith("AWS_")}}
+    )  # fmt: skip
+    url = f"{s3.url}/{prefix}"
+    template = job["spec"].setdefault("template", {})
+    env = [e for e in template.get("env", []) if e["name"] != "ASSETCRON_STORAGE"]
+    template["env"] = [*env, {"name": "ASSETCRON_STORAGE", "value": url}]
+    template["envFrom"] = [{"secretRef": {"name": "s3"}}]
+    return url
+
+
+def _objects(s3: S3Settings, url: str) -> dict[str, bytes]:
+    """Every object under ``url``, read from the host with the exported credentials."""
+    from obstore.store import from_url
+
+    env = s3.env()
+    store = from_url(
+        url,
+        config={
+            "endpoint": env["AWS_ENDPOINT_URL"],
+            "access_key_id": env["AWS_ACCESS_KEY_ID"],
+            "secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+            "region": env["AWS_REGION"],
+        },
+        client_options={"allow_http": True},
+    )
+    return {m["path"]: bytes(store.get(m["path"]).bytes()) for batch in store.list() for m in batch}
+
+
+def test_the_weather_example_stores_its_assets_in_s3(system: System, plane_s3: S3Settings) -> None:
+    # The example's manifests with ASSETCRON_STORAGE on the dev plane's S3: a run on the
+    # real node puts every value, record and version there; a second run of the same
+    # tick reuses them all from S3.
+    _, job, schedule = _weather(system, "weather-s3")
+    url = _use_s3(system, job, plane_s3, f"weather-{uuid.uuid4().hex[:8]}")
+    env = job["spec"]["template"]["env"]
+    job["spec"]["template"]["env"] = [
+        *env, {"name": "ASSETCRON_SCRATCH", "value": "/var/lib/assetcron/storage"},
+    ]  # fmt: skip
+    system.apply(job, schedule)
+    name = schedule["metadata"]["name"]
+    poll(lambda: system.status(name).get("cronJobName"), 60, "the CronJob")
+
+    def run_once(when: str) -> dict[str, Any]:
+        proc = system.trigger(name, when)
+        assert proc.returncode == 0, proc.stderr + system.operator_log()
+        job_name = proc.stdout.strip().splitlines()[-1].split("/")[1].split()[0]
+        return poll(
+            lambda: (
+                (r := system.run(name, job_name))
+                and r.get("phase") in ("Succeeded", "Failed")
+                and r
+            ),
+            120,
+            f"{job_name} finished",
+        )
+
+    first = run_once("2015-06-02T06:00:00-07:00")
+    assert first["phase"] == "Succeeded", first
+    assert first["counts"]["materialized"] == 5
+    objects = _objects(plane_s3, url)
+    daily = json.loads(objects["assets/weather/daily_weather/2015-06-01.json"])
+    assert daily["date"] == "2015-06-01"
+    assert daily["temp_max_c"] == pytest.approx(float(_noaa_row("2015-06-01")["temp_max"]))
+    versions = [p for p in objects if p.startswith("versions/weather/")]
+    assert len(versions) == 5
+    assert all(json.loads(objects[p])["status"] == "Stored" for p in versions)
+    # The same tick triggered again (another Job, another run id): same config, inputs
+    # and code, so everything is reused from S3.
+    again = run_once("2015-06-02T06:00:00-07:00")
+    assert again["phase"] == "Succeeded", again
+    assert again["counts"] == {"materialized": 0, "reused": 5, "failed": 0, "skipped": 0}
