@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from obstore.store import from_url
 
 from assetcron_dev.binaries import BinariesError
 from assetcron_dev.plane import ControlPlane, PlaneConfig, PlaneError
@@ -157,17 +156,7 @@ def _on_s3(plane: ControlPlane, manifests: Path) -> str:
 
 def _show_objects(plane: ControlPlane) -> None:
     """List what the run stored in the bucket (values, records, versions)."""
-    env = plane.s3.env()
-    store = from_url(
-        S3_STORAGE,
-        config={
-            "endpoint": env["AWS_ENDPOINT_URL"],
-            "access_key_id": env["AWS_ACCESS_KEY_ID"],
-            "secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-            "region": env["AWS_REGION"],
-        },
-        client_options={"allow_http": True},
-    )
+    store = plane.s3.store(S3_STORAGE)
     _say(f"\n== objects in {S3_STORAGE}")
     for batch in store.list():
         for meta in batch:

@@ -44,6 +44,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from obstore.store import from_url
 
 #: The S3 gateway's port on the node's address (SeaweedFS's default).
 S3_PORT = 8333
@@ -101,6 +104,20 @@ class S3Settings:
             "AWS_ALLOW_HTTP": "true",
             "ASSETCRON_S3_BUCKET": self.bucket,
         }
+
+    def store(self, url: str | None = None) -> Any:
+        """An obstore ``S3Store`` for ``url`` (default: the bucket), configured from these
+        settings rather than the environment (for the host: the demo, tests)."""
+        return from_url(
+            url or self.url,
+            config={
+                "endpoint": self.endpoint,
+                "access_key_id": self.access_key_id,
+                "secret_access_key": self.secret_access_key,
+                "region": self.region,
+            },
+            client_options={"allow_http": True},
+        )
 
 
 @dataclass(frozen=True)

@@ -520,19 +520,7 @@ def _use_s3(system: System, job: dict[str, Any], s3: S3Settings, prefix: str) ->
 
 def _objects(s3: S3Settings, url: str) -> dict[str, bytes]:
     """Every object under ``url``, read from the host with the exported credentials."""
-    from obstore.store import from_url
-
-    env = s3.env()
-    store = from_url(
-        url,
-        config={
-            "endpoint": env["AWS_ENDPOINT_URL"],
-            "access_key_id": env["AWS_ACCESS_KEY_ID"],
-            "secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-            "region": env["AWS_REGION"],
-        },
-        client_options={"allow_http": True},
-    )
+    store = s3.store(url)
     return {m["path"]: bytes(store.get(m["path"]).bytes()) for batch in store.list() for m in batch}
 
 
