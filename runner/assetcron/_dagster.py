@@ -43,8 +43,9 @@ What Dagster decides, Dagster's own code decides:
   reported ``Reused``. On a local directory the instance lives there; on an object store
   it lives in a temporary directory and is copied from the store at the start of an
   attempt and back at its end (also on failure and SIGTERM; SIGKILL loses it, and the
-  retry then runs everything again). ``--force`` starts afresh; a retry after a
-  successful attempt runs everything again, as re-launching a Dagster run does.
+  retry then runs everything again). ``--force`` starts afresh. A run that succeeds
+  deletes its instance (nothing is left to resume), so a re-run after success runs
+  everything again, as re-launching a Dagster run does.
 * **Outcomes**: Dagster's events map to the summary's outcomes: an
   ``ASSET_MATERIALIZATION`` in this attempt is ``Materialized``; a ``STEP_FAILURE`` makes
   the step's assets ``Failed`` (the user's exception, one line); assets whose steps did
@@ -66,6 +67,7 @@ import json
 import logging
 import pickle
 import re
+import shutil
 import tempfile
 import time
 import warnings
@@ -498,9 +500,12 @@ class DagsterPlan:
                         partition_key, selected_asset_keys=self.keys
                     )
                 )
-            with _run_instance(storage, run_id) as instance:
-                result = self._execute_in(instance, runnable, run_config, tags, force)
-                outcomes, interrupted = self._outcomes(instance, result, blocked, not_locked, parts)
+            with _run_instance(storage, run_id) as held:
+                result = self._execute_in(held.instance, runnable, run_config, tags, force)
+                outcomes, interrupted = self._outcomes(
+                    held.instance, result, blocked, not_locked, parts
+                )
+                held.keep = not all(o.outcome in ("Materialized", "Reused") for o in outcomes)
         finally:
             locks.release_all()
             self.io_manager.storage = None
@@ -756,11 +761,21 @@ def _instance_config(artifacts: Path) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _RunInstance:
+    """A run's Dagster instance, and whether to keep it when the attempt ends."""
+
+    instance: dg.DagsterInstance
+    keep: bool = True
+
+
 @contextlib.contextmanager
-def _run_instance(storage: ObjectStorage, run_id: str) -> Iterator[dg.DagsterInstance]:
+def _run_instance(storage: ObjectStorage, run_id: str) -> Iterator[_RunInstance]:
     """The persistent Dagster instance of assetcron run ``run_id`` (module docstring,
     "Resume on retry"): ``dagster/runs/<run id>/`` in a local storage directory, or a
-    temporary copy of those objects for an object store, put back when the attempt ends."""
+    temporary copy of those objects for an object store, put back when the attempt ends.
+    When the caller clears ``keep`` (the run succeeded: nothing left to resume) it is
+    deleted instead, so only failed runs leave one (about 0.5 MB of SQLite)."""
     prefix = f"{INSTANCES_PREFIX}/{run_id}"
     with contextlib.ExitStack() as stack:
         if storage.local_root is not None:
@@ -773,12 +788,28 @@ def _run_instance(storage: ObjectStorage, run_id: str) -> Iterator[dg.DagsterIns
             _download(storage, prefix, home)
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").write_text(json.dumps(_instance_config(artifacts)), "utf-8")
+        held = None
         try:
             with _quiet(), dg.DagsterInstance.from_config(str(home)) as instance:
-                yield instance
+                held = _RunInstance(instance)
+                yield held
         finally:
-            if remote:
+            if held is not None and not held.keep:
+                _forget(storage, prefix, home)
+            elif remote:
                 _upload(home, storage, prefix)
+
+
+def _forget(storage: ObjectStorage, prefix: str, home: Path) -> None:
+    """Delete a run's instance (a failure is a warning: it only takes space)."""
+    try:
+        if storage.local_root is not None:
+            shutil.rmtree(home)
+        else:
+            for path in list(storage.list_paths(prefix + "/")):
+                storage.delete(path)
+    except (OSError, AssetcronError) as exc:
+        _log.warning("cannot delete the Dagster instance of this finished run: %s", exc)
 
 
 def _download(storage: ObjectStorage, prefix: str, home: Path) -> None:

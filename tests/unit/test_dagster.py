@@ -427,6 +427,7 @@ def test_failure_skips_downstream_and_a_retry_resumes_from_failure(
     assert computed.pop("flaky") == 2  # failed once, then succeeded
     assert set(computed.values()) == {1}, computed  # nothing that succeeded ran again
     assert stored("after_flaky", None) == 101
+    assert not list(Path("storage/dagster/runs").iterdir())  # nothing left to resume
 
     # --force starts afresh.
     assert materialize("--force") == 0
@@ -466,3 +467,4 @@ def test_resume_from_an_object_store(fixture_dir: Path) -> None:
     assert calls(fixture_dir)["after_flaky"] == 2
     assert calls(fixture_dir)["flaky"] == 1
     assert storage.read(AssetKey(("after_flaky",)), None) == 101
+    assert not list(storage.list_paths("dagster/runs/"))
