@@ -21,6 +21,11 @@ without ``error:``), ``terminated by SIGTERM after N s while materializing a/b``
 summary is redacted (:mod:`assetcron._redact`: environment values become ``***``);
 stdout and stderr are not, since whoever reads the pod log can read its environment.
 
+A Dagster code location (``defs`` a ``dagster.Definitions``; the extra
+``assetcron[dagster]``) is handed to :mod:`assetcron._dagster` once loaded, for its
+selection, partition, config check and execution; the run id, storage, locks, progress
+lines, summary and exit codes above are the same for it.
+
 Everything beyond argparse is imported inside the command functions so that the
 parser builds fast and ``materialize`` only pays for what the run needs
 (``benchmarks/startup.py``).
