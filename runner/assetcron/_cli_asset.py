@@ -21,6 +21,11 @@ without ``error:``), ``terminated by SIGTERM after N s while materializing a/b``
 summary is redacted (:mod:`assetcron._redact`: environment values become ``***``);
 stdout and stderr are not, since whoever reads the pod log can read its environment.
 
+A Dagster code location (``defs`` a ``dagster.Definitions``; the extra
+``assetcron[dagster]``) is handed to :mod:`assetcron._dagster` once loaded, for its
+selection, partition, config check and execution; the run id, storage, locks, progress
+lines, summary and exit codes above are the same for it.
+
 Everything beyond argparse is imported inside the command functions so that the
 parser builds fast and ``materialize`` only pays for what the run needs
 (``benchmarks/startup.py``).
@@ -29,6 +34,7 @@ parser builds fast and ``materialize`` only pays for what the run needs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -38,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from assetcron._dagster import DagsterCodeLocation
     from assetcron._graph import AssetKey
     from assetcron._locks import LockInfo
     from assetcron._sdk import Definitions
@@ -125,22 +132,33 @@ def _bad_input(exc: BaseException) -> int:
     return EXIT_BAD_INPUT
 
 
-def _load(args: argparse.Namespace) -> tuple[Definitions, str, list[AssetKey]]:
-    from assetcron._loader import load_definitions
-    from assetcron._selection import plan
+def _load(args: argparse.Namespace) -> tuple[Definitions | DagsterCodeLocation, str]:
+    """The code location: native ``Definitions`` or a Dagster one (``assetcron._dagster``)."""
+    from assetcron._loader import load_code_location
 
-    defs, location = load_definitions(
+    return load_code_location(
         python_file=args.python_file, module_name=args.module_name, attribute=args.attribute
     )
-    return defs, location, plan(defs.graph, args.select)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``assetcron asset list``: keys in plan order, one per line, or ``--json``."""
     from assetcron._errors import AssetcronError
+    from assetcron._sdk import Definitions
+    from assetcron._selection import plan as resolve
 
     try:
-        defs, _, plan = _load(args)
+        defs, _ = _load(args)
+        if not isinstance(defs, Definitions):
+            dagster_plan = defs.plan(args.select)
+            if not args.json:
+                sys.stdout.write("".join(k + "\n" for k in dagster_plan.user_keys))
+                return EXIT_OK
+            import json
+
+            print(json.dumps(dagster_plan.rows(), indent=2))
+            return EXIT_OK
+        plan = resolve(defs.graph, args.select)
     except AssetcronError as exc:
         return _bad_input(exc)
     if not args.json:
@@ -222,7 +240,8 @@ def _progress(i: int, n: int, o: AssetOutcome) -> None:
     if o.outcome == "Materialized":
         line = f"{head} materialized ({o.duration:.2f}s)"
     elif o.outcome == "Reused":
-        line = f"{head} reused (stored with the same config, inputs and code; --force recomputes)"
+        why = o.error or "stored with the same config, inputs and code"
+        line = f"{head} reused ({why}; --force recomputes)"
     elif o.outcome == "Failed":
         line = f"{head} FAILED ({o.duration:.2f}s): {o.error}"
     else:
@@ -378,8 +397,30 @@ def cmd_materialize(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _explicit_partition_key(
+    args: argparse.Namespace, env: Mapping[str, str], run: _Run, tz_name: str, cron: str | None
+) -> str | None:
+    """``--partition-key`` / ``$ASSETCRON_PARTITION_KEY``, a template rendered for the
+    tick, or None."""
+    key_template = args.partition_key or env.get(ENV_PARTITION_KEY) or None
+    if not key_template:
+        return None
+    from assetcron._templates import render_run_config
+
+    assert run.scheduled is not None
+    rendered: str = render_run_config(
+        {"partition_key": key_template},
+        scheduled_time=run.scheduled,
+        timezone=tz_name,
+        cron_schedule=cron,
+    )["partition_key"]
+    return rendered.strip()
+
+
 def _materialize(args: argparse.Namespace, run: _Run) -> int:
     from assetcron._errors import AssetcronError
+    from assetcron._sdk import Definitions
+    from assetcron._selection import plan as resolve
 
     env = os.environ
     try:
@@ -393,7 +434,12 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         cron = args.cron or env.get(ENV_CRON_SCHEDULE) or None
         template = load_run_config_template(env, args.config)
         run.doing = "loading the code location"
-        defs, location, plan = _load(args)
+        loaded, location = _load(args)
+        if not isinstance(loaded, Definitions):
+            return _materialize_dagster(
+                args, run, loaded, location, tz_name=tz_name, cron=cron, template=template
+            )
+        defs, plan = loaded, resolve(loaded.graph, args.select)
 
         from assetcron import _materialize as m
         from assetcron._locks import (
@@ -405,17 +451,7 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
 
         run.doing = "rendering the run config"
-        key_template = args.partition_key or env.get(ENV_PARTITION_KEY) or None
-        explicit_key = None
-        if key_template:
-            from assetcron._templates import render_run_config
-
-            explicit_key = render_run_config(
-                {"partition_key": key_template},
-                scheduled_time=scheduled,
-                timezone=tz_name,
-                cron_schedule=cron,
-            )["partition_key"].strip()
+        explicit_key = _explicit_partition_key(args, env, run, tz_name, cron)
         partition_key = m.run_partition_key(defs, plan, scheduled, explicit_key)
         run.partition_key = partition_key
         run_config: dict[str, Any] = {}
@@ -449,25 +485,15 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
     )
     run.run_id = run_id
     run.plan = [k.to_user_string() for k in plan]
-    part = f" · partition {partition_key}" if partition_key else ""
-    print(
-        f"run {run_id} · scheduled {scheduled.isoformat()}{part} · {len(plan)} "
-        f"asset{'s' if len(plan) != 1 else ''}",
-        flush=True,
-    )
+    _header(run, len(plan))
 
     def on_outcome(i: int, n: int, outcome: AssetOutcome) -> None:
         run.outcomes.append(outcome)
         _progress(i, n, outcome)
 
-    def on_wait(key: AssetKey, partition: str | None, holder: LockInfo | None) -> None:
-        what = key.to_user_string() + (f" partition {partition}" if partition else "")
-        by = f"run {holder.run_id} ({holder.holder})" if holder else "another run"
-        print(f"waiting for {what}: {by} is writing it", flush=True)
-
     run.doing = "opening the run records"
     records = RecordStore(storage)
-    locks = PartitionLocks(storage, run_id=run_id, wait=lock_wait, ttl=lock_ttl, on_wait=on_wait)
+    locks = PartitionLocks(storage, run_id=run_id, wait=lock_wait, ttl=lock_ttl, on_wait=_on_wait)
     run.doing = "taking the partition locks"
     result = m.materialize(
         defs,
@@ -483,15 +509,133 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         force=args.force or env.get(ENV_FORCE, "").lower() in ("1", "true", "yes"),
         on_outcome=on_outcome,
     )
+    return _finish(run, result.duration, success=result.success)
+
+
+def _on_wait(key: AssetKey, partition: str | None, holder: LockInfo | None) -> None:
+    what = key.to_user_string() + (f" partition {partition}" if partition else "")
+    by = f"run {holder.run_id} ({holder.holder})" if holder else "another run"
+    print(f"waiting for {what}: {by} is writing it", flush=True)
+
+
+def _header(run: _Run, n: int) -> None:
+    assert run.scheduled is not None
+    part = f" · partition {run.partition_key}" if run.partition_key else ""
+    print(
+        f"run {run.run_id} · scheduled {run.scheduled.isoformat()}{part} · {n} "
+        f"asset{'s' if n != 1 else ''}",
+        flush=True,
+    )
+
+
+def _finish(run: _Run, duration: float, *, success: bool) -> int:
+    """Print the last line, write the summary of a run that went through its plan, and
+    return its exit code."""
     run.doing = "writing the summary"
     run.final = True
     summary = run.summary()
-    summary["durationSeconds"] = round(result.duration, 3)  # materializing only, as before
+    summary["durationSeconds"] = round(duration, 3)  # materializing only, as before
     c = summary["counts"]
     print(
         f"{summary['result']}: {c['materialized']} materialized, {c['reused']} reused, "
-        f"{c['failed']} failed, {c['skipped']} skipped in {result.duration:.2f}s",
+        f"{c['failed']} failed, {c['skipped']} skipped in {duration:.2f}s",
         flush=True,
     )
     run.write(summary)
-    return EXIT_OK if result.success else EXIT_FAILED
+    return EXIT_OK if success else EXIT_FAILED
+
+
+def _materialize_dagster(
+    args: argparse.Namespace,
+    run: _Run,
+    code_location: DagsterCodeLocation,
+    location: str,
+    *,
+    tz_name: str,
+    cron: str | None,
+    template: dict[str, Any],
+) -> int:
+    """``materialize`` of a Dagster code location (:mod:`assetcron._dagster`), with a
+    native run's run id, storage, locks, progress lines, summary and exit codes."""
+    import signal
+
+    from assetcron import _timing
+    from assetcron._errors import AssetcronError
+    from assetcron._locks import (
+        DEFAULT_LOCK_TTL,
+        DEFAULT_LOCK_WAIT,
+        ENV_LOCK_TTL,
+        ENV_LOCK_WAIT,
+        PartitionLocks,
+    )
+    from assetcron._materialize import run_id_for
+    from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
+
+    env = os.environ
+    scheduled = run.scheduled
+    assert scheduled is not None
+    try:
+        run.doing = "resolving the selection"
+        plan = code_location.plan(args.select)
+        run.doing = "rendering the run config"
+        explicit_key = _explicit_partition_key(args, env, run, tz_name, cron)
+        partition_key = plan.partition_key(scheduled, explicit_key)
+        run.partition_key = partition_key
+        rendered: dict[str, Any] = {}
+        if template:
+            from assetcron._templates import render_run_config
+
+            rendered = render_run_config(
+                template,
+                scheduled_time=scheduled,
+                timezone=tz_name,
+                cron_schedule=cron,
+                partition_key=partition_key,
+            )
+        run_config = plan.run_config(rendered)
+        lock_wait = _seconds(args.lock_wait, env, ENV_LOCK_WAIT, DEFAULT_LOCK_WAIT)
+        lock_ttl = _seconds(None, env, ENV_LOCK_TTL, DEFAULT_LOCK_TTL, minimum=0.001)
+        run.doing = "opening the storage"
+        storage = open_storage(args.storage or env.get(ENV_STORAGE) or DEFAULT_STORAGE)
+        storage.check()
+    except AssetcronError as exc:
+        run.stop(str(exc))
+        return _bad_input(exc)
+
+    _setup_logging()
+    run.run_id = run_id_for(
+        location, args.select, partition_key, scheduled, env.get(_timing.ENV_JOB_NAME)
+    )
+    run.plan = plan.user_keys
+    _header(run, len(plan.keys))
+
+    def on_outcome(i: int, n: int, outcome: AssetOutcome) -> None:
+        run.outcomes.append(outcome)
+        _progress(i, n, outcome)
+
+    locks = PartitionLocks(
+        storage, run_id=run.run_id, wait=lock_wait, ttl=lock_ttl, on_wait=_on_wait
+    )
+    run.doing = "materializing with Dagster"
+    result = plan.execute(
+        run_id=run.run_id,
+        scheduled=scheduled,
+        partition_key=partition_key,
+        run_config=run_config,
+        storage=storage,
+        locks=locks,
+        force=args.force or env.get(ENV_FORCE, "").lower() in ("1", "true", "yes"),
+        on_outcome=on_outcome,
+    )
+    if os.getpid() == run.pid:
+        # Dagster swaps the SIGTERM handler while it executes (it turns SIGTERM into an
+        # interrupt of the running step) and leaves SIGINT's behind: take it back.
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGTERM, run.on_sigterm)
+    if result.interrupted:
+        failed = next((o.key for o in run.outcomes if o.outcome == "Failed"), None)
+        run.doing = f"materializing {failed}" if failed else "materializing with Dagster"
+        run.stop(f"terminated by SIGTERM after {run.elapsed():.0f} s while {run.doing}")
+        print(f"error: {run.stop_message}", file=sys.stderr)
+        return EXIT_TERMINATED
+    return _finish(run, result.duration, success=result.success)

@@ -12,6 +12,12 @@ Follows the Dagster CLI's ``-f FILE`` / ``-m MODULE`` / ``-a ATTR`` conventions:
 Every failure is an :class:`CodeLocationError` (exit 2) with one line naming the
 location; errors assetcron raises while the module builds its ``Definitions`` (a cycle,
 a missing dependency) pass through unchanged.
+
+A code location may also be an unchanged Dagster one (the optional extra
+``assetcron[dagster]``): :func:`load_code_location` tells a Dagster object by its type's
+module, without importing Dagster (which a Dagster code location has imported already),
+and wraps it for :mod:`assetcron._dagster`. When the module fails to import because
+``dagster`` is missing, the error says to install the extra.
 """
 
 from __future__ import annotations
@@ -20,12 +26,15 @@ import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from assetcron._errors import AssetcronError
 from assetcron._sdk import Definitions
 
-__all__ = ["CodeLocationError", "load_definitions"]
+if TYPE_CHECKING:
+    from assetcron._dagster import DagsterCodeLocation
+
+__all__ = ["CodeLocationError", "is_dagster_object", "load_code_location", "load_definitions"]
 
 
 class CodeLocationError(AssetcronError):
@@ -50,6 +59,11 @@ def _import(name: str, location: str) -> object:
     except ModuleNotFoundError as exc:
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
             raise CodeLocationError(f"cannot load code location {location}: {exc}") from None
+        if exc.name == "dagster" or (exc.name or "").startswith("dagster."):
+            raise CodeLocationError(
+                f"code location {location} imports dagster, which is not installed: "
+                "install assetcron[dagster]"
+            ) from None
         raise CodeLocationError(
             f"error importing code location {location}: ModuleNotFoundError: {exc}"
         ) from exc
@@ -59,14 +73,24 @@ def _import(name: str, location: str) -> object:
         ) from exc
 
 
-def load_definitions(
+def is_dagster_object(obj: object) -> bool:
+    """Whether ``obj`` is an object of Dagster's (told by its type's module, so Dagster
+    is never imported here)."""
+    module = type(obj).__module__ or ""
+    return module == "dagster" or module.startswith("dagster.")
+
+
+def load_code_location(
     *, python_file: str | None = None, module_name: str | None = None, attribute: str = "defs"
-) -> tuple[Definitions, str]:
-    """Import the code location and return ``(definitions, location)``.
+) -> tuple[Definitions | DagsterCodeLocation, str]:
+    """Import the code location and return ``(definitions, location)``: an
+    :class:`assetcron.Definitions`, or a Dagster code location wrapped for
+    :mod:`assetcron._dagster`.
 
     ``location`` identifies the code location in run ids and messages
     (``module:attr`` or ``/abs/file.py:attr``). Exactly one of ``python_file`` and
-    ``module_name`` must be given. Raises :class:`CodeLocationError`.
+    ``module_name`` must be given. Raises :class:`CodeLocationError` (and, for a Dagster
+    object that is not a ``dagster.Definitions``, ``DagsterLocationError``).
     """
     if (python_file is None) == (module_name is None):
         raise CodeLocationError("give exactly one of -f FILE.py and -m MODULE")
@@ -99,6 +123,10 @@ def load_definitions(
             f"code location {where} has no attribute {attribute!r} (pass -a ATTR)"
         ) from None
     if not isinstance(defs, Definitions):
+        if is_dagster_object(defs):
+            from assetcron._dagster import DagsterCodeLocation
+
+            return DagsterCodeLocation.wrap(defs, location), location
         raise CodeLocationError(f"{location} is a {type(defs).__name__}, not assetcron.Definitions")
     from assetcron._identity import code_location_version
 
@@ -106,4 +134,23 @@ def load_definitions(
         defs.code_location_version = code_location_version(cast("ModuleType", module))
     except OSError as exc:
         raise CodeLocationError(f"cannot read the source of {location}: {exc}") from exc
+    return defs, location
+
+
+def load_definitions(
+    *, python_file: str | None = None, module_name: str | None = None, attribute: str = "defs"
+) -> tuple[Definitions, str]:
+    """Import the code location and return ``(definitions, location)`` (see
+    :func:`load_code_location`); a Dagster code location is a :class:`CodeLocationError`
+    here: only ``assetcron asset list|materialize`` run those. Raises
+    :class:`CodeLocationError`.
+    """
+    defs, location = load_code_location(
+        python_file=python_file, module_name=module_name, attribute=attribute
+    )
+    if not isinstance(defs, Definitions):
+        raise CodeLocationError(
+            f"{location} is a dagster.Definitions: `assetcron asset list` and "
+            "`assetcron asset materialize` run it, this needs assetcron.Definitions"
+        )
     return defs, location
