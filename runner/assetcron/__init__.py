@@ -27,6 +27,18 @@ from assetcron._graph import AssetGraph, AssetKey, AssetNode
 from assetcron._loader import CodeLocationError, load_definitions
 from assetcron._materialize import Failure
 from assetcron._partitions import DailyPartitionsDefinition, PartitionKeyError
+from assetcron._schedules import (
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    ScheduleExecutionData,
+    SkipReason,
+    UnresolvedAssetJobDefinition,
+    build_schedule_context,
+    define_asset_job,
+    schedule,
+)
 from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions, asset
 from assetcron._selection import AssetSelection, parse_selection, plan
 from assetcron._storage import ObjectStorage, Storage, StorageError, open_storage
@@ -51,6 +63,7 @@ __all__ = [
     "CronError",
     "CronSchedule",
     "DailyPartitionsDefinition",
+    "DefaultScheduleStatus",
     "Definitions",
     "DependencyCycleError",
     "EmptySelectionError",
@@ -60,16 +73,24 @@ __all__ = [
     "PartitionKeyError",
     "RenderLimits",
     "RunConfigError",
+    "RunRequest",
+    "ScheduleDefinition",
+    "ScheduleEvaluationContext",
+    "ScheduleExecutionData",
     "ScheduledTimeError",
     "SelectionSyntaxError",
+    "SkipReason",
     "Storage",
     "StorageError",
     "TemplateError",
     "UnknownAssetKeyError",
+    "UnresolvedAssetJobDefinition",
     "asset",
+    "build_schedule_context",
     "build_summary",
     "check_template",
     "cron_next_ticks",
+    "define_asset_job",
     "encode_summary",
     "load_definitions",
     "open_storage",
@@ -78,6 +99,7 @@ __all__ = [
     "plan",
     "render_run_config",
     "resolve_scheduled_time",
+    "schedule",
     "scheduled_time_from_job_name",
     "template_context",
 ]

@@ -208,9 +208,7 @@ def configure_resources(defs: Definitions, run_config: Mapping[str, Any]) -> Def
         if unknown:
             raise RunConfigError(f"{where}.config: unexpected field {unknown!r}")
         resources[name] = configured
-    configured = Definitions(assets=defs.assets.values(), resources=resources)
-    configured.code_location_version = defs.code_location_version
-    return configured
+    return defs.with_resources(resources)
 
 
 @dataclass

@@ -33,11 +33,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
-from assetcron._errors import InvalidDefinitionError, RunConfigError
+from assetcron._errors import InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetGraph, AssetKey, AssetNode, CoercibleToAssetKey
 from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinition
 
 __all__ = [
     "AssetExecutionContext",
@@ -51,6 +52,7 @@ __all__ = [
 OutputFormat = Literal["pickle", "json"]
 
 _CONTEXT_PARAM = "context"
+_T = TypeVar("_T")
 
 
 def _is_pydantic_model(annotation: object) -> bool:
@@ -97,6 +99,11 @@ class AssetsDefinition:
     def op_name(self) -> str:
         """The name this asset is configured under in ``ops`` (Dagster's op name)."""
         return op_name(self.key)
+
+    @property
+    def keys(self) -> tuple[AssetKey, ...]:
+        """The keys this definition materializes (Dagster's ``AssetsDefinition.keys``)."""
+        return (self.key,)
 
     def __post_init__(self) -> None:
         # The graph's view of this asset is fixed once it is defined: build (and
@@ -374,7 +381,7 @@ def asset(
 
 
 class Definitions:
-    """A code location's assets and resources (Dagster's ``Definitions``).
+    """A code location's assets, resources, jobs and schedules (Dagster's ``Definitions``).
 
     Builds the :class:`AssetGraph` at construction, so a duplicate key, a dependency on
     an undefined asset (:class:`InvalidDefinitionError`) or a cycle
@@ -382,19 +389,52 @@ class Definitions:
     A parameter that names no asset but names a resource is bound to that resource.
     Raises :class:`InvalidDefinitionError` when an asset requires a resource that is
     not provided.
+
+    ``jobs`` (from ``define_asset_job``) and ``schedules`` (``ScheduleDefinition``,
+    ``@schedule``) are checked too: names are unique, every job's selection resolves
+    against the assets (unknown keys with a "did you mean" hint) to assets sharing one
+    partitions definition, a schedule's job is in ``jobs`` (a job given to a schedule as
+    an object is added, as in Dagster) and its required resources exist.
+
+    Refused, with what to use instead: ``sensors`` (no long-running daemon: use a
+    schedule whose function returns ``SkipReason``), ``executor`` (one run is one pod)
+    and ``loggers`` (runs log to the pod's stderr).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - Dagster's signature, positional parameters included
         self,
-        assets: Iterable[AssetsDefinition] = (),
+        assets: Iterable[AssetsDefinition] | None = None,
+        schedules: Iterable[ScheduleDefinition] | None = None,
+        sensors: Iterable[Any] | None = None,
+        jobs: Iterable[UnresolvedAssetJobDefinition] | None = None,
         resources: Mapping[str, Any] | None = None,
+        executor: object | None = None,
+        loggers: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
+        if sensors:
+            raise InvalidDefinitionError(
+                "Definitions(sensors=...) is not supported: assetcron has no long-running"
+                " daemon to poll sensors; use a ScheduleDefinition whose function returns"
+                " RunRequest or SkipReason on each tick"
+            )
+        if executor is not None:
+            raise InvalidDefinitionError(
+                "Definitions(executor=...) is not supported: each run is one Kubernetes pod"
+                " (set its resources on the AssetJob's template)"
+            )
+        if loggers:
+            raise InvalidDefinitionError(
+                "Definitions(loggers=...) is not supported: runs log to the pod's stderr"
+                " (context.log is a logging.Logger)"
+            )
         self.resources: Mapping[str, Any] = MappingProxyType(dict(resources or {}))
+        self.metadata: Mapping[str, Any] = MappingProxyType(dict(metadata or {}))
         #: Content hash of the code location's source, set by the loader
         #: (:func:`assetcron._identity.code_location_version`); the code version of assets
         #: without their own ``code_version``. ``None`` for Definitions built in code.
         self.code_location_version: str | None = None
-        listed = list(assets)
+        listed = list(assets or ())
         for item in listed:
             if not isinstance(item, AssetsDefinition):
                 raise InvalidDefinitionError(
@@ -407,6 +447,67 @@ class Definitions:
         self.assets: Mapping[AssetKey, AssetsDefinition] = MappingProxyType(
             {a.key: a for a in bound}
         )
+        self.jobs: Mapping[str, UnresolvedAssetJobDefinition] = MappingProxyType({})
+        self.schedules: Mapping[str, ScheduleDefinition] = MappingProxyType({})
+        self._job_plans: dict[str, list[AssetKey]] = {}
+        if jobs or schedules:
+            self._add_jobs_and_schedules(list(jobs or ()), list(schedules or ()))
+
+    def _add_jobs_and_schedules(
+        self, jobs: list[UnresolvedAssetJobDefinition], schedules: list[ScheduleDefinition]
+    ) -> None:
+        by_name: dict[str, UnresolvedAssetJobDefinition] = {}
+        for job in jobs:
+            if not isinstance(job, UnresolvedAssetJobDefinition):
+                raise InvalidDefinitionError(
+                    f"Definitions(jobs=...) expects define_asset_job(...) jobs, got {job!r}"
+                )
+            if job.name in by_name:
+                raise InvalidDefinitionError(f"two jobs are named {job.name!r}")
+            by_name[job.name] = job
+        named: dict[str, ScheduleDefinition] = {}
+        for sched in schedules:
+            if not isinstance(sched, ScheduleDefinition):
+                raise InvalidDefinitionError(
+                    "Definitions(schedules=...) expects ScheduleDefinition or @schedule"
+                    f" schedules, got {sched!r}"
+                )
+            if sched.name in named:
+                raise InvalidDefinitionError(f"two schedules are named {sched.name!r}")
+            named[sched.name] = sched
+            where = f"schedule {sched.name!r}"
+            if sched.has_job_object:
+                job = sched.job
+                known = by_name.setdefault(job.name, job)
+                if known is not job:
+                    raise InvalidDefinitionError(
+                        f"{where} runs a job named {job.name!r} that is not the job of that"
+                        " name in Definitions(jobs=...); give each job one name"
+                    )
+            elif sched.job_name not in by_name:
+                hint = did_you_mean(sched.job_name, by_name)
+                also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+                raise InvalidDefinitionError(
+                    f"{where} runs job {sched.job_name!r}, which Definitions(jobs=...) does"
+                    f" not define{also}"
+                )
+            missing = sorted(sched.required_resource_keys - set(self.resources))
+            if missing:
+                raise InvalidDefinitionError(
+                    f"{where} requires resource {missing[0]!r}, which"
+                    " Definitions(resources=...) does not provide"
+                )
+        for job in by_name.values():
+            keys = job.resolve(self.graph)
+            used = {self.assets[k].partitions_def for k in keys} - {None}
+            if len(used) > 1 or (job.partitions_def is not None and used - {job.partitions_def}):
+                raise InvalidDefinitionError(
+                    f"job {job.name!r} selects assets with different partitions definitions"
+                    " (a run materializes one partition: select assets that share one)"
+                )
+            self._job_plans[job.name] = keys
+        self.jobs = MappingProxyType(by_name)
+        self.schedules = MappingProxyType(named)
 
     def _bind_resources(self, a: AssetsDefinition, defined: set[AssetKey]) -> AssetsDefinition:
         if not a.required_resource_keys and not self.resources:
@@ -430,9 +531,43 @@ class Definitions:
             required_resource_keys=a.required_resource_keys | set(moved),
         )
 
+    def with_resources(self, resources: Mapping[str, Any]) -> Definitions:
+        """A copy whose resources are ``resources`` (the same names, e.g. configured by
+        run config); assets, jobs and schedules are shared, nothing is re-validated."""
+        if set(resources) != set(self.resources):
+            raise InvalidDefinitionError("with_resources: the resource names must not change")
+        copy = object.__new__(Definitions)
+        copy.__dict__.update(self.__dict__)
+        copy.resources = MappingProxyType(dict(resources))
+        return copy
+
     def get_asset(self, key: CoercibleToAssetKey) -> AssetsDefinition:
         """The asset with ``key``; raises :class:`UnknownAssetKeyError`."""
         return self.assets[self.graph.node(key).key]
+
+    def get_job_def(self, name: str) -> UnresolvedAssetJobDefinition:
+        """The job named ``name``; raises :class:`InvalidDefinitionError` (with a "did you
+        mean" hint) when there is none."""
+        return self._lookup(self.jobs, name, "job")
+
+    def get_schedule_def(self, name: str) -> ScheduleDefinition:
+        """The schedule named ``name``; raises :class:`InvalidDefinitionError` (with a
+        "did you mean" hint) when there is none."""
+        return self._lookup(self.schedules, name, "schedule")
+
+    def get_job_plan(self, name: str) -> list[AssetKey]:
+        """The assets of job ``name`` in materialization order (resolved when these
+        Definitions were built)."""
+        self.get_job_def(name)
+        return list(self._job_plans[name])
+
+    @staticmethod
+    def _lookup(table: Mapping[str, _T], name: str, what: str) -> _T:
+        if name in table:
+            return table[name]
+        hint = did_you_mean(str(name), table)
+        also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        raise InvalidDefinitionError(f"no {what} named {name!r} in these Definitions{also}")
 
     def op_names(self) -> dict[str, AssetKey]:
         """Op name (``a__b``) to asset key, for every asset."""
