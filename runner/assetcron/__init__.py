@@ -6,9 +6,14 @@ and the runner every CronJob pod executes; it never imports kopf, the Kubernetes
 or ``assetcron_operator``.
 
 Importing it stays cheap: Jinja2, pydantic, obstore and YAML are imported only by the
-functions that need them.
+functions that need them; ``Config`` and ``ConfigurableResource`` (pydantic models) are
+loaded on first use (:func:`__getattr__`).
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from assetcron._config import EnvVar, RunConfig
 from assetcron._cron import CronError, CronSchedule
 from assetcron._cron import next_ticks as cron_next_ticks
 from assetcron._cron import parse as parse_cron
@@ -49,7 +54,30 @@ from assetcron._templates import (
     render_run_config,
     template_context,
 )
+from assetcron._testing import (
+    ExecuteInProcessResult,
+    build_asset_context,
+    materialize,
+    materialize_to_memory,
+)
 from assetcron._timing import resolve_scheduled_time, scheduled_time_from_job_name
+
+if TYPE_CHECKING:
+    from assetcron._configurable import Config, ConfigurableResource
+
+#: Names exported from modules that import pydantic, loaded when first used.
+_LAZY = {"Config": "assetcron._configurable", "ConfigurableResource": "assetcron._configurable"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the lazily exported names (``Config``, ``ConfigurableResource``)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'assetcron' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AssetExecutionContext",
@@ -60,6 +88,8 @@ __all__ = [
     "AssetcronError",
     "AssetsDefinition",
     "CodeLocationError",
+    "Config",
+    "ConfigurableResource",
     "CronError",
     "CronSchedule",
     "DailyPartitionsDefinition",
@@ -67,11 +97,14 @@ __all__ = [
     "Definitions",
     "DependencyCycleError",
     "EmptySelectionError",
+    "EnvVar",
+    "ExecuteInProcessResult",
     "Failure",
     "InvalidDefinitionError",
     "ObjectStorage",
     "PartitionKeyError",
     "RenderLimits",
+    "RunConfig",
     "RunConfigError",
     "RunRequest",
     "ScheduleDefinition",
@@ -86,6 +119,7 @@ __all__ = [
     "UnknownAssetKeyError",
     "UnresolvedAssetJobDefinition",
     "asset",
+    "build_asset_context",
     "build_schedule_context",
     "build_summary",
     "check_template",
@@ -93,6 +127,8 @@ __all__ = [
     "define_asset_job",
     "encode_summary",
     "load_definitions",
+    "materialize",
+    "materialize_to_memory",
     "open_storage",
     "parse_cron",
     "parse_selection",

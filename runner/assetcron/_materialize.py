@@ -29,6 +29,7 @@ the I/O. Semantics:
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import traceback
 import uuid
@@ -55,6 +56,7 @@ __all__ = [
     "materialize",
     "run_id_for",
     "run_partition_key",
+    "run_resources",
     "validate_run_config",
 ]
 
@@ -154,7 +156,31 @@ def validate_run_config(
         if not isinstance(config, Mapping):
             raise RunConfigError(f"run config ops.{a.op_name}.config must be a mapping")
         out[key] = a.validate_config(config)
+    run_resources(defs, plan)  # an EnvVar that is not set is bad input, found before the run
     return out
+
+
+def run_resources(defs: Definitions, plan: Sequence[AssetKey]) -> dict[str, Any]:
+    """The resources of a run over ``plan``: those the planned assets use with their
+    :class:`~assetcron.EnvVar` fields resolved from the environment (now, in the run's
+    pod), the others as they are. Raises :class:`RunConfigError` naming the resource and
+    field of a variable that is not set."""
+    resources = dict(defs.resources)
+    if "assetcron._configurable" not in sys.modules:
+        return resources  # no ConfigurableResource or Config exists, so no EnvVar field
+    from pydantic import BaseModel
+
+    from assetcron._configurable import resolve_env_vars
+
+    used: set[str] = set()
+    for key in plan:
+        a = defs.assets[key]
+        used.update(a.resource_params, a.required_resource_keys)
+    for name in sorted(used & set(resources)):
+        value = resources[name]
+        if isinstance(value, BaseModel):
+            resources[name] = resolve_env_vars(value, f"resource {name!r}")
+    return resources
 
 
 def configure_resources(defs: Definitions, run_config: Mapping[str, Any]) -> Definitions:
@@ -199,7 +225,8 @@ def configure_resources(defs: Definitions, run_config: Mapping[str, Any]) -> Def
         from pydantic import ValidationError
 
         try:
-            configured = type(current).model_validate({**dump(by_alias=True), **config})
+            current_config = dump(by_alias=True, warnings=False)  # EnvVar fields kept as they are
+            configured = type(current).model_validate({**current_config, **config})
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"]) or "<config>"
@@ -220,6 +247,10 @@ class RunResult:
     partition_key: str | None
     outcomes: list[AssetOutcome] = field(default_factory=list)
     duration: float = 0.0
+    #: The values this run produced, or read from storage for a later asset (in memory).
+    values: dict[AssetKey, Any] = field(default_factory=dict, repr=False)
+    #: The exception that failed each asset raising one (for ``materialize()`` in tests).
+    errors: dict[AssetKey, BaseException] = field(default_factory=dict, repr=False)
 
     @property
     def success(self) -> bool:
@@ -303,10 +334,11 @@ def _materialize_locked(
     started = time.perf_counter()
     result = RunResult(run_id=run_id, scheduled_time=scheduled_time, partition_key=partition_key)
     planned = set(plan)
-    values: dict[AssetKey, Any] = {}
+    values = result.values
     reused: set[AssetKey] = set()
     blocked: set[AssetKey] = set()  # failed or skipped in this run
-    resources = SimpleNamespace(**defs.resources)
+    resolved = run_resources(defs, plan)
+    resources = SimpleNamespace(**resolved)
     total = len(plan)
     parts = {k: partition_key if defs.assets[k].partitions_def is not None else None for k in plan}
     not_locked = locks.acquire_all(parts.items())
@@ -372,6 +404,7 @@ def _materialize_locked(
                     provenance=provenance,
                     inputs=inputs,
                     versions=versions,
+                    errors=result.errors,
                 )
                 if outcome.outcome == "Failed":
                     blocked.add(key)
@@ -466,6 +499,7 @@ def _run_one(
     provenance: str,
     inputs: Mapping[str, str],
     versions: dict[AssetKey, str],
+    errors: dict[AssetKey, BaseException],
 ) -> AssetOutcome:
     key = a.key
     user_key = key.to_user_string()
@@ -507,7 +541,7 @@ def _run_one(
         if a.config_param:
             kwargs[a.config_param] = config
         for param in a.resource_params:
-            kwargs[param] = defs.resources[param]
+            kwargs[param] = getattr(resources, param)
         value = a.fn(**kwargs)
         locks.check(key, partition_key)
         # Commit protocol: "Writing" first, so a run dying mid-write leaves a version no
@@ -529,6 +563,7 @@ def _run_one(
             data_version=materialization_id,
         )
     except Exception as exc:  # user code or storage: any error fails this asset only
+        errors[key] = exc
         error = _one_line(exc)
         if not isinstance(exc, Failure | AssetcronError):
             log.error("asset %s failed:\n%s", user_key, traceback.format_exc().rstrip())

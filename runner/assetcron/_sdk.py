@@ -8,8 +8,9 @@ bound (decided when the asset is defined, refined when ``Definitions`` is built)
 * a parameter annotated with a ``pydantic.BaseModel`` subclass receives this asset's
   ``ops.<op name>.config`` validated into that model (Dagster's typed ``Config``);
   ``config_schema=Model`` does the same and exposes it as ``context.config``;
-* a parameter named in ``required_resource_keys``, or named after a resource of the
-  ``Definitions`` while no asset has that key, receives the resource;
+* a parameter annotated with a ``ConfigurableResource`` subclass, or named in
+  ``required_resource_keys``, or named after a resource of the ``Definitions`` while no
+  asset has that key, receives the resource of that name;
 * every other parameter is an upstream asset whose stored value is passed in: the key
   is the last part of a matching ``deps`` entry, or else the parameter name prefixed
   with the asset's ``key_prefix`` (Dagster's rule for inferred asset ins).
@@ -52,7 +53,19 @@ __all__ = [
 OutputFormat = Literal["pickle", "json"]
 
 _CONTEXT_PARAM = "context"
+#: The asset key of a context made by ``build_asset_context`` until it is passed to an
+#: asset called directly.
+UNBOUND_KEY = AssetKey("__unbound_asset__")
 _T = TypeVar("_T")
+
+
+def _is_resource_class(annotation: object) -> bool:
+    """Whether ``annotation`` is a ``ConfigurableResource`` subclass (then the module
+    defining it is loaded already)."""
+    module = sys.modules.get("assetcron._configurable")
+    if module is None or not isinstance(annotation, type):
+        return False
+    return issubclass(annotation, module.ConfigurableResource)
 
 
 def _is_pydantic_model(annotation: object) -> bool:
@@ -128,6 +141,11 @@ class AssetsDefinition:
         return node
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for arg in (*args, *kwargs.values()):
+            if isinstance(arg, AssetExecutionContext) and arg.asset_key == UNBOUND_KEY:
+                # build_asset_context(): the context learns which asset it is given to.
+                arg.asset_key = self.key
+                arg.partitions_def = self.partitions_def
         return self.fn(*args, **kwargs)
 
     def validate_config(self, op_config: Mapping[str, Any] | None) -> Any:
@@ -160,6 +178,10 @@ class AssetsDefinition:
                 f"{where}: field {loc!r}: {first['msg']}"
                 + (f" ({exc.error_count()} errors)" if exc.error_count() > 1 else "")
             ) from None
+        if "assetcron._configurable" in sys.modules:  # a Config may hold EnvVar fields
+            from assetcron._configurable import resolve_env_vars
+
+            value = resolve_env_vars(value, where)
         unknown = unknown_fields(raw, value.model_dump(by_alias=True))
         if unknown:
             raise RunConfigError(f"{where}: unexpected field {unknown!r} (not in the config model)")
@@ -260,6 +282,8 @@ def _build(
         annotation = hints.get(param.name)
         if param.name == _CONTEXT_PARAM:
             context_param = param.name
+        elif _is_resource_class(annotation) or param.name in resource_keys:
+            resource_params.append(param.name)  # Dagster binds resources by annotation too
         elif _is_pydantic_model(annotation):
             if config_param is not None:
                 raise InvalidDefinitionError(f"{where}: more than one config parameter")
@@ -268,8 +292,6 @@ def _build(
                     f"{where}: config parameter {param.name!r} does not match config_schema"
                 )
             config_param, config_model = param.name, annotation
-        elif param.name in resource_keys:
-            resource_params.append(param.name)
         elif param.name in by_last_part:
             inputs[param.name] = by_last_part[param.name]
         else:
@@ -291,7 +313,7 @@ def _build(
         config_param=config_param,
         context_param=context_param,
         resource_params=tuple(resource_params),
-        required_resource_keys=resource_keys,
+        required_resource_keys=resource_keys | set(resource_params),
         partitions_def=partitions_def,
         output_format=output_format,
         code_version=code_version,
@@ -598,6 +620,15 @@ class AssetExecutionContext:
     log: logging.Logger
     storage_dir: Path
     partitions_def: DailyPartitionsDefinition | None = None
+    run_tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def instance(self) -> Any:
+        """Refused: assetcron has no Dagster instance (a run's records are in its storage)."""
+        raise InvalidDefinitionError(
+            "context.instance: assetcron has no Dagster instance; what a run knows is on the"
+            " context (scheduled_time, partition_key, run_config, resources)"
+        )
 
     @property
     def has_partition_key(self) -> bool:
