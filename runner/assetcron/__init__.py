@@ -32,6 +32,8 @@ from assetcron._graph import AssetGraph, AssetKey, AssetNode
 from assetcron._loader import CodeLocationError, load_definitions
 from assetcron._materialize import Failure
 from assetcron._partitions import DailyPartitionsDefinition, PartitionKeyError
+from assetcron._policy import Backoff, Jitter, RetryPolicy
+from assetcron._results import MaterializeResult, Output
 from assetcron._schedules import (
     DefaultScheduleStatus,
     RunRequest,
@@ -44,7 +46,7 @@ from assetcron._schedules import (
     define_asset_job,
     schedule,
 )
-from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions, asset
+from assetcron._sdk import AssetExecutionContext, AssetIn, AssetsDefinition, Definitions, asset
 from assetcron._selection import AssetSelection, parse_selection, plan
 from assetcron._storage import ObjectStorage, Storage, StorageError, open_storage
 from assetcron._summary import build_summary, encode_summary
@@ -82,11 +84,13 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AssetExecutionContext",
     "AssetGraph",
+    "AssetIn",
     "AssetKey",
     "AssetNode",
     "AssetSelection",
     "AssetcronError",
     "AssetsDefinition",
+    "Backoff",
     "CodeLocationError",
     "Config",
     "ConfigurableResource",
@@ -101,9 +105,13 @@ __all__ = [
     "ExecuteInProcessResult",
     "Failure",
     "InvalidDefinitionError",
+    "Jitter",
+    "MaterializeResult",
     "ObjectStorage",
+    "Output",
     "PartitionKeyError",
     "RenderLimits",
+    "RetryPolicy",
     "RunConfig",
     "RunConfigError",
     "RunRequest",

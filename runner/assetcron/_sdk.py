@@ -39,10 +39,12 @@ from typing import Any, Literal, TypeVar, overload
 from assetcron._errors import InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetGraph, AssetKey, AssetNode, CoercibleToAssetKey
 from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._policy import RetryPolicy
 from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinition
 
 __all__ = [
     "AssetExecutionContext",
+    "AssetIn",
     "AssetsDefinition",
     "Definitions",
     "OutputFormat",
@@ -107,11 +109,17 @@ class AssetsDefinition:
     partitions_def: DailyPartitionsDefinition | None = None
     output_format: OutputFormat = "pickle"
     code_version: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    retry_policy: RetryPolicy | None = None
+    #: The op name of a ``multi_asset`` (shared by its assets), else ``None``.
+    op: str | None = None
+    #: Every key of this asset's ``multi_asset``, in spec order (``()`` for ``@asset``).
+    siblings: tuple[AssetKey, ...] = ()
 
     @property
     def op_name(self) -> str:
         """The name this asset is configured under in ``ops`` (Dagster's op name)."""
-        return op_name(self.key)
+        return self.op or op_name(self.key)
 
     @property
     def keys(self) -> tuple[AssetKey, ...]:
@@ -231,92 +239,262 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
         return dict(getattr(fn, "__annotations__", {}))
 
 
-def _build(
+@dataclass(frozen=True, init=False)
+class AssetIn:
+    """Where an asset parameter's value comes from (Dagster's ``AssetIn``):
+    ``ins={"orders": AssetIn("raw/orders")}`` passes asset ``raw/orders`` as parameter
+    ``orders``. ``key`` (a string is a user string: ``"a/b"`` has two parts, as in
+    ``deps``) or ``key_prefix`` (then the key is ``[*key_prefix, parameter name]``).
+    ``input_manager_key``, ``partition_mapping`` and ``dagster_type`` are refused: a
+    value is read from the run's storage, for the run's partition, as stored.
+    """
+
+    key: AssetKey | None
+    metadata: Mapping[str, Any]
+    key_prefix: tuple[str, ...] | None
+
+    def __init__(  # noqa: PLR0917 - Dagster's signature
+        self,
+        key: CoercibleToAssetKey | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        key_prefix: str | Sequence[str] | None = None,
+        input_manager_key: str | None = None,
+        partition_mapping: object | None = None,
+        dagster_type: object | None = None,
+    ) -> None:
+        if key is not None and key_prefix is not None:
+            raise InvalidDefinitionError("AssetIn: give key or key_prefix, not both")
+        if input_manager_key is not None:
+            raise InvalidDefinitionError(
+                "AssetIn(input_manager_key=...) is not supported: inputs are read from the"
+                " run's storage (--storage / ASSETCRON_STORAGE)"
+            )
+        if partition_mapping is not None:
+            raise InvalidDefinitionError(
+                "AssetIn(partition_mapping=...) is not supported: an input is read for the"
+                " run's partition (or unpartitioned)"
+            )
+        if dagster_type is not None:
+            raise InvalidDefinitionError(
+                "AssetIn(dagster_type=...) is not supported: annotate the parameter instead"
+            )
+        object.__setattr__(self, "key", None if key is None else _dep_key(key))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(metadata or {})))
+        object.__setattr__(
+            self, "key_prefix", None if key_prefix is None else _coerce_strs(key_prefix)
+        )
+
+
+#: Dagster ``@asset`` parameters assetcron refuses, and why (with what to use instead).
+_REFUSED: dict[str, str] = {
+    "resource_defs": "give resources to Definitions(resources=...)",
+    "hooks": "hooks are not supported (do follow-up work in a downstream asset)",
+    "io_manager_def": (
+        "storage is configured per run by --storage / ASSETCRON_STORAGE (a directory or"
+        " an s3://, gs:// or az:// URI); output_format='pickle'|'json' picks the format"
+    ),
+    "dagster_type": "type checks are not supported (validate in the asset or an @asset_check)",
+    "op_tags": "pod settings (resources, node selector, ...) go on the AssetJob's template",
+    "automation_condition": (
+        "assetcron runs assets on schedules (define_asset_job + ScheduleDefinition)"
+    ),
+    "freshness_policy": "freshness is not tracked (check recency in an @asset_check)",
+    "backfill_policy": (
+        "a run materializes one partition: backfill with one run per partition"
+        " (assetcron asset materialize --partition-key)"
+    ),
+    "check_specs": "define each check with @asset_check(asset=...)",
+    "pool": "run concurrency is set by the AssetSchedule's concurrencyPolicy",
+}
+
+
+def _refuse_options(where: str, options: Mapping[str, Any]) -> None:
+    """Raise for the first refused Dagster option that was given (see ``_REFUSED``)."""
+    for option, why in _REFUSED.items():
+        if options.get(option):
+            raise InvalidDefinitionError(f"{where}: {option} is not supported: {why}")
+    if options.get("is_virtual"):
+        raise InvalidDefinitionError(
+            f"{where}: is_virtual is not supported: every assetcron asset is materialized"
+        )
+    if options.get("output_required") is False:
+        raise InvalidDefinitionError(
+            f"{where}: output_required=False is not supported: an asset stores a value (or"
+            " returns MaterializeResult) on every run"
+        )
+    io_manager_key = options.get("io_manager_key")
+    if io_manager_key not in (None, "io_manager"):
+        raise InvalidDefinitionError(
+            f"{where}: io_manager_key={io_manager_key!r} is not supported: "
+            + _REFUSED["io_manager_def"]
+        )
+
+
+def _kinds(kinds: Iterable[str] | None, compute_kind: str | None, where: str) -> frozenset[str]:
+    if compute_kind is not None and kinds:
+        raise InvalidDefinitionError(f"{where}: give kinds or compute_kind, not both")
+    if compute_kind is not None:
+        return frozenset({compute_kind})  # Dagster's deprecated spelling of one kind
+    return frozenset(_coerce_strs(kinds))
+
+
+@dataclass
+class _Binding:
+    """How a function's parameters bind (see the module docstring)."""
+
+    inputs: dict[str, AssetKey]
+    resource_params: list[str]
+    context_param: str | None
+    config_param: str | None
+    config_model: type[Any] | None
+
+
+def _bind(
     fn: Callable[..., Any],
     *,
-    name: str | None,
-    key: CoercibleToAssetKey | None,
-    key_prefix: str | Sequence[str] | None,
-    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None,
-    group_name: str | None,
-    tags: Mapping[str, str] | None,
-    owners: Iterable[str] | None,
-    kinds: Iterable[str] | None,
-    description: str | None,
+    where: str,
+    prefix: tuple[str, ...],
+    explicit_deps: Sequence[AssetKey],
+    ins: Mapping[str, AssetIn] | None,
+    resource_keys: frozenset[str],
     config_schema: type[Any] | None,
-    partitions_def: DailyPartitionsDefinition | None,
-    required_resource_keys: Iterable[str] | None,
-    output_format: OutputFormat,
-    code_version: str | None = None,
-) -> AssetsDefinition:
-    if not callable(fn):
-        raise InvalidDefinitionError(f"@asset expects a function, got {fn!r}")
-    prefix = _coerce_strs(key_prefix)
-    if key is not None:
-        if name is not None or prefix:
-            raise InvalidDefinitionError("@asset: pass either key or name/key_prefix, not both")
-        asset_key = AssetKey.from_coercible(key)
-    else:
-        asset_key = AssetKey([*prefix, name or fn.__name__])
-    where = f"asset {asset_key.to_user_string()!r}"
-    if output_format not in ("pickle", "json"):
-        raise InvalidDefinitionError(f"{where}: output_format must be 'pickle' or 'json'")
-    if partitions_def is not None and not isinstance(partitions_def, DailyPartitionsDefinition):
-        raise InvalidDefinitionError(f"{where}: partitions_def must be DailyPartitionsDefinition")
+) -> _Binding:
     if config_schema is not None and not _is_pydantic_model(config_schema):
         raise InvalidDefinitionError(f"{where}: config_schema must be a pydantic BaseModel class")
-
-    explicit_deps = [_dep_key(d) for d in (deps or ())]
     by_last_part = {d.path[-1]: d for d in explicit_deps}
-    resource_keys = frozenset(_coerce_strs(required_resource_keys))
     hints = _type_hints(fn)
-
-    inputs: dict[str, AssetKey] = {}
-    resource_params: list[str] = []
-    context_param: str | None = None
-    config_param: str | None = None
-    config_model = config_schema
-    for param in inspect.signature(fn).parameters.values():
+    params = inspect.signature(fn).parameters
+    ins_map = dict(ins or {})
+    for name, spec in ins_map.items():
+        if name not in params:
+            raise InvalidDefinitionError(
+                f"{where}: ins names {name!r}, which is not a parameter of the function"
+            )
+        if not isinstance(spec, AssetIn):
+            raise InvalidDefinitionError(f"{where}: ins[{name!r}] must be an AssetIn")
+    b = _Binding({}, [], None, None, config_schema)
+    for param in params.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         annotation = hints.get(param.name)
-        if param.name == _CONTEXT_PARAM:
-            context_param = param.name
+        if param.name in ins_map:
+            spec = ins_map[param.name]
+            b.inputs[param.name] = spec.key or AssetKey(
+                [*(spec.key_prefix if spec.key_prefix is not None else prefix), param.name]
+            )
+        elif param.name == _CONTEXT_PARAM:
+            b.context_param = param.name
         elif _is_resource_class(annotation) or param.name in resource_keys:
-            resource_params.append(param.name)  # Dagster binds resources by annotation too
+            b.resource_params.append(param.name)  # Dagster binds resources by annotation too
         elif _is_pydantic_model(annotation):
-            if config_param is not None:
+            if b.config_param is not None:
                 raise InvalidDefinitionError(f"{where}: more than one config parameter")
             if config_schema is not None and annotation is not config_schema:
                 raise InvalidDefinitionError(
                     f"{where}: config parameter {param.name!r} does not match config_schema"
                 )
-            config_param, config_model = param.name, annotation
+            b.config_param, b.config_model = param.name, annotation
         elif param.name in by_last_part:
-            inputs[param.name] = by_last_part[param.name]
+            b.inputs[param.name] = by_last_part[param.name]
         else:
-            inputs[param.name] = AssetKey([*prefix, param.name])
-    all_deps = tuple(dict.fromkeys([*explicit_deps, *inputs.values()]))
+            b.inputs[param.name] = AssetKey([*prefix, param.name])
+    return b
+
+
+def _asset_key(
+    fn: Callable[..., Any],
+    name: str | None,
+    key: CoercibleToAssetKey | None,
+    prefix: tuple[str, ...],
+) -> AssetKey:
+    if key is not None:
+        if name is not None or prefix:
+            raise InvalidDefinitionError("@asset: pass either key or name/key_prefix, not both")
+        return AssetKey.from_coercible(key)
+    return AssetKey([*prefix, name or fn.__name__])
+
+
+def _check_common(
+    where: str,
+    output_format: str,
+    partitions_def: object,
+    retry_policy: object,
+) -> None:
+    if output_format not in ("pickle", "json"):
+        raise InvalidDefinitionError(f"{where}: output_format must be 'pickle' or 'json'")
+    if partitions_def is not None and not isinstance(partitions_def, DailyPartitionsDefinition):
+        raise InvalidDefinitionError(
+            f"{where}: partitions_def must be DailyPartitionsDefinition (dynamic, static and"
+            " multi partitions are not supported)"
+        )
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise InvalidDefinitionError(f"{where}: retry_policy must be a RetryPolicy")
+
+
+def _build(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    group_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    compute_kind: str | None = None,
+    description: str | None = None,
+    config_schema: type[Any] | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    output_format: OutputFormat = "pickle",
+    code_version: str | None = None,
+    **refused: Any,
+) -> AssetsDefinition:
+    if not callable(fn):
+        raise InvalidDefinitionError(f"@asset expects a function, got {fn!r}")
+    prefix = _coerce_strs(key_prefix)
+    asset_key = _asset_key(fn, name, key, prefix)
+    where = f"asset {asset_key.to_user_string()!r}"
+    _refuse_options(where, refused)
+    _check_common(where, output_format, partitions_def, retry_policy)
+    explicit_deps = [_dep_key(d) for d in (deps or ())]
+    resource_keys = frozenset(_coerce_strs(required_resource_keys))
+    b = _bind(
+        fn,
+        where=where,
+        prefix=prefix,
+        explicit_deps=explicit_deps,
+        ins=ins,
+        resource_keys=resource_keys,
+        config_schema=config_schema,
+    )
+    all_deps = tuple(dict.fromkeys([*explicit_deps, *b.inputs.values()]))
     if asset_key in all_deps:
         raise InvalidDefinitionError(f"{where} depends on itself")
     return AssetsDefinition(
         key=asset_key,
         fn=fn,
         deps=all_deps,
-        inputs=MappingProxyType(inputs),
+        inputs=MappingProxyType(b.inputs),
         group_name=group_name or "default",
         tags=MappingProxyType(dict(tags or {})),
         owners=_coerce_strs(owners),
-        kinds=frozenset(_coerce_strs(kinds)),
+        kinds=_kinds(kinds, compute_kind, where),
         description=description if description is not None else inspect.getdoc(fn),
-        config_model=config_model,
-        config_param=config_param,
-        context_param=context_param,
-        resource_params=tuple(resource_params),
-        required_resource_keys=resource_keys | set(resource_params),
+        config_model=b.config_model,
+        config_param=b.config_param,
+        context_param=b.context_param,
+        resource_params=tuple(b.resource_params),
+        required_resource_keys=resource_keys | set(b.resource_params),
         partitions_def=partitions_def,
         output_format=output_format,
         code_version=code_version,
+        metadata=MappingProxyType(dict(metadata or {})),
+        retry_policy=retry_policy,
     )
 
 
@@ -328,19 +506,36 @@ def asset(fn: Callable[..., Any], /) -> AssetsDefinition: ...
 def asset(
     *,
     name: str | None = None,
-    key: CoercibleToAssetKey | None = None,
     key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
     deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
-    group_name: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
-    owners: Iterable[str] | None = None,
-    kinds: Iterable[str] | None = None,
     description: str | None = None,
     config_schema: type[Any] | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
     required_resource_keys: Iterable[str] | None = None,
-    output_format: OutputFormat = "pickle",
+    resource_defs: Mapping[str, object] | None = None,
+    hooks: object | None = None,
+    io_manager_def: object | None = None,
+    io_manager_key: str | None = None,
+    dagster_type: object | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    op_tags: Mapping[str, Any] | None = None,
+    group_name: str | None = None,
+    output_required: bool = True,
+    automation_condition: object | None = None,
+    freshness_policy: object | None = None,
+    backfill_policy: object | None = None,
+    retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    check_specs: Sequence[object] | None = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    pool: str | None = None,
+    is_virtual: bool = False,
+    compute_kind: str | None = None,
+    output_format: OutputFormat = "pickle",
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -349,49 +544,96 @@ def asset(
     /,
     *,
     name: str | None = None,
-    key: CoercibleToAssetKey | None = None,
     key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
     deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
-    group_name: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
-    owners: Iterable[str] | None = None,
-    kinds: Iterable[str] | None = None,
     description: str | None = None,
     config_schema: type[Any] | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
     required_resource_keys: Iterable[str] | None = None,
-    output_format: OutputFormat = "pickle",
+    resource_defs: Mapping[str, object] | None = None,
+    hooks: object | None = None,
+    io_manager_def: object | None = None,
+    io_manager_key: str | None = None,
+    dagster_type: object | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    op_tags: Mapping[str, Any] | None = None,
+    group_name: str | None = None,
+    output_required: bool = True,
+    automation_condition: object | None = None,
+    freshness_policy: object | None = None,
+    backfill_policy: object | None = None,
+    retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    check_specs: Sequence[object] | None = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    pool: str | None = None,
+    is_virtual: bool = False,
+    compute_kind: str | None = None,
+    output_format: OutputFormat = "pickle",
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define an asset from a function, as Dagster's ``@asset`` (bare or with arguments).
 
     The key is ``key`` or ``[*key_prefix, name or fn.__name__]``. ``deps`` lists
     upstream assets whose values are not passed (strings are user strings, ``"a/b"``
-    has two parts; ``AssetsDefinition`` objects are accepted). ``group_name`` defaults
-    to ``"default"``; ``description`` to the docstring. ``output_format`` picks how the
-    returned value is stored (``"pickle"`` default, or ``"json"``). ``code_version``
-    (Dagster's): a stored value is reused only while it stays the same; without it any
-    change to the code location's Python files recomputes the asset. Parameter binding is
-    described in the module docstring. Programmatic use:
-    ``asset(name="a1", deps=["a0"], group_name="g")(fn)``.
+    has two parts; ``AssetsDefinition`` objects are accepted); ``ins`` maps parameters
+    to the assets passed in (:class:`AssetIn`). ``group_name`` defaults to
+    ``"default"``; ``description`` to the docstring; ``metadata`` is free-form
+    definition metadata; ``compute_kind`` is Dagster's older spelling of one of
+    ``kinds``. ``output_format`` (assetcron's) picks how the returned value is stored
+    (``"pickle"`` default, or ``"json"``). ``code_version`` (Dagster's): a stored value
+    is reused only while it stays the same; without it any change to the code
+    location's Python files recomputes the asset. ``retry_policy``
+    (:class:`~assetcron.RetryPolicy`) retries the function in the run's process.
+    Parameter binding is described in the module docstring. The function may return
+    its value, ``Output(value, metadata=...)`` or ``MaterializeResult(metadata=...)``.
+    Programmatic use: ``asset(name="a1", deps=["a0"], group_name="g")(fn)``.
 
-    Raises :class:`InvalidDefinitionError` for an inconsistent definition.
+    Refused with the reason and what to use: ``io_manager_key`` other than
+    ``"io_manager"`` and ``io_manager_def`` (storage is per run: ``--storage`` /
+    ``ASSETCRON_STORAGE``), ``resource_defs``, ``hooks``, ``dagster_type``,
+    ``op_tags``, ``automation_condition``, ``freshness_policy``, ``backfill_policy``,
+    ``check_specs``, ``pool``, ``is_virtual``, ``output_required=False``, partitions
+    other than :class:`DailyPartitionsDefinition`.
+
+    Raises :class:`InvalidDefinitionError` for an inconsistent or refused definition.
     """
     options: dict[str, Any] = {
         "name": name,
         "key": key,
         "key_prefix": key_prefix,
+        "ins": ins,
         "deps": deps,
+        "metadata": metadata,
         "group_name": group_name,
         "tags": tags,
         "owners": owners,
         "kinds": kinds,
+        "compute_kind": compute_kind,
         "description": description,
         "config_schema": config_schema,
         "partitions_def": partitions_def,
         "required_resource_keys": required_resource_keys,
+        "retry_policy": retry_policy,
         "output_format": output_format,
         "code_version": code_version,
+        # Refused unless left at their defaults (see _REFUSED):
+        "resource_defs": resource_defs,
+        "hooks": hooks,
+        "io_manager_def": io_manager_def,
+        "io_manager_key": io_manager_key,
+        "dagster_type": dagster_type,
+        "op_tags": op_tags,
+        "output_required": output_required,
+        "automation_condition": automation_condition,
+        "freshness_policy": freshness_policy,
+        "backfill_policy": backfill_policy,
+        "check_specs": check_specs,
+        "pool": pool,
+        "is_virtual": is_virtual,
     }
     if fn is not None:
         return _build(fn, **options)
@@ -621,6 +863,28 @@ class AssetExecutionContext:
     storage_dir: Path
     partitions_def: DailyPartitionsDefinition | None = None
     run_tags: Mapping[str, str] = field(default_factory=dict)
+    #: Metadata added by :meth:`add_output_metadata`, by output name.
+    output_metadata: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def add_output_metadata(
+        self,
+        metadata: Mapping[str, Any],
+        output_name: str | None = None,
+        mapping_key: str | None = None,
+    ) -> None:
+        """Record ``metadata`` with this materialization (Dagster's
+        ``add_output_metadata``); in a ``multi_asset``, ``output_name`` is the asset's key
+        joined by ``__``. Entries returned in ``MaterializeResult``/``Output`` metadata
+        win over these."""
+        if mapping_key is not None:
+            raise InvalidDefinitionError(
+                "add_output_metadata(mapping_key=...): dynamic outputs are not supported"
+            )
+        self.output_metadata.setdefault(output_name or "result", {}).update(metadata)
+
+    def get_output_metadata(self, output_name: str | None = None) -> Mapping[str, Any]:
+        """The metadata added so far for ``output_name`` (default: the asset's)."""
+        return dict(self.output_metadata.get(output_name or "result", {}))
 
     @property
     def instance(self) -> Any:

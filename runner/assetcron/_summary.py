@@ -9,14 +9,16 @@ outcome Materialized/Reused first (then Skipped, then Failed) and says
     {"result": "Succeeded"|"Failed", "runId": str|null, "scheduledTime": ISO 8601|null,
      "partitionKey": str|null, "durationSeconds": float,
      "counts": {"materialized": int, "reused": int, "failed": int, "skipped": int},
-     "assets": [{"key": "a/b", "outcome": "...", "error": str (Failed only, <= 200 chars)}],
+     "assets": [{"key": "a/b", "outcome": "...", "error": str (Failed only, <= 200 chars),
+                 "metadata": {...} (Materialized only, when its JSON is <= 200 chars)}],
      "message": str (<= 500 chars; only when the run stopped early, see below)}
 
-``message`` says, in one line, why a run stopped before going through its plan: bad
-input (the runner's exit 2, e.g. ``unknown asset key 'x'``), SIGTERM (``terminated by
-SIGTERM after 12 s while materializing a/b``) or an unexpected error; its presence makes
-the result ``Failed``. ``runId`` and ``scheduledTime`` are null when the run stopped
-before they were known.
+``metadata`` is what an asset reported (``MaterializeResult`` / ``Output``), kept only
+when small; the record of the materialization always has it. ``message`` says, in one
+line, why a run stopped before going through its plan: bad input (the runner's exit 2,
+e.g. ``unknown asset key 'x'``), SIGTERM (``terminated by SIGTERM after 12 s while
+materializing a/b``) or an unexpected error; its presence makes the result ``Failed``.
+``runId`` and ``scheduledTime`` are null when the run stopped before they were known.
 
 Errors and the message may quote an exception raised with a secret in it; callers pass
 ``redact`` (:class:`assetcron._redact.Redactor`) to hide environment values before the
@@ -25,8 +27,9 @@ text is cut to length, so no prefix of a secret survives the cut.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +38,7 @@ from typing import Any, Literal
 __all__ = [
     "MAX_ERROR_CHARS",
     "MAX_MESSAGE_CHARS",
+    "MAX_METADATA_CHARS",
     "MAX_SUMMARY_BYTES",
     "AssetOutcome",
     "Outcome",
@@ -47,6 +51,8 @@ __all__ = [
 MAX_SUMMARY_BYTES = 4096
 #: Longest error text kept per failed asset.
 MAX_ERROR_CHARS = 200
+#: Longest compact JSON of an asset's metadata shown in the summary.
+MAX_METADATA_CHARS = 200
 #: Longest ``message`` kept (2000 bytes at most in UTF-8, so the summary still fits).
 MAX_MESSAGE_CHARS = 500
 
@@ -56,12 +62,14 @@ _DROP_ORDER: tuple[Outcome, ...] = ("Materialized", "Reused", "Skipped", "Failed
 
 @dataclass(frozen=True)
 class AssetOutcome:
-    """What happened to one asset in a run; ``duration`` in seconds, ``error`` one line."""
+    """What happened to one asset in a run; ``duration`` in seconds, ``error`` one line,
+    ``metadata`` what a materialized asset reported."""
 
     key: str
     outcome: Outcome
     duration: float = 0.0
     error: str | None = None
+    metadata: Mapping[str, Any] | None = None
 
 
 def _short(text: str, limit: int = MAX_ERROR_CHARS) -> str:
@@ -92,12 +100,17 @@ def build_summary(
     to :data:`MAX_ERROR_CHARS` / :data:`MAX_MESSAGE_CHARS` and made one line.
     """
     counts = {"materialized": 0, "reused": 0, "failed": 0, "skipped": 0}
-    assets: list[dict[str, str]] = []
+    assets: list[dict[str, Any]] = []
     for o in outcomes:
         counts[o.outcome.lower()] += 1
-        entry = {"key": o.key, "outcome": o.outcome}
+        entry: dict[str, Any] = {"key": o.key, "outcome": o.outcome}
         if o.outcome == "Failed":
             entry["error"] = _short(redact(o.error or "failed"))
+        if o.metadata:
+            shown = redact(_dump(dict(o.metadata)))
+            if len(shown) <= MAX_METADATA_CHARS:
+                with contextlib.suppress(ValueError):  # redaction broke the JSON: leave it out
+                    entry["metadata"] = json.loads(shown)
         assets.append(entry)
     failed = bool(counts["failed"] or counts["skipped"] or message is not None)
     summary: dict[str, Any] = {
@@ -121,14 +134,21 @@ def _dump(summary: dict[str, Any]) -> str:
 def encode_summary(summary: dict[str, Any], limit: int = MAX_SUMMARY_BYTES) -> str:
     """Compact JSON of ``summary`` within ``limit`` bytes (UTF-8).
 
-    Drops ``assets`` entries (Materialized/Reused first, Failed last, later entries
-    before earlier ones) and sets ``"truncated": true`` until it fits.
+    Drops the assets' ``metadata``, then ``assets`` entries (Materialized/Reused first,
+    Failed last, later entries before earlier ones) and sets ``"truncated": true`` until
+    it fits.
     """
     text = _dump(summary)
     if len(text.encode()) <= limit:
         return text
     trimmed = dict(summary, truncated=True)
-    assets: list[dict[str, str]] = list(summary.get("assets", []))
+    assets: list[dict[str, Any]] = [
+        {k: v for k, v in a.items() if k != "metadata"} for a in summary.get("assets", [])
+    ]
+    trimmed["assets"] = assets
+    text = _dump(trimmed)
+    if len(text.encode()) <= limit:
+        return text
     for outcome in _DROP_ORDER:
         while any(a["outcome"] == outcome for a in assets):
             last = max(i for i, a in enumerate(assets) if a["outcome"] == outcome)

@@ -5,11 +5,18 @@ multi_asset, asset checks, RetryPolicy; and the refusals of what does not fit.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from assetcron import (
     AssetExecutionContext,
+    AssetIn,
     AssetKey,
+    Backoff,
     Config,
     ConfigurableResource,
     DailyPartitionsDefinition,
@@ -17,13 +24,25 @@ from assetcron import (
     EnvVar,
     Failure,
     InvalidDefinitionError,
+    Jitter,
+    MaterializeResult,
+    ObjectStorage,
+    Output,
+    RetryPolicy,
     RunConfig,
     RunConfigError,
     asset,
     build_asset_context,
+    build_summary,
     define_asset_job,
+    encode_summary,
     materialize,
 )
+from assetcron._materialize import RunResult, validate_run_config
+from assetcron._materialize import materialize as engine_materialize
+from assetcron._records import RecordStore
+from assetcron._selection import plan
+from assetcron_operator.status import parse_summary
 
 
 # --------------------------------------------------------------------- Config
@@ -234,3 +253,233 @@ def test_failure_from_an_asset_is_raised_by_materialize() -> None:
 
     with pytest.raises(Failure, match="clear message"):
         materialize([no])
+
+
+# ---------------------------------------------------------------- @asset parameters
+def test_asset_takes_metadata_compute_kind_and_ins() -> None:
+    @asset(key_prefix="raw")
+    def orders() -> list[int]:
+        return [1, 2]
+
+    @asset(
+        ins={"rows": AssetIn("raw/orders")},
+        metadata={"owner_team": "sales"},
+        compute_kind="python",
+        io_manager_key="io_manager",  # the default is accepted
+    )
+    def order_count(rows: list[int]) -> int:
+        return len(rows)
+
+    @asset(ins={"orders": AssetIn(key_prefix=["raw"])})
+    def first(orders: list[int]) -> int:
+        return orders[0]
+
+    assert order_count.inputs == {"rows": AssetKey(["raw", "orders"])}
+    assert order_count.metadata == {"owner_team": "sales"}
+    assert order_count.kinds == {"python"}
+    assert first.inputs == {"orders": AssetKey(["raw", "orders"])}
+    result = materialize([orders, order_count, first])
+    assert (result.asset_value("order_count"), result.asset_value("first")) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        (
+            {"io_manager_key": "s3_io"},
+            r"io_manager_key='s3_io' is not supported: storage is .*--storage",
+        ),
+        ({"io_manager_def": object()}, "ASSETCRON_STORAGE"),
+        ({"resource_defs": {"r": 1}}, "Definitions\\(resources=...\\)"),
+        ({"automation_condition": object()}, "schedules"),
+        ({"freshness_policy": object()}, "asset_check"),
+        ({"backfill_policy": object()}, "one run per partition"),
+        ({"check_specs": [object()]}, "@asset_check"),
+        ({"op_tags": {"dagster-k8s/config": {}}}, "AssetJob's template"),
+        ({"pool": "db"}, "concurrencyPolicy"),
+        ({"output_required": False}, "on every run"),
+        ({"kinds": {"sql"}, "compute_kind": "python"}, "kinds or compute_kind"),
+        ({"ins": {"nope": AssetIn("x")}}, "ins names 'nope', which is not a parameter"),
+        ({"partitions_def": object()}, "dynamic, static and multi partitions are not supported"),
+        ({"retry_policy": 3}, "retry_policy must be a RetryPolicy"),
+    ],
+)
+def test_asset_refuses_what_does_not_fit_with_why(kwargs: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(InvalidDefinitionError, match=rf"asset 'x': .*{fragment}"):
+
+        @asset(name="x", **kwargs)
+        def fn() -> None:
+            return None
+
+
+def test_asset_in_refusals() -> None:
+    with pytest.raises(InvalidDefinitionError, match="inputs are read from the run's storage"):
+        AssetIn("a", input_manager_key="m")
+    with pytest.raises(InvalidDefinitionError, match="key or key_prefix, not both"):
+        AssetIn("a", key_prefix="p")
+
+
+# ------------------------------------------------------- MaterializeResult / Output
+def _engine_run(
+    assets: list[Any], storage: ObjectStorage, **kwargs: Any
+) -> tuple[Definitions, RunResult]:
+    defs = Definitions(assets=assets)
+    keys = plan(defs.graph, "*")
+    result = engine_materialize(
+        defs,
+        keys,
+        run_id="run-1",
+        scheduled_time=datetime(2024, 5, 1, tzinfo=UTC),
+        partition_key=None,
+        run_config={},
+        configs=validate_run_config(defs, keys, {}),
+        storage=storage,
+        **kwargs,
+    )
+    return defs, result
+
+
+def test_materialize_result_metadata_is_recorded_and_summarised() -> None:
+    storage = ObjectStorage.in_memory()
+
+    @asset
+    def table(context: AssetExecutionContext) -> MaterializeResult:
+        context.add_output_metadata({"source": "api", "rows": 1})
+        return MaterializeResult(
+            metadata={"rows": 3, "when": datetime(2024, 5, 1, tzinfo=UTC), "path": Path("/x")}
+        )
+
+    @asset
+    def with_value() -> Output:
+        return Output([1, 2], metadata={"n": 2})
+
+    @asset
+    def after(table: None, with_value: list[int]) -> int:
+        return len(with_value) if table is None else -1
+
+    _, result = _engine_run([table, with_value, after], storage)
+    assert result.success
+    records = RecordStore(storage)
+    rec = records.get("run-1", "table", None)
+    assert rec is not None
+    assert rec.metadata == {
+        "source": "api",
+        "rows": 3,
+        "when": "2024-05-01T00:00:00+00:00",
+        "path": "/x",
+    }
+    assert result.values[AssetKey("with_value")] == [1, 2]
+    assert result.values[AssetKey("after")] == 2  # MaterializeResult without value stores None
+    summary = build_summary(
+        run_id="run-1",
+        scheduled_time=None,
+        partition_key=None,
+        duration_seconds=1.0,
+        outcomes=result.outcomes,
+    )
+    assert summary["assets"][0] == {
+        "key": "table",
+        "outcome": "Materialized",
+        "metadata": rec.metadata,
+    }
+    assert "metadata" not in summary["assets"][2]
+    # The operator's parser keeps reading the summary (it ignores the new field).
+    parsed = parse_summary(encode_summary(summary))
+    assert parsed is not None
+    assert parsed["assets"][0] == {"key": "table", "outcome": "Materialized"}
+
+
+def test_materialize_result_events_and_big_metadata_in_summary() -> None:
+    @asset
+    def big() -> MaterializeResult:
+        return MaterializeResult(metadata={"text": "x" * 500}, value=1)
+
+    result = materialize([big])
+    assert result.asset_value("big") == 1
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata == {"text": "x" * 500}
+    summary = build_summary(
+        run_id="r",
+        scheduled_time=None,
+        partition_key=None,
+        duration_seconds=0,
+        outcomes=result.outcomes,
+    )
+    assert "metadata" not in summary["assets"][0]  # too big for the termination message
+
+
+def test_metadata_that_is_not_json_fails_the_asset_clearly() -> None:
+    @asset
+    def odd() -> MaterializeResult:
+        return MaterializeResult(metadata={"thing": object()})
+
+    result = materialize([odd], raise_on_error=False)
+    assert result.outcomes[0].outcome == "Failed"
+    assert "metadata.thing: a object is not JSON data" in (result.outcomes[0].error or "")
+
+
+def test_materialize_result_refuses_check_results_and_data_version() -> None:
+    with pytest.raises(InvalidDefinitionError, match="@asset_check"):
+        MaterializeResult(check_results=[object()])
+    with pytest.raises(InvalidDefinitionError, match="code_version"):
+        MaterializeResult(data_version="1")
+
+
+def test_generator_asset_yields_one_output() -> None:
+    @asset
+    def gen() -> Iterator[Output]:
+        yield Output(5, metadata={"k": "v"})
+
+    @asset
+    def two() -> Iterator[Output]:
+        yield Output(1)
+        yield Output(2)
+
+    result = materialize([gen, two], raise_on_error=False)
+    assert result.asset_value("gen") == 5
+    assert "yielded 2 results" in (result.outcomes[1].error or "")
+
+
+# ------------------------------------------------------------------- RetryPolicy
+def test_retry_policy_retries_then_succeeds_with_dagsters_delays() -> None:
+    calls: list[int] = []
+    waits: list[float] = []
+
+    @asset(retry_policy=RetryPolicy(max_retries=3, delay=2, backoff=Backoff.EXPONENTIAL))
+    def flaky() -> int:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("try again")
+        return len(calls)
+
+    _, result = _engine_run([flaky], ObjectStorage.in_memory(), sleep=waits.append)
+    assert result.success
+    assert result.values[AssetKey("flaky")] == 3
+    assert waits == [2.0, 6.0]  # (2**1 - 1) * 2, (2**2 - 1) * 2
+
+
+def test_retry_policy_gives_up_after_max_retries() -> None:
+    calls: list[int] = []
+
+    @asset(retry_policy=RetryPolicy(max_retries=2))
+    def broken() -> int:
+        calls.append(1)
+        raise ValueError("still broken")
+
+    @asset(retry_policy=RetryPolicy(max_retries=5))
+    def final() -> int:
+        calls.append(10)
+        raise Failure("do not retry", allow_retries=False)
+
+    result = materialize([broken, final], raise_on_error=False)
+    assert sum(calls) == 3 + 10
+    assert result.outcomes[0].error == "ValueError: still broken (after 3 attempts)"
+    assert result.outcomes[1].error == "do not retry"
+
+
+def test_retry_policy_is_checked() -> None:
+    with pytest.raises(InvalidDefinitionError, match="max_retries must be an integer >= 0"):
+        RetryPolicy(max_retries=-1)
+    with pytest.raises(InvalidDefinitionError, match="backoff and jitter need a delay"):
+        RetryPolicy(backoff=Backoff.LINEAR)
+    assert 0 <= RetryPolicy(delay=1, jitter=Jitter.FULL).delay_before(1) <= 1
