@@ -46,7 +46,16 @@ from assetcron._schedules import (
     define_asset_job,
     schedule,
 )
-from assetcron._sdk import AssetExecutionContext, AssetIn, AssetsDefinition, Definitions, asset
+from assetcron._sdk import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetsDefinition,
+    AssetSpec,
+    Definitions,
+    MultiAssetsDefinition,
+    asset,
+    multi_asset,
+)
 from assetcron._selection import AssetSelection, parse_selection, plan
 from assetcron._storage import ObjectStorage, Storage, StorageError, open_storage
 from assetcron._summary import build_summary, encode_summary
@@ -88,6 +97,7 @@ __all__ = [
     "AssetKey",
     "AssetNode",
     "AssetSelection",
+    "AssetSpec",
     "AssetcronError",
     "AssetsDefinition",
     "Backoff",
@@ -107,6 +117,7 @@ __all__ = [
     "InvalidDefinitionError",
     "Jitter",
     "MaterializeResult",
+    "MultiAssetsDefinition",
     "ObjectStorage",
     "Output",
     "PartitionKeyError",
@@ -137,6 +148,7 @@ __all__ = [
     "load_definitions",
     "materialize",
     "materialize_to_memory",
+    "multi_asset",
     "open_storage",
     "parse_cron",
     "parse_selection",

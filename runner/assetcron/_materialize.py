@@ -499,6 +499,7 @@ class _Runner:
                 log=log,
                 storage_dir=self.storage.root,
                 partitions_def=a.partitions_def,
+                selected_asset_keys=frozenset(m.key for m in group),
             )
             if a.context_param:
                 kwargs[a.context_param] = context

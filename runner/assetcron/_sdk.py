@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeAlias, TypeVar, overload
 
 from assetcron._errors import InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetGraph, AssetKey, AssetNode, CoercibleToAssetKey
@@ -45,11 +45,19 @@ from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinitio
 __all__ = [
     "AssetExecutionContext",
     "AssetIn",
+    "AssetSpec",
     "AssetsDefinition",
     "Definitions",
+    "MultiAssetsDefinition",
     "OutputFormat",
     "asset",
+    "multi_asset",
 ]
+
+#: What ``deps`` lists: keys (``"a/b"`` has two parts) and asset definitions or specs.
+CoercibleToAssetDep: TypeAlias = (
+    "CoercibleToAssetKey | AssetsDefinition | MultiAssetsDefinition | AssetSpec"
+)
 
 #: How an asset's output is stored: Python pickle (any object) or JSON (plain data).
 OutputFormat = Literal["pickle", "json"]
@@ -438,7 +446,7 @@ def _build(
     key: CoercibleToAssetKey | None = None,
     key_prefix: str | Sequence[str] | None = None,
     ins: Mapping[str, AssetIn] | None = None,
-    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
     metadata: Mapping[str, Any] | None = None,
     group_name: str | None = None,
     tags: Mapping[str, str] | None = None,
@@ -461,7 +469,7 @@ def _build(
     where = f"asset {asset_key.to_user_string()!r}"
     _refuse_options(where, refused)
     _check_common(where, output_format, partitions_def, retry_policy)
-    explicit_deps = [_dep_key(d) for d in (deps or ())]
+    explicit_deps = [k for d in (deps or ()) for k in _dep_keys(d)]
     resource_keys = frozenset(_coerce_strs(required_resource_keys))
     b = _bind(
         fn,
@@ -508,7 +516,7 @@ def asset(
     name: str | None = None,
     key_prefix: str | Sequence[str] | None = None,
     ins: Mapping[str, AssetIn] | None = None,
-    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
     metadata: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
@@ -546,7 +554,7 @@ def asset(
     name: str | None = None,
     key_prefix: str | Sequence[str] | None = None,
     ins: Mapping[str, AssetIn] | None = None,
-    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
     metadata: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
@@ -644,6 +652,254 @@ def asset(
     return decorator
 
 
+@dataclass(frozen=True, init=False)
+class AssetSpec:
+    """One asset of a ``multi_asset`` (Dagster's ``AssetSpec``): its key (a string is a
+    user string, ``"a/b"`` has two parts) and metadata.
+
+    An ``AssetSpec`` on its own (an external asset, which something outside assetcron
+    materializes) is refused by ``Definitions``; ``skippable``, ``automation_condition``,
+    ``freshness_policy`` and ``is_virtual`` are refused too.
+    """
+
+    key: AssetKey
+    deps: tuple[AssetKey, ...]
+    description: str | None
+    metadata: Mapping[str, Any]
+    group_name: str | None
+    code_version: str | None
+    owners: tuple[str, ...]
+    tags: Mapping[str, str]
+    kinds: frozenset[str]
+    partitions_def: DailyPartitionsDefinition | None
+
+    def __init__(
+        self,
+        key: CoercibleToAssetKey,
+        *,
+        deps: Iterable[Any] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        skippable: bool = False,
+        group_name: str | None = None,
+        code_version: str | None = None,
+        automation_condition: object | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        kinds: Iterable[str] | None = None,
+        partitions_def: DailyPartitionsDefinition | None = None,
+        freshness_policy: object | None = None,
+        is_virtual: bool = False,
+    ) -> None:
+        spec_key = _dep_key(key)
+        where = f"AssetSpec {spec_key.to_user_string()!r}"
+        if skippable:
+            raise InvalidDefinitionError(
+                f"{where}: skippable is not supported: every asset of a multi_asset is stored"
+                " on every run (split the multi_asset)"
+            )
+        _refuse_options(
+            where,
+            {
+                "automation_condition": automation_condition,
+                "freshness_policy": freshness_policy,
+                "is_virtual": is_virtual,
+            },
+        )
+        _check_common(where, "pickle", partitions_def, None)
+        object.__setattr__(self, "key", spec_key)
+        object.__setattr__(self, "deps", tuple(k for d in (deps or ()) for k in _dep_keys(d)))
+        object.__setattr__(self, "description", description)
+        object.__setattr__(self, "metadata", MappingProxyType(dict(metadata or {})))
+        object.__setattr__(self, "group_name", group_name)
+        object.__setattr__(self, "code_version", code_version)
+        object.__setattr__(self, "owners", tuple(owners or ()))
+        object.__setattr__(self, "tags", MappingProxyType(dict(tags or {})))
+        object.__setattr__(self, "kinds", frozenset(_coerce_strs(kinds)))
+        object.__setattr__(self, "partitions_def", partitions_def)
+
+    def replace_attributes(self, **changes: Any) -> AssetSpec:
+        """A copy with some attributes replaced (Dagster's ``replace_attributes``)."""
+        current: dict[str, Any] = {
+            "deps": self.deps,
+            "description": self.description,
+            "metadata": self.metadata,
+            "group_name": self.group_name,
+            "code_version": self.code_version,
+            "owners": self.owners,
+            "tags": self.tags,
+            "kinds": self.kinds,
+            "partitions_def": self.partitions_def,
+        }
+        key = changes.pop("key", self.key)
+        unknown = sorted(set(changes) - set(current))
+        if unknown:
+            raise InvalidDefinitionError(f"AssetSpec.replace_attributes: unknown {unknown[0]!r}")
+        return AssetSpec(key, **{**current, **changes})
+
+
+class MultiAssetsDefinition:
+    """The assets one function materializes together (what ``multi_asset`` returns;
+    Dagster's ``AssetsDefinition`` with several keys). ``Definitions(assets=...)`` and
+    selections take it as its assets; calling it calls the function."""
+
+    def __init__(self, op_name: str, fn: Callable[..., Any], assets: Sequence[AssetsDefinition]):
+        self.op_name = op_name
+        self.fn = fn
+        self.assets: tuple[AssetsDefinition, ...] = tuple(assets)
+
+    @property
+    def keys(self) -> tuple[AssetKey, ...]:
+        """The keys of its assets, in spec order."""
+        return tuple(a.key for a in self.assets)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        keys = ", ".join(k.to_user_string() for k in self.keys)
+        return f"MultiAssetsDefinition({self.op_name!r}: {keys})"
+
+
+def _dep_keys(dep: Any) -> tuple[AssetKey, ...]:
+    """The keys a ``deps`` entry stands for (a definition of several assets: all)."""
+    if isinstance(dep, MultiAssetsDefinition):
+        return dep.keys
+    if isinstance(dep, AssetSpec):
+        return (dep.key,)
+    return (_dep_key(dep),)
+
+
+def multi_asset(
+    *,
+    outs: Mapping[str, object] | None = None,
+    name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    description: str | None = None,
+    config_schema: type[Any] | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    internal_asset_deps: Mapping[str, object] | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    hooks: object | None = None,
+    backfill_policy: object | None = None,
+    op_tags: Mapping[str, Any] | None = None,
+    can_subset: bool = False,
+    resource_defs: Mapping[str, object] | None = None,
+    group_name: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    code_version: str | None = None,
+    specs: Sequence[AssetSpec] | None = None,
+    check_specs: Sequence[object] | None = None,
+    pool: str | None = None,
+    output_format: OutputFormat = "pickle",
+) -> Callable[[Callable[..., Any]], MultiAssetsDefinition]:
+    """Several assets made by one function call (Dagster's ``@multi_asset(specs=...)``).
+
+    The function's parameters bind as ``@asset``'s; it returns (or yields) one
+    ``MaterializeResult(asset_key=..., value=...)`` or ``Output(value,
+    output_name="<key joined by __>")`` per spec, or a tuple of values in spec order.
+    Every asset depends on all of ``deps``, the specs' ``deps`` and the inputs (the
+    function runs once, after all of them). Run config is ``ops.<name>.config``
+    (``name`` defaults to the function's). A run selecting only some of the assets
+    calls the function and stores those (``context.selected_asset_keys``; with
+    ``can_subset=True`` the function may give only those). ``group_name``,
+    ``code_version`` and ``partitions_def`` apply to specs without their own.
+
+    Refused with the reason: ``outs`` (give ``specs=[AssetSpec(...)]``),
+    ``internal_asset_deps``, ``check_specs`` and the ``@asset`` options it refuses.
+    """
+    where = f"multi_asset {name!r}" if name else "multi_asset"
+    if outs:
+        raise InvalidDefinitionError(
+            f"{where}: outs is not supported: give specs=[AssetSpec(key, ...)]; an Output's"
+            " output_name is its key joined by '__'"
+        )
+    if internal_asset_deps:
+        raise InvalidDefinitionError(
+            f"{where}: internal_asset_deps is not supported: every asset of a multi_asset"
+            " depends on all its inputs (split it for finer lineage)"
+        )
+    _refuse_options(
+        where,
+        {
+            "hooks": hooks,
+            "backfill_policy": backfill_policy,
+            "op_tags": op_tags,
+            "resource_defs": resource_defs,
+            "check_specs": check_specs,
+            "pool": pool,
+        },
+    )
+    listed = list(specs or ())
+    if not listed:
+        raise InvalidDefinitionError(f"{where}: give specs=[AssetSpec(key, ...), ...]")
+    for spec in listed:
+        if not isinstance(spec, AssetSpec):
+            raise InvalidDefinitionError(f"{where}: specs must be AssetSpec objects, got {spec!r}")
+
+    def decorator(fn: Callable[..., Any]) -> MultiAssetsDefinition:
+        if not callable(fn):
+            raise InvalidDefinitionError(f"@multi_asset expects a function, got {fn!r}")
+        op = name or fn.__name__
+        here = f"multi_asset {op!r}"
+        _check_common(here, output_format, partitions_def, retry_policy)
+        keys = tuple(s.key for s in listed)
+        if len(set(keys)) != len(keys):
+            raise InvalidDefinitionError(f"{here}: two specs have the same key")
+        parts = {s.partitions_def or partitions_def for s in listed}
+        if len(parts) > 1:
+            raise InvalidDefinitionError(
+                f"{here}: its specs have different partitions definitions (one run writes one"
+                " partition)"
+            )
+        explicit = [k for d in (deps or ()) for k in _dep_keys(d)]
+        resource_keys = frozenset(_coerce_strs(required_resource_keys))
+        b = _bind(
+            fn,
+            where=here,
+            prefix=(),
+            explicit_deps=explicit,
+            ins=ins,
+            resource_keys=resource_keys,
+            config_schema=config_schema,
+        )
+        spec_deps = [k for s in listed for k in s.deps]
+        all_deps = tuple(dict.fromkeys([*explicit, *spec_deps, *b.inputs.values()]))
+        inside = sorted(k.to_user_string() for k in set(all_deps) & set(keys))
+        if inside:
+            raise InvalidDefinitionError(f"{here}: depends on its own asset {inside[0]!r}")
+        members = [
+            AssetsDefinition(
+                key=s.key,
+                fn=fn,
+                deps=all_deps,
+                inputs=MappingProxyType(dict(b.inputs)),
+                group_name=s.group_name or group_name or "default",
+                tags=s.tags,
+                owners=s.owners,
+                kinds=s.kinds,
+                description=s.description or description or inspect.getdoc(fn),
+                config_model=b.config_model,
+                config_param=b.config_param,
+                context_param=b.context_param,
+                resource_params=tuple(b.resource_params),
+                required_resource_keys=resource_keys | set(b.resource_params),
+                partitions_def=s.partitions_def or partitions_def,
+                output_format=output_format,
+                code_version=s.code_version or code_version,
+                metadata=s.metadata,
+                retry_policy=retry_policy,
+                op=op,
+                siblings=keys,
+            )
+            for s in listed
+        ]
+        return MultiAssetsDefinition(op, fn, members)
+
+    return decorator
+
+
 class Definitions:
     """A code location's assets, resources, jobs and schedules (Dagster's ``Definitions``).
 
@@ -667,7 +923,7 @@ class Definitions:
 
     def __init__(  # noqa: PLR0917 - Dagster's signature, positional parameters included
         self,
-        assets: Iterable[AssetsDefinition] | None = None,
+        assets: Iterable[AssetsDefinition | MultiAssetsDefinition | AssetSpec] | None = None,
         schedules: Iterable[ScheduleDefinition] | None = None,
         sensors: Iterable[Any] | None = None,
         jobs: Iterable[UnresolvedAssetJobDefinition] | None = None,
@@ -698,9 +954,19 @@ class Definitions:
         #: (:func:`assetcron._identity.code_location_version`); the code version of assets
         #: without their own ``code_version``. ``None`` for Definitions built in code.
         self.code_location_version: str | None = None
-        listed = list(assets or ())
-        for item in listed:
-            if not isinstance(item, AssetsDefinition):
+        listed: list[AssetsDefinition] = []
+        for item in assets or ():
+            if isinstance(item, AssetsDefinition):
+                listed.append(item)
+            elif isinstance(item, MultiAssetsDefinition):
+                listed.extend(item.assets)
+            elif isinstance(item, AssetSpec):
+                raise InvalidDefinitionError(
+                    f"Definitions(assets=...): AssetSpec {item.key.to_user_string()!r} alone"
+                    " declares an external asset, which assetcron cannot materialize; define it"
+                    " with @asset, or give it to multi_asset(specs=[...])"
+                )
+            else:
                 raise InvalidDefinitionError(
                     f"Definitions(assets=...) expects @asset definitions, got {item!r}"
                 )
@@ -863,6 +1129,9 @@ class AssetExecutionContext:
     storage_dir: Path
     partitions_def: DailyPartitionsDefinition | None = None
     run_tags: Mapping[str, str] = field(default_factory=dict)
+    #: The assets this call materializes: those of a ``multi_asset`` the run selected
+    #: (empty for an asset called directly).
+    selected_asset_keys: frozenset[AssetKey] = frozenset()
     #: Metadata added by :meth:`add_output_metadata`, by output name.
     output_metadata: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 

@@ -37,7 +37,13 @@ from assetcron._materialize import (
 from assetcron._materialize import materialize as run_plan
 from assetcron._schedules import CoercibleToAssetSelection, coerce_selection
 from assetcron._schedules import _run_config as plain_run_config
-from assetcron._sdk import UNBOUND_KEY, AssetExecutionContext, AssetsDefinition, Definitions
+from assetcron._sdk import (
+    UNBOUND_KEY,
+    AssetExecutionContext,
+    AssetsDefinition,
+    Definitions,
+    MultiAssetsDefinition,
+)
 from assetcron._selection import plan
 from assetcron._storage import ObjectStorage, _default_scratch
 from assetcron._summary import AssetOutcome
@@ -158,7 +164,7 @@ class ExecuteInProcessResult:
 def _definitions(assets: Iterable[Any], resources: Mapping[str, object] | None) -> Definitions:
     listed = list(assets)
     for item in listed:
-        if not isinstance(item, AssetsDefinition):
+        if not isinstance(item, AssetsDefinition | MultiAssetsDefinition):
             raise InvalidDefinitionError(
                 f"materialize(assets=...) expects asset definitions, got {item!r}"
             )

@@ -16,6 +16,7 @@ from assetcron import (
     AssetExecutionContext,
     AssetIn,
     AssetKey,
+    AssetSpec,
     Backoff,
     Config,
     ConfigurableResource,
@@ -37,6 +38,7 @@ from assetcron import (
     define_asset_job,
     encode_summary,
     materialize,
+    multi_asset,
 )
 from assetcron._materialize import RunResult, validate_run_config
 from assetcron._materialize import materialize as engine_materialize
@@ -483,3 +485,111 @@ def test_retry_policy_is_checked() -> None:
     with pytest.raises(InvalidDefinitionError, match="backoff and jitter need a delay"):
         RetryPolicy(backoff=Backoff.LINEAR)
     assert 0 <= RetryPolicy(delay=1, jitter=Jitter.FULL).delay_before(1) <= 1
+
+
+# --------------------------------------------------------- AssetSpec + multi_asset
+@asset
+def source() -> list[int]:
+    return [3, 1, 2]
+
+
+@multi_asset(
+    specs=[AssetSpec("stats/low", group_name="stats"), AssetSpec(["stats", "high"])],
+    group_name="g",
+)
+def extremes(source: list[int]) -> Iterator[MaterializeResult]:
+    yield MaterializeResult(asset_key="stats/low", value=min(source), metadata={"n": 3})
+    yield MaterializeResult(asset_key="stats/high", value=max(source))
+
+
+def test_multi_asset_stores_one_value_per_spec_in_one_call() -> None:
+    calls: list[int] = []
+
+    @multi_asset(specs=[AssetSpec("a"), AssetSpec("b", deps=["source"])], name="pair")
+    def pair(context: AssetExecutionContext, source: list[int]) -> tuple[int, int]:
+        calls.append(1)
+        assert context.selected_asset_keys == {AssetKey("a"), AssetKey("b")}
+        return len(source), sum(source)
+
+    storage = ObjectStorage.in_memory()
+    defs, result = _engine_run([source, extremes, pair], storage)
+    assert result.success
+    assert calls == [1]
+    values = result.values
+    assert (values[AssetKey("a")], values[AssetKey("b")]) == (3, 6)
+    assert (values[AssetKey(["stats", "low"])], values[AssetKey(["stats", "high"])]) == (1, 3)
+    assert storage.read(AssetKey(["stats", "high"]), None) == 3
+    low = defs.assets[AssetKey(["stats", "low"])]
+    assert (low.group_name, low.op_name) == ("stats", "extremes")
+    assert defs.assets[AssetKey(["stats", "high"])].group_name == "g"
+    rec = RecordStore(storage).get("run-1", "stats/low", None)
+    assert rec is not None
+    assert rec.metadata == {"n": 3}
+    assert set(extremes.keys) == {AssetKey(["stats", "low"]), AssetKey(["stats", "high"])}
+
+
+def test_multi_asset_subset_run_stores_only_the_selected_asset() -> None:
+    result = materialize([source, extremes], selection="key:stats/high or key:source")
+    assert result.asset_value("stats/high") == 3
+    with pytest.raises(KeyError):
+        result.asset_value("stats/low")
+    assert result.output_for_node("extremes", "stats__high") == 3
+
+
+class Scale(Config):
+    factor: int = 1
+
+
+def test_multi_asset_run_config_uses_its_op_name() -> None:
+    @multi_asset(specs=[AssetSpec("x"), AssetSpec("y")], name="scaled")
+    def scaled(config: Scale) -> Iterator[Output]:
+        yield Output(1 * config.factor, output_name="x")
+        yield Output(2 * config.factor, output_name="y")
+
+    result = materialize([scaled], run_config={"ops": {"scaled": {"config": {"factor": 10}}}})
+    assert (result.asset_value("x"), result.asset_value("y")) == (10, 20)
+
+
+def test_multi_asset_missing_or_unknown_result_fails_its_assets() -> None:
+    @multi_asset(specs=[AssetSpec("x"), AssetSpec("y")])
+    def half() -> MaterializeResult:
+        return MaterializeResult(asset_key="x", value=1)
+
+    @asset
+    def below(y: int) -> int:
+        return y
+
+    result = materialize([half, below], raise_on_error=False)
+    assert [(o.key, o.outcome) for o in result.outcomes] == [
+        ("x", "Failed"),
+        ("y", "Failed"),
+        ("below", "Skipped"),
+    ]
+    assert "multi_asset 'half' gave no result for 'y'" in (result.outcomes[0].error or "")
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda: multi_asset(outs={"a": object()}), "give specs=\\[AssetSpec"),
+        (lambda: multi_asset(specs=[]), "give specs="),
+        (lambda: AssetSpec("a", skippable=True), "skippable is not supported"),
+        (lambda: AssetSpec("a", automation_condition=object()), "schedules"),
+        (lambda: multi_asset(specs=[AssetSpec("a")], internal_asset_deps={"a": set()}), "split"),
+        (lambda: Definitions(assets=[AssetSpec("ext")]), "external asset"),
+    ],
+)
+def test_multi_asset_and_spec_refusals(make: Any, fragment: str) -> None:
+    with pytest.raises(InvalidDefinitionError, match=fragment):
+        make()
+
+
+def test_selection_and_deps_accept_a_multi_asset() -> None:
+    @asset(deps=[extremes])
+    def report() -> None:
+        return None
+
+    assert set(report.deps) == {AssetKey(["stats", "low"]), AssetKey(["stats", "high"])}
+    job = define_asset_job("j", selection=[extremes])
+    defs = Definitions(assets=[source, extremes, report], jobs=[job])
+    assert set(defs.get_job_plan("j")) == set(extremes.keys)
