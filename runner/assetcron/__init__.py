@@ -33,7 +33,7 @@ from assetcron._loader import CodeLocationError, load_definitions
 from assetcron._materialize import Failure
 from assetcron._partitions import DailyPartitionsDefinition, PartitionKeyError
 from assetcron._policy import Backoff, Jitter, RetryPolicy
-from assetcron._results import MaterializeResult, Output
+from assetcron._results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
 from assetcron._schedules import (
     DefaultScheduleStatus,
     RunRequest,
@@ -47,6 +47,9 @@ from assetcron._schedules import (
     schedule,
 )
 from assetcron._sdk import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetChecksDefinition,
     AssetExecutionContext,
     AssetIn,
     AssetsDefinition,
@@ -54,6 +57,7 @@ from assetcron._sdk import (
     Definitions,
     MultiAssetsDefinition,
     asset,
+    asset_check,
     multi_asset,
 )
 from assetcron._selection import AssetSelection, parse_selection, plan
@@ -91,6 +95,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AssetCheckExecutionContext",
+    "AssetCheckKey",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetChecksDefinition",
     "AssetExecutionContext",
     "AssetGraph",
     "AssetIn",
@@ -138,6 +147,7 @@ __all__ = [
     "UnknownAssetKeyError",
     "UnresolvedAssetJobDefinition",
     "asset",
+    "asset_check",
     "build_asset_context",
     "build_schedule_context",
     "build_summary",

@@ -45,11 +45,19 @@ from assetcron._graph import AssetKey
 from assetcron._identity import config_fingerprint, provenance_key
 from assetcron._locks import PartitionLocks
 from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._policy import RetryPolicy
 from assetcron._records import CurrentVersion, RecordStore
 from assetcron._results import AssetCheckResult, MaterializeResult, Output, normalize_metadata
-from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions
+from assetcron._sdk import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetChecksDefinition,
+    AssetExecutionContext,
+    AssetsDefinition,
+    Definitions,
+)
 from assetcron._storage import MissingValueError, ObjectStorage, StorageError
-from assetcron._summary import AssetOutcome
+from assetcron._summary import AssetOutcome, CheckOutcome
 
 __all__ = [
     "Failure",
@@ -190,6 +198,8 @@ def run_resources(defs: Definitions, plan: Sequence[AssetKey]) -> dict[str, Any]
     for key in plan:
         a = defs.assets[key]
         used.update(a.resource_params, a.required_resource_keys)
+        for check in defs.checks_for(key):
+            used.update(check.required_resource_keys)
     for name in sorted(used & set(resources)):
         value = resources[name]
         if isinstance(value, BaseModel):
@@ -268,11 +278,18 @@ class RunResult:
     #: The metadata each materialized asset reported (``MaterializeResult``, ``Output``,
     #: ``context.add_output_metadata``).
     metadata: dict[AssetKey, dict[str, Any]] = field(default_factory=dict, repr=False)
+    #: The asset checks the run executed, in the order they ran.
+    checks: list[CheckOutcome] = field(default_factory=list)
+    #: The exception of each check that raised.
+    check_errors: dict[AssetCheckKey, BaseException] = field(default_factory=dict, repr=False)
 
     @property
     def success(self) -> bool:
-        """True when every asset was Materialized or Reused."""
-        return all(o.outcome in ("Materialized", "Reused") for o in self.outcomes)
+        """True when every asset was Materialized or Reused and no check failed the run
+        (raised, or blocking and failed with severity ERROR)."""
+        return all(o.outcome in ("Materialized", "Reused") for o in self.outcomes) and not any(
+            c.fails_run for c in self.checks
+        )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -365,6 +382,10 @@ class _Runner:
     blocked: set[AssetKey] = field(default_factory=set)  # failed or skipped in this run
     #: The materialization id of each value this run produced or reused.
     versions: dict[AssetKey, str] = field(default_factory=dict)
+    #: Assets whose blocking check failed: their dependents are skipped, saying why.
+    held: dict[AssetKey, str] = field(default_factory=dict)
+    #: Checks of materialized assets waiting for their other inputs in the plan.
+    pending: list[AssetChecksDefinition] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.planned = set(self.plan)
@@ -389,7 +410,9 @@ class _Runner:
                     (k for k in a.siblings if k in self.planned), key=self.position.__getitem__
                 )
                 group = [self.defs.assets[k] for k in members] or [a]
-                ready.update(self._op(group))
+                outcomes = self._op(group)
+                ready.update(outcomes)
+                self._checks_after(outcomes)
             outcome = ready.pop(key)
             self.result.outcomes.append(outcome)
             if on_outcome is not None:
@@ -400,10 +423,12 @@ class _Runner:
         """The outcomes of one op's planned assets (they share deps and inputs)."""
         t0 = time.perf_counter()
         a = group[0]
-        bad_parent = next((d for d in a.deps if d in self.blocked), None)
+        bad_parent = next((d for d in a.deps if d in self.blocked or d in self.held), None)
         if bad_parent is not None:
             self.blocked.update(m.key for m in group)
-            why = f"upstream {bad_parent.to_user_string()!r} did not materialize"
+            why = self.held.get(
+                bad_parent, f"upstream {bad_parent.to_user_string()!r} did not materialize"
+            )
             return {m.key: AssetOutcome(m.key.to_user_string(), "Skipped", 0.0, why) for m in group}
         lock_error: BaseException | None = None
         for m in group:
@@ -507,7 +532,9 @@ class _Runner:
                 kwargs[a.config_param] = self.configs[a.key]
             for param in a.resource_params:
                 kwargs[param] = getattr(self.resources, param)
-            raw, generated = _call_with_retries(a, kwargs, context, log, self.sleep, attempts)
+            raw, generated = _call_with_retries(
+                a.fn, a.retry_policy, label, kwargs, context, log, self.sleep, attempts
+            )
             outputs = _read_outputs(group, raw, generated, context)
         except Exception as exc:  # user code or storage: any error fails this op only
             error = _one_line(exc)
@@ -536,10 +563,111 @@ class _Runner:
                 raise
         return outcomes
 
-    def _arguments(self, a: AssetsDefinition) -> dict[str, Any]:
-        """The upstream values ``a``'s function takes, by parameter name."""
+    def _checks_after(self, outcomes: Mapping[AssetKey, AssetOutcome]) -> None:
+        """Queue the checks of the assets just materialized or reused, then run every
+        queued check whose planned inputs are all done (dropping those with an input
+        that failed or was skipped)."""
+        for key, o in outcomes.items():
+            if o.outcome in ("Materialized", "Reused"):
+                self.pending.extend(self.defs.checks_for(key))
+        waiting: list[AssetChecksDefinition] = []
+        for check in self.pending:
+            needed = [d for d in check.deps if d in self.planned]
+            if any(d in self.blocked for d in needed):
+                continue  # an input did not materialize: the check does not run
+            if any(d not in self.versions for d in needed):
+                waiting.append(check)
+                continue
+            self.result.checks.append(self._run_check(check))
+        self.pending = waiting
+
+    def _run_check(self, check: AssetChecksDefinition) -> CheckOutcome:
+        """Run one check (see ``asset_check``); a blocking ERROR failure holds back the
+        assets downstream of the checked asset."""
+        t0 = time.perf_counter()
+        label = check.key.to_user_string()
+        where = f"asset check {label!r}"
+        log = logging.getLogger(f"assetcron.check.{label}")
+        asset = self.defs.assets[check.asset_key]
+        attempts = [0]
+        try:
+            kwargs = self._values(check.inputs)
+            context = AssetCheckExecutionContext(
+                asset_key=check.asset_key,
+                run_id=self.run_id,
+                scheduled_time=self.scheduled_time,
+                partition_key=_part_of(self.defs, check.asset_key, self.partition_key),
+                run_config=self.run_config,
+                op_config={},
+                config={},
+                resources=self.resources,
+                log=log,
+                storage_dir=self.storage.root,
+                partitions_def=asset.partitions_def,
+                check_name=check.name,
+            )
+            if check.context_param:
+                kwargs[check.context_param] = context
+            for param in check.resource_params:
+                kwargs[param] = getattr(self.resources, param)
+            raw, generated = _call_with_retries(
+                check.fn, check.retry_policy, label, kwargs, context, log, self.sleep, attempts
+            )
+            if generated:
+                raw = raw[0] if len(raw) == 1 else raw
+            if not isinstance(raw, AssetCheckResult):
+                raise Failure(
+                    f"{where} returned a {type(raw).__name__}; return AssetCheckResult(passed=...)"
+                )
+            if raw.asset_key not in (None, check.asset_key) or raw.check_name not in (
+                None,
+                check.name,
+            ):
+                raise Failure(f"{where} returned the result of another check")
+            metadata = normalize_metadata(raw.metadata, where)
+        except Exception as exc:  # the check's code: it errored, the run goes on
+            error = _one_line(exc)
+            if attempts[0] > 1:
+                error = f"{error} (after {attempts[0]} attempts)"
+            if not isinstance(exc, Failure | AssetcronError):
+                log.error("%s raised:\n%s", where, traceback.format_exc().rstrip())
+            else:
+                log.error("%s raised: %s", where, error)
+            self.result.check_errors[check.key] = exc
+            if check.blocking:
+                self.held.setdefault(check.asset_key, f"blocking check {label!r} raised")
+            return CheckOutcome(
+                check.asset_key.to_user_string(),
+                check.name,
+                "Errored",
+                blocking=check.blocking,
+                duration=time.perf_counter() - t0,
+                message=error,
+            )
+        outcome = CheckOutcome(
+            check.asset_key.to_user_string(),
+            check.name,
+            "Passed" if raw.passed else "Failed",
+            severity=raw.severity.value,
+            blocking=check.blocking,
+            duration=time.perf_counter() - t0,
+            message=raw.description,
+            metadata=metadata or None,
+        )
+        if outcome.fails_run:
+            self.held.setdefault(check.asset_key, f"blocking check {label!r} failed")
+        if raw.passed:
+            log.info("%s passed", where)
+        else:
+            desc = f": {raw.description}" if raw.description else ""
+            log.warning("%s FAILED (%s)%s", where, raw.severity.value, desc)
+        return outcome
+
+    def _values(self, inputs: Mapping[str, AssetKey]) -> dict[str, Any]:
+        """The values of ``inputs`` (parameter -> asset): this run's, else the stored
+        ones for the run's partition (kept for later readers when reused)."""
         kwargs: dict[str, Any] = {}
-        for param, up in a.inputs.items():
+        for param, up in inputs.items():
             if up in self.result.values:
                 kwargs[param] = self.result.values[up]
                 continue
@@ -556,6 +684,10 @@ class _Runner:
             if up in self.reused:
                 self.result.values[up] = kwargs[param]
         return kwargs
+
+    def _arguments(self, a: AssetsDefinition) -> dict[str, Any]:
+        """The upstream values ``a``'s function takes, by parameter name."""
+        return self._values(a.inputs)
 
     def _store(
         self,
@@ -613,23 +745,24 @@ class _Runner:
         )
 
 
-def _call_with_retries(  # noqa: PLR0917 - private helper, called once
-    a: AssetsDefinition,
+def _call_with_retries(  # noqa: PLR0917 - private helper
+    fn: Callable[..., Any],
+    policy: RetryPolicy | None,
+    label: str,
     kwargs: Mapping[str, Any],
     context: AssetExecutionContext,
     log: logging.Logger,
     sleep: Callable[[float], None],
     attempts: list[int],
 ) -> tuple[Any, bool]:
-    """Call ``a``'s function (draining a generator), retrying as its ``retry_policy``
-    says; returns ``(result, whether it was a generator)`` and counts the calls in
-    ``attempts[0]``. A ``Failure(allow_retries=False)`` is not retried."""
-    policy = a.retry_policy
+    """Call ``fn`` (draining a generator), retrying as ``policy`` says; returns
+    ``(result, whether it was a generator)`` and counts the calls in ``attempts[0]``. A
+    ``Failure(allow_retries=False)`` is not retried."""
     while True:
         attempts[0] += 1
         context.output_metadata.clear()
         try:
-            raw = a.fn(**kwargs)
+            raw = fn(**kwargs)
             if inspect.isgenerator(raw):
                 return list(raw), True
             return raw, False
@@ -643,7 +776,7 @@ def _call_with_retries(  # noqa: PLR0917 - private helper, called once
             delay = policy.delay_before(attempts[0])
             log.warning(
                 "%s failed (attempt %d of %d): %s; retrying in %.1f s",
-                a.key.to_user_string() if not a.siblings else a.op_name,
+                label,
                 attempts[0],
                 policy.max_retries + 1,
                 _one_line(exc),

@@ -43,6 +43,9 @@ from assetcron._policy import RetryPolicy
 from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinition
 
 __all__ = [
+    "AssetCheckExecutionContext",
+    "AssetCheckKey",
+    "AssetChecksDefinition",
     "AssetExecutionContext",
     "AssetIn",
     "AssetSpec",
@@ -51,6 +54,7 @@ __all__ = [
     "MultiAssetsDefinition",
     "OutputFormat",
     "asset",
+    "asset_check",
     "multi_asset",
 ]
 
@@ -923,13 +927,17 @@ class Definitions:
 
     def __init__(  # noqa: PLR0917 - Dagster's signature, positional parameters included
         self,
-        assets: Iterable[AssetsDefinition | MultiAssetsDefinition | AssetSpec] | None = None,
+        assets: Iterable[
+            AssetsDefinition | MultiAssetsDefinition | AssetSpec | AssetChecksDefinition
+        ]
+        | None = None,
         schedules: Iterable[ScheduleDefinition] | None = None,
         sensors: Iterable[Any] | None = None,
         jobs: Iterable[UnresolvedAssetJobDefinition] | None = None,
         resources: Mapping[str, Any] | None = None,
         executor: object | None = None,
         loggers: Mapping[str, Any] | None = None,
+        asset_checks: Iterable[AssetChecksDefinition] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         if sensors:
@@ -955,11 +963,14 @@ class Definitions:
         #: without their own ``code_version``. ``None`` for Definitions built in code.
         self.code_location_version: str | None = None
         listed: list[AssetsDefinition] = []
+        checks = list(asset_checks or ())
         for item in assets or ():
             if isinstance(item, AssetsDefinition):
                 listed.append(item)
             elif isinstance(item, MultiAssetsDefinition):
                 listed.extend(item.assets)
+            elif isinstance(item, AssetChecksDefinition):
+                checks.append(item)  # Dagster accepts checks among the assets too
             elif isinstance(item, AssetSpec):
                 raise InvalidDefinitionError(
                     f"Definitions(assets=...): AssetSpec {item.key.to_user_string()!r} alone"
@@ -977,11 +988,54 @@ class Definitions:
         self.assets: Mapping[AssetKey, AssetsDefinition] = MappingProxyType(
             {a.key: a for a in bound}
         )
+        self.asset_checks: Mapping[AssetCheckKey, AssetChecksDefinition] = MappingProxyType({})
+        self._checks_by_asset: dict[AssetKey, tuple[AssetChecksDefinition, ...]] = {}
+        if checks:
+            self._add_checks(checks)
         self.jobs: Mapping[str, UnresolvedAssetJobDefinition] = MappingProxyType({})
         self.schedules: Mapping[str, ScheduleDefinition] = MappingProxyType({})
         self._job_plans: dict[str, list[AssetKey]] = {}
         if jobs or schedules:
             self._add_jobs_and_schedules(list(jobs or ()), list(schedules or ()))
+
+    def _add_checks(self, checks: list[AssetChecksDefinition]) -> None:
+        by_key: dict[AssetCheckKey, AssetChecksDefinition] = {}
+        for c in checks:
+            if not isinstance(c, AssetChecksDefinition):
+                raise InvalidDefinitionError(
+                    f"Definitions(asset_checks=...) expects @asset_check checks, got {c!r}"
+                )
+            where = f"asset check {c.key.to_user_string()!r}"
+            if c.key in by_key:
+                raise InvalidDefinitionError(f"{where} is defined more than once")
+            by_key[c.key] = c
+            for dep in c.deps:
+                if dep not in self.assets:
+                    known = [k.to_user_string() for k in self.assets]
+                    hint = did_you_mean(dep.to_user_string(), known)
+                    also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+                    raise InvalidDefinitionError(
+                        f"{where} needs asset {dep.to_user_string()!r}, which is not defined{also}"
+                    )
+            for param in c.required_resource_keys:
+                if param in self.resources:
+                    continue
+                if param in c.resource_params:
+                    raise InvalidDefinitionError(
+                        f"{where}: parameter {param!r} is not the asset (name it"
+                        f" {c.asset_key.path[-1]!r}), an additional_ins entry, context or a"
+                        " resource of Definitions(resources=...)"
+                    )
+                raise InvalidDefinitionError(
+                    f"{where} requires resource {param!r}, which Definitions(resources=...)"
+                    " does not provide"
+                )
+            self._checks_by_asset[c.asset_key] = (*self._checks_by_asset.get(c.asset_key, ()), c)
+        self.asset_checks = MappingProxyType(by_key)
+
+    def checks_for(self, key: AssetKey) -> tuple[AssetChecksDefinition, ...]:
+        """The checks of asset ``key``, in definition order."""
+        return self._checks_by_asset.get(key, ())
 
     def _add_jobs_and_schedules(
         self, jobs: list[UnresolvedAssetJobDefinition], schedules: list[ScheduleDefinition]
@@ -1175,3 +1229,198 @@ class AssetExecutionContext:
         if self.partitions_def is None or self.partition_key is None:
             raise ValueError(f"asset {self.asset_key.to_user_string()!r} is not partitioned")
         return self.partitions_def.time_window(self.partition_key)
+
+
+@dataclass(frozen=True)
+class AssetCheckKey:
+    """A check's identity: its asset and name (Dagster's ``AssetCheckKey``)."""
+
+    asset_key: AssetKey
+    name: str
+
+    def to_user_string(self) -> str:
+        """``a/b:name``."""
+        return f"{self.asset_key.to_user_string()}:{self.name}"
+
+
+@dataclass(frozen=True)
+class AssetChecksDefinition:
+    """One asset check (made by :func:`asset_check`; Dagster's
+    ``AssetChecksDefinition``). ``inputs`` maps parameters to the assets whose values are
+    passed (the checked asset's among them); ``additional_deps`` are assets it reads
+    otherwise. Calling it calls the function directly."""
+
+    key: AssetCheckKey
+    fn: Callable[..., Any]
+    inputs: Mapping[str, AssetKey]
+    additional_deps: tuple[AssetKey, ...] = ()
+    description: str | None = None
+    blocking: bool = False
+    context_param: str | None = None
+    resource_params: tuple[str, ...] = ()
+    required_resource_keys: frozenset[str] = frozenset()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    retry_policy: RetryPolicy | None = None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The checked asset."""
+        return self.key.asset_key
+
+    @property
+    def name(self) -> str:
+        """The check's name."""
+        return self.key.name
+
+    @property
+    def check_key(self) -> AssetCheckKey:
+        """Its :class:`AssetCheckKey` (Dagster's name for it)."""
+        return self.key
+
+    @property
+    def deps(self) -> tuple[AssetKey, ...]:
+        """Every asset it needs: the checked one, its inputs and additional deps."""
+        return tuple(dict.fromkeys([self.asset_key, *self.inputs.values(), *self.additional_deps]))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+
+@dataclass
+class AssetCheckExecutionContext(AssetExecutionContext):
+    """What a check's ``context`` parameter receives (Dagster's
+    ``AssetCheckExecutionContext``): the run's context for the checked asset, and the
+    check's name."""
+
+    check_name: str = ""
+
+
+def _checked_key(target: Any) -> AssetKey:
+    if isinstance(target, MultiAssetsDefinition):
+        if len(target.keys) != 1:
+            raise InvalidDefinitionError(
+                f"@asset_check(asset={target!r}): a multi_asset has several assets; name one"
+                " key (asset='a/b')"
+            )
+        return target.keys[0]
+    if isinstance(target, AssetSpec):
+        return target.key
+    return _dep_key(target)
+
+
+def asset_check(
+    *,
+    asset: Any,
+    name: str | None = None,
+    description: str | None = None,
+    blocking: bool = False,
+    additional_ins: Mapping[str, AssetIn] | None = None,
+    additional_deps: Iterable[Any] | None = None,
+    required_resource_keys: set[str] | None = None,
+    resource_defs: Mapping[str, object] | None = None,
+    config_schema: object | None = None,
+    compute_kind: str | None = None,
+    op_tags: Mapping[str, Any] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    automation_condition: object | None = None,
+    pool: str | None = None,
+    partitions_def: object | None = None,
+) -> Callable[[Callable[..., Any]], AssetChecksDefinition]:
+    """A check of ``asset`` (Dagster's ``@asset_check``), run in the same run right after
+    the asset is materialized or reused.
+
+    The function returns ``AssetCheckResult(passed=..., metadata=..., severity=...)``.
+    Its parameters: ``context`` (:class:`AssetCheckExecutionContext`), a parameter named
+    like the asset (the last part of its key) receives the asset's value, the
+    parameters in ``additional_ins`` those assets' values; the others are resources
+    (by annotation, ``required_resource_keys`` or name). As in Dagster, a check that
+    fails does not fail the run, unless it is ``blocking`` with severity ``ERROR``: then
+    the assets downstream of the checked asset are skipped and the run fails; a check
+    that raises fails the run. Results go into the run summary's ``checks``.
+
+    Refused with the reason: ``config_schema`` or a ``Config`` parameter (read settings
+    from a resource), ``partitions_def`` (a check runs for the partition its asset
+    materialized), ``resource_defs``, ``op_tags``, ``automation_condition``, ``pool``,
+    and ``additional_ins`` / ``additional_deps`` on a ``blocking`` check (it runs
+    right after its asset, before other assets are materialized).
+    """
+    asset_key = _checked_key(asset)
+
+    def decorator(fn: Callable[..., Any]) -> AssetChecksDefinition:
+        if not callable(fn):
+            raise InvalidDefinitionError(f"@asset_check expects a function, got {fn!r}")
+        key = AssetCheckKey(asset_key, name or fn.__name__)
+        where = f"asset check {key.to_user_string()!r}"
+        _refuse_options(
+            where,
+            {
+                "resource_defs": resource_defs,
+                "op_tags": op_tags,
+                "automation_condition": automation_condition,
+                "pool": pool,
+            },
+        )
+        if config_schema is not None:
+            raise InvalidDefinitionError(
+                f"{where}: config_schema is not supported: asset checks take no run config"
+                " (read settings from a resource)"
+            )
+        if partitions_def is not None:
+            raise InvalidDefinitionError(
+                f"{where}: partitions_def is not supported: a check runs for the partition"
+                " its asset materialized"
+            )
+        if blocking and (additional_ins or additional_deps):
+            raise InvalidDefinitionError(
+                f"{where}: a blocking check runs right after its asset, so it takes no"
+                " additional_ins or additional_deps"
+            )
+        _check_common(where, "pickle", None, retry_policy)
+        resource_keys = frozenset(required_resource_keys or ())
+        hints = _type_hints(fn)
+        ins_map = dict(additional_ins or {})
+        params = inspect.signature(fn).parameters
+        for param_name in ins_map:
+            if param_name not in params:
+                raise InvalidDefinitionError(
+                    f"{where}: additional_ins names {param_name!r}, which is not a parameter"
+                )
+        inputs: dict[str, AssetKey] = {}
+        resource_params: list[str] = []
+        context_param: str | None = None
+        for param in params.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            annotation = hints.get(param.name)
+            if param.name in ins_map:
+                spec = ins_map[param.name]
+                inputs[param.name] = spec.key or AssetKey([*(spec.key_prefix or ()), param.name])
+            elif param.name == _CONTEXT_PARAM:
+                context_param = param.name
+            elif param.name == asset_key.path[-1]:
+                inputs[param.name] = asset_key
+            elif _is_resource_class(annotation) or param.name in resource_keys:
+                resource_params.append(param.name)
+            elif _is_pydantic_model(annotation):
+                raise InvalidDefinitionError(
+                    f"{where}: parameter {param.name!r}: asset checks take no run config"
+                    " (read settings from a resource)"
+                )
+            else:
+                resource_params.append(param.name)  # Definitions says if no resource has it
+        return AssetChecksDefinition(
+            key=key,
+            fn=fn,
+            inputs=MappingProxyType(inputs),
+            additional_deps=tuple(k for d in (additional_deps or ()) for k in _dep_keys(d)),
+            description=description if description is not None else inspect.getdoc(fn),
+            blocking=bool(blocking),
+            context_param=context_param,
+            resource_params=tuple(resource_params),
+            required_resource_keys=resource_keys | set(resource_params),
+            metadata=MappingProxyType(dict(metadata or {})),
+            retry_policy=retry_policy,
+        )
+
+    return decorator

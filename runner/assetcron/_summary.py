@@ -11,7 +11,16 @@ outcome Materialized/Reused first (then Skipped, then Failed) and says
      "counts": {"materialized": int, "reused": int, "failed": int, "skipped": int},
      "assets": [{"key": "a/b", "outcome": "...", "error": str (Failed only, <= 200 chars),
                  "metadata": {...} (Materialized only, when its JSON is <= 200 chars)}],
+     "checks": [{"asset": "a/b", "name": str, "outcome": "Passed"|"Failed"|"Errored",
+                 "severity": "ERROR"|"WARN" (not Passed), "blocking": true (if so),
+                 "message": str (not Passed, when there is one, <= 200 chars)}]
+               (only when the run executed asset checks),
      "message": str (<= 500 chars; only when the run stopped early, see below)}
+
+``checks`` are the asset checks the run executed (``@asset_check``). As in Dagster, a
+failed check does not fail the run unless it is blocking with severity ERROR; a check
+that raised (``Errored``) does; either makes ``result`` ``Failed``, the counts stay
+about assets.
 
 ``metadata`` is what an asset reported (``MaterializeResult`` / ``Output``), kept only
 when small; the record of the materialization always has it. ``message`` says, in one
@@ -41,6 +50,7 @@ __all__ = [
     "MAX_METADATA_CHARS",
     "MAX_SUMMARY_BYTES",
     "AssetOutcome",
+    "CheckOutcome",
     "Outcome",
     "build_summary",
     "encode_summary",
@@ -57,7 +67,42 @@ MAX_METADATA_CHARS = 200
 MAX_MESSAGE_CHARS = 500
 
 Outcome = Literal["Materialized", "Reused", "Failed", "Skipped"]
-_DROP_ORDER: tuple[Outcome, ...] = ("Materialized", "Reused", "Skipped", "Failed")
+_DROP_ORDER: tuple[tuple[str, str], ...] = (
+    ("checks", "Passed"),
+    ("assets", "Materialized"),
+    ("assets", "Reused"),
+    ("assets", "Skipped"),
+    ("checks", "Failed"),
+    ("checks", "Errored"),
+    ("assets", "Failed"),
+)
+
+
+CheckResult = Literal["Passed", "Failed", "Errored"]
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """What one asset check gave in a run: ``outcome`` Passed/Failed (its result) or
+    Errored (it raised); ``message`` the result's description or the error (one line);
+    ``duration`` in seconds."""
+
+    asset: str
+    name: str
+    outcome: CheckResult
+    severity: str = "ERROR"
+    blocking: bool = False
+    duration: float = 0.0
+    message: str | None = None
+    metadata: Mapping[str, Any] | None = None
+
+    @property
+    def fails_run(self) -> bool:
+        """Whether it makes the run fail (Dagster's rule): it raised, or it is blocking
+        and failed with severity ERROR."""
+        return self.outcome == "Errored" or (
+            self.outcome == "Failed" and self.blocking and self.severity == "ERROR"
+        )
 
 
 @dataclass(frozen=True)
@@ -90,6 +135,7 @@ def build_summary(
     outcomes: Sequence[AssetOutcome],
     message: str | None = None,
     redact: Callable[[str], str] = _unchanged,
+    checks: Sequence[CheckOutcome] = (),
 ) -> dict[str, Any]:
     """The summary dict (contract shape above) for a run that ended.
 
@@ -113,6 +159,7 @@ def build_summary(
                     entry["metadata"] = json.loads(shown)
         assets.append(entry)
     failed = bool(counts["failed"] or counts["skipped"] or message is not None)
+    failed = failed or any(c.fails_run for c in checks)
     summary: dict[str, Any] = {
         "result": "Failed" if failed else "Succeeded",
         "runId": run_id,
@@ -122,9 +169,22 @@ def build_summary(
         "counts": counts,
         "assets": assets,
     }
+    if checks:
+        summary["checks"] = [_check_entry(c, redact) for c in checks]
     if message is not None:
         summary["message"] = _short(redact(message), MAX_MESSAGE_CHARS)
     return summary
+
+
+def _check_entry(c: CheckOutcome, redact: Callable[[str], str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"asset": c.asset, "name": c.name, "outcome": c.outcome}
+    if c.outcome != "Passed":
+        entry["severity"] = c.severity
+        if c.blocking:
+            entry["blocking"] = True
+        if c.message:
+            entry["message"] = _short(redact(c.message))
+    return entry
 
 
 def _dump(summary: dict[str, Any]) -> str:
@@ -134,9 +194,10 @@ def _dump(summary: dict[str, Any]) -> str:
 def encode_summary(summary: dict[str, Any], limit: int = MAX_SUMMARY_BYTES) -> str:
     """Compact JSON of ``summary`` within ``limit`` bytes (UTF-8).
 
-    Drops the assets' ``metadata``, then ``assets`` entries (Materialized/Reused first,
-    Failed last, later entries before earlier ones) and sets ``"truncated": true`` until
-    it fits.
+    Drops the assets' ``metadata``, then the passed ``checks``, then ``assets`` entries
+    (Materialized/Reused first, then Skipped), then the other checks, then the Failed
+    assets (later entries before earlier ones), and sets ``"truncated": true`` until it
+    fits.
     """
     text = _dump(summary)
     if len(text.encode()) <= limit:
@@ -149,11 +210,14 @@ def encode_summary(summary: dict[str, Any], limit: int = MAX_SUMMARY_BYTES) -> s
     text = _dump(trimmed)
     if len(text.encode()) <= limit:
         return text
-    for outcome in _DROP_ORDER:
-        while any(a["outcome"] == outcome for a in assets):
-            last = max(i for i, a in enumerate(assets) if a["outcome"] == outcome)
-            del assets[last]
-            trimmed["assets"] = assets
+    sections = {"assets": assets}
+    if "checks" in summary:
+        sections["checks"] = trimmed["checks"] = list(summary["checks"])
+    for section, outcome in _DROP_ORDER:
+        entries = sections.get(section, [])
+        while any(e["outcome"] == outcome for e in entries):
+            last = max(i for i, e in enumerate(entries) if e["outcome"] == outcome)
+            del entries[last]
             text = _dump(trimmed)
             if len(text.encode()) <= limit:
                 return text

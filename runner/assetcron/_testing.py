@@ -35,10 +35,13 @@ from assetcron._materialize import (
     validate_run_config,
 )
 from assetcron._materialize import materialize as run_plan
+from assetcron._results import AssetCheckSeverity
 from assetcron._schedules import CoercibleToAssetSelection, coerce_selection
 from assetcron._schedules import _run_config as plain_run_config
 from assetcron._sdk import (
     UNBOUND_KEY,
+    AssetCheckKey,
+    AssetChecksDefinition,
     AssetExecutionContext,
     AssetsDefinition,
     Definitions,
@@ -49,6 +52,7 @@ from assetcron._storage import ObjectStorage, _default_scratch
 from assetcron._summary import AssetOutcome
 
 __all__ = [
+    "AssetCheckEvaluation",
     "AssetMaterialization",
     "ExecuteInProcessResult",
     "MaterializationEvent",
@@ -82,6 +86,18 @@ class MaterializationEvent:
     def partition(self) -> str | None:
         """The partition materialized, if any."""
         return self.materialization.partition
+
+
+@dataclass(frozen=True)
+class AssetCheckEvaluation:
+    """One check's result in a run (Dagster's ``AssetCheckEvaluation``)."""
+
+    asset_key: AssetKey
+    check_name: str
+    passed: bool
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR
+    description: str | None = None
 
 
 class ExecuteInProcessResult:
@@ -145,6 +161,22 @@ class ExecuteInProcessResult:
                 raise KeyError(f"op {node_str!r} has no output named {output_name!r}")
         return self.asset_value(keys[0])
 
+    def get_asset_check_evaluations(self) -> list[AssetCheckEvaluation]:
+        """The checks that ran and what they gave (a check that raised is not listed:
+        see ``run_result.checks``)."""
+        return [
+            AssetCheckEvaluation(
+                asset_key=AssetKey.from_user_string(c.asset),
+                check_name=c.name,
+                passed=c.outcome == "Passed",
+                metadata=dict(c.metadata or {}),
+                severity=AssetCheckSeverity(c.severity),
+                description=c.message,
+            )
+            for c in self._run.checks
+            if c.outcome != "Errored"
+        ]
+
     def get_asset_materialization_events(self) -> list[MaterializationEvent]:
         """One event per asset materialized in this run (not reused, failed or
         skipped), in plan order, with the metadata the asset reported."""
@@ -164,7 +196,7 @@ class ExecuteInProcessResult:
 def _definitions(assets: Iterable[Any], resources: Mapping[str, object] | None) -> Definitions:
     listed = list(assets)
     for item in listed:
-        if not isinstance(item, AssetsDefinition | MultiAssetsDefinition):
+        if not isinstance(item, AssetsDefinition | MultiAssetsDefinition | AssetChecksDefinition):
             raise InvalidDefinitionError(
                 f"materialize(assets=...) expects asset definitions, got {item!r}"
             )
@@ -189,12 +221,13 @@ def materialize(  # noqa: PLR0917 - Dagster's signature
     the resources of the run; ``partition_key`` the partition of partitioned assets
     (default: the last complete day at ``scheduled_time``, as for a schedule tick);
     ``selection`` narrows the run to some of ``assets`` (the others must not be needed,
-    since nothing is stored beforehand). ``scheduled_time`` (assetcron's; default now,
-    UTC) is ``context.scheduled_time``.
+    since nothing is stored beforehand); the checks among ``assets`` run after theirs.
+    ``scheduled_time`` (assetcron's; default now, UTC) is ``context.scheduled_time``.
 
     Values go to a temporary local storage deleted on return and stay in memory on
-    the result. With ``raise_on_error`` (the default) an asset's exception is raised
-    again once the run ends (as Dagster does); otherwise inspect ``result.success``.
+    the result. With ``raise_on_error`` (the default) an asset's (or else a check's)
+    exception is raised again once the run ends, as Dagster does, and a failed blocking
+    check raises :class:`Failure`; otherwise inspect ``result.success``.
     Definition and config errors raise before anything runs. ``instance`` is refused.
     """
     if instance is not None:
@@ -230,6 +263,14 @@ def materialize(  # noqa: PLR0917 - Dagster's signature
             if exc is not None:
                 raise exc
             raise Failure(f"asset {outcome.key!r} failed: {outcome.error}")
+        for check in run.checks:
+            if not check.fails_run:
+                continue
+            key = AssetCheckKey(AssetKey.from_user_string(check.asset), check.name)
+            exc = run.check_errors.get(key)
+            if exc is not None:
+                raise exc
+            raise Failure(f"blocking asset check {key.to_user_string()!r} failed: {check.message}")
     return ExecuteInProcessResult(run, defs, tags or {})
 
 

@@ -5,6 +5,10 @@ multi_asset, asset checks, RetryPolicy; and the refusals of what does not fit.""
 
 from __future__ import annotations
 
+import json
+import sys
+import textwrap
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +17,9 @@ from typing import Any
 import pytest
 
 from assetcron import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
@@ -33,6 +40,7 @@ from assetcron import (
     RunConfig,
     RunConfigError,
     asset,
+    asset_check,
     build_asset_context,
     build_summary,
     define_asset_job,
@@ -44,6 +52,7 @@ from assetcron._materialize import RunResult, validate_run_config
 from assetcron._materialize import materialize as engine_materialize
 from assetcron._records import RecordStore
 from assetcron._selection import plan
+from assetcron._summary import AssetOutcome, CheckOutcome
 from assetcron_operator.status import parse_summary
 
 
@@ -593,3 +602,215 @@ def test_selection_and_deps_accept_a_multi_asset() -> None:
     job = define_asset_job("j", selection=[extremes])
     defs = Definitions(assets=[source, extremes, report], jobs=[job])
     assert set(defs.get_job_plan("j")) == set(extremes.keys)
+
+
+# ------------------------------------------------------------------- asset checks
+@asset
+def rows() -> list[int]:
+    return [1, 2, 3]
+
+
+@asset
+def total(rows: list[int]) -> int:
+    return sum(rows)
+
+
+@asset_check(asset=rows, description="no row is negative")
+def no_negatives(rows: list[int]) -> AssetCheckResult:
+    return AssetCheckResult(passed=all(r >= 0 for r in rows), metadata={"n": len(rows)})
+
+
+@asset_check(asset="rows", blocking=True)
+def enough_rows(context: AssetCheckExecutionContext, rows: list[int]) -> AssetCheckResult:
+    assert context.check_name == "enough_rows"
+    return AssetCheckResult(passed=len(rows) >= 5, description=f"{len(rows)} rows, want 5")
+
+
+@asset_check(asset=rows, name="warn_only")
+def small(rows: list[int]) -> AssetCheckResult:
+    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, description="small")
+
+
+def test_passing_and_failing_non_blocking_checks_are_reported_the_run_succeeds() -> None:
+    result = materialize([rows, total, no_negatives, small])
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert [(e.check_name, e.passed, e.severity) for e in evaluations] == [
+        ("no_negatives", True, AssetCheckSeverity.ERROR),
+        ("warn_only", False, AssetCheckSeverity.WARN),
+    ]
+    assert evaluations[0].metadata == {"n": 3}
+    summary = build_summary(
+        run_id="r",
+        scheduled_time=None,
+        partition_key=None,
+        duration_seconds=0,
+        outcomes=result.outcomes,
+        checks=result.run_result.checks,
+    )
+    assert summary["result"] == "Succeeded"
+    assert summary["checks"] == [
+        {"asset": "rows", "name": "no_negatives", "outcome": "Passed"},
+        {
+            "asset": "rows",
+            "name": "warn_only",
+            "outcome": "Failed",
+            "severity": "WARN",
+            "message": "small",
+        },
+    ]
+    parsed = parse_summary(encode_summary(summary))
+    assert parsed is not None
+    assert parsed["counts"]["failed"] == 0
+
+
+def test_failing_blocking_check_skips_downstream_and_fails_the_run() -> None:
+    result = materialize([rows, total, enough_rows], raise_on_error=False)
+    assert not result.success
+    assert [(o.key, o.outcome, o.error) for o in result.outcomes] == [
+        ("rows", "Materialized", None),
+        ("total", "Skipped", "blocking check 'rows:enough_rows' failed"),
+    ]
+    assert result.run_result.checks[0].fails_run
+    with pytest.raises(Failure, match=r"blocking asset check 'rows:enough_rows' failed: 3 rows"):
+        materialize([rows, total, enough_rows])
+
+
+def test_a_check_that_raises_fails_the_run() -> None:
+    @asset_check(asset=rows)
+    def explodes(rows: list[int]) -> AssetCheckResult:
+        raise ZeroDivisionError("nope")
+
+    result = materialize([rows, total, explodes], raise_on_error=False)
+    assert [o.outcome for o in result.outcomes] == ["Materialized", "Materialized"]
+    [check] = result.run_result.checks
+    assert (check.outcome, check.message) == ("Errored", "ZeroDivisionError: nope")
+    assert not result.success
+    with pytest.raises(ZeroDivisionError):
+        materialize([rows, explodes])
+
+
+def test_check_with_additional_ins_runs_once_its_inputs_are_materialized() -> None:
+    @asset_check(asset=rows, additional_ins={"expected": AssetIn("total")})
+    def sums(rows: list[int], expected: int) -> AssetCheckResult:
+        return AssetCheckResult(passed=sum(rows) == expected)
+
+    result = materialize([rows, total, sums])
+    assert [(c.name, c.outcome) for c in result.run_result.checks] == [("sums", "Passed")]
+
+
+def test_checks_of_failed_assets_do_not_run() -> None:
+    @asset
+    def broken() -> int:
+        raise ValueError("x")
+
+    @asset_check(asset=broken)
+    def never(broken: int) -> AssetCheckResult:
+        raise AssertionError("must not run")
+
+    result = materialize([broken, never], raise_on_error=False)
+    assert result.run_result.checks == []
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (
+            lambda: Definitions(assets=[rows], asset_checks=[asset_check(asset="rowz")(_ok)]),
+            r"needs asset 'rowz', which is not defined; did you mean 'rows'",
+        ),
+        (
+            lambda: Definitions(assets=[rows], asset_checks=[asset_check(asset=rows)(_stray)]),
+            r"parameter 'row' is not the asset \(name it 'rows'\)",
+        ),
+        (
+            lambda: asset_check(asset=rows, config_schema=Window)(_ok),
+            "take no run config",
+        ),
+        (
+            lambda: asset_check(asset=rows, blocking=True, additional_deps=["total"])(_ok),
+            "blocking check runs right after its asset",
+        ),
+        (
+            lambda: Definitions(assets=[rows, no_negatives, no_negatives]),
+            "is defined more than once",
+        ),
+    ],
+)
+def test_check_definition_errors_name_the_problem(make: Any, fragment: str) -> None:
+    with pytest.raises(InvalidDefinitionError, match=fragment):
+        make()
+
+
+def _ok() -> AssetCheckResult:
+    return AssetCheckResult(passed=True)
+
+
+def _stray(row: list[int]) -> AssetCheckResult:
+    return AssetCheckResult(passed=True)
+
+
+def test_check_results_reach_the_termination_summary_through_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assetcron.cli import main
+
+    source = tmp_path / f"loc_{uuid.uuid4().hex}.py"
+    source.write_text(
+        textwrap.dedent(
+            """
+            from assetcron import AssetCheckResult, Definitions, asset, asset_check
+
+            @asset
+            def rows() -> list[int]:
+                return [1]
+
+            @asset_check(asset=rows)
+            def enough(rows: list[int]) -> AssetCheckResult:
+                return AssetCheckResult(passed=len(rows) > 1, description="one row")
+
+            defs = Definitions(assets=[rows], asset_checks=[enough])
+            """
+        )
+    )
+    log = tmp_path / "term.log"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("ASSETCRON_TERMINATION_LOG", str(log))
+    args = ["asset", "materialize", "-f", str(source), "--select", "*"]
+    code = main([*args, "--scheduled-time", "2024-05-01T06:00:00Z"])
+    assert code == 0  # a failed non-blocking check does not fail the run, as in Dagster
+    summary = json.loads(log.read_text())
+    assert summary["result"] == "Succeeded"
+    assert summary["checks"] == [
+        {
+            "asset": "rows",
+            "name": "enough",
+            "outcome": "Failed",
+            "severity": "ERROR",
+            "message": "one row",
+        }
+    ]
+
+
+def test_summary_too_big_drops_metadata_then_passed_checks_before_assets() -> None:
+    outcomes = [AssetOutcome(f"a{i:03d}", "Materialized", metadata={"n": i}) for i in range(60)]
+    checks = [CheckOutcome(f"a{i:03d}", "ok", "Passed") for i in range(60)]
+    checks.append(CheckOutcome("a000", "bad", "Failed", message="why"))
+    summary = build_summary(
+        run_id="r",
+        scheduled_time=None,
+        partition_key=None,
+        duration_seconds=0,
+        outcomes=outcomes,
+        checks=checks,
+    )
+    text = encode_summary(summary)
+    assert len(text.encode()) <= 4096
+    kept = json.loads(text)
+    assert kept["truncated"] is True
+    assert all("metadata" not in a for a in kept["assets"])
+    outcomes_kept = [c["outcome"] for c in kept["checks"]]
+    assert "Failed" in outcomes_kept  # the failure survives
+    assert outcomes_kept.count("Passed") < 60  # passed checks go before any asset entry
+    assert len(kept["assets"]) == 60
