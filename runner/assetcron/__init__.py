@@ -43,6 +43,7 @@ from assetcron._schedules import (
     SkipReason,
     UnresolvedAssetJobDefinition,
     build_schedule_context,
+    build_schedule_from_partitioned_job,
     define_asset_job,
     schedule,
 )
@@ -76,6 +77,7 @@ from assetcron._testing import (
     materialize_to_memory,
 )
 from assetcron._timing import resolve_scheduled_time, scheduled_time_from_job_name
+from assetcron._unsupported import unsupported
 
 if TYPE_CHECKING:
     from assetcron._configurable import Config, ConfigurableResource
@@ -85,9 +87,15 @@ _LAZY = {"Config": "assetcron._configurable", "ConfigurableResource": "assetcron
 
 
 def __getattr__(name: str) -> Any:
-    """Load the lazily exported names (``Config``, ``ConfigurableResource``)."""
+    """Load the lazily exported names (``Config``, ``ConfigurableResource``); a Dagster
+    name assetcron does not offer (``sensor``, ``DynamicPartitionsDefinition``, ...)
+    raises :class:`~assetcron._unsupported.UnsupportedDagsterNameError` (an ``ImportError``)
+    saying why and what to use instead."""
     module = _LAZY.get(name)
     if module is None:
+        refused = unsupported(name)
+        if refused is not None:
+            raise refused
         raise AttributeError(f"module 'assetcron' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
@@ -150,6 +158,7 @@ __all__ = [
     "asset_check",
     "build_asset_context",
     "build_schedule_context",
+    "build_schedule_from_partitioned_job",
     "build_summary",
     "check_template",
     "cron_next_ticks",

@@ -41,7 +41,7 @@ from assetcron._cron import CronError
 from assetcron._cron import parse as parse_cron
 from assetcron._errors import AssetcronError, InvalidDefinitionError
 from assetcron._graph import AssetGraph, AssetKey
-from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._partitions import DailyPartitionsDefinition, PartitionKeyError
 from assetcron._selection import AssetSelection, parse_selection, plan
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "SkipReason",
     "UnresolvedAssetJobDefinition",
     "build_schedule_context",
+    "build_schedule_from_partitioned_job",
     "define_asset_job",
     "schedule",
 ]
@@ -666,8 +667,25 @@ class ScheduleDefinition:
             if result is None:
                 result = {}
         else:
-            result = self._run_config
+            return self._static_request(context)
         return self._read_result(result, context)
+
+    def _static_request(self, context: ScheduleEvaluationContext) -> ScheduleExecutionData:
+        """The request of a schedule without function: its run config and tags, and,
+        for a job with daily partitions and a known tick, the partition the runner derives
+        from the tick (the last complete day, Dagster's rule for partitioned schedules)."""
+        when = context.scheduled_execution_time
+        partitions = self._job.partitions_def if self._job is not None else None
+        key = None
+        if partitions is not None and when is not None:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=ZoneInfo(self._execution_timezone))
+            try:
+                key = partitions.key_for_schedule_tick(when)
+            except PartitionKeyError as exc:
+                return ScheduleExecutionData([], skip_message=f"no partition for this tick: {exc}")
+        request = RunRequest(run_config=self._run_config, tags=self._tags, partition_key=key)
+        return ScheduleExecutionData([request])
 
     def _tags_for(self, context: ScheduleEvaluationContext) -> Mapping[str, str]:
         if self._tags_fn is None:
@@ -778,3 +796,43 @@ def schedule(
         return definition
 
     return decorator
+
+
+def build_schedule_from_partitioned_job(  # noqa: PLR0917 - Dagster's signature
+    job: UnresolvedAssetJobDefinition,
+    description: str | None = None,
+    name: str | None = None,
+    minute_of_hour: int | None = None,
+    hour_of_day: int | None = None,
+    day_of_week: int | None = None,
+    day_of_month: int | None = None,
+    default_status: DefaultScheduleStatus = DefaultScheduleStatus.STOPPED,
+    tags: Mapping[str, str] | None = None,
+    cron_schedule: str | None = None,
+    execution_timezone: str | None = None,
+) -> ScheduleDefinition:
+    """A schedule running a daily-partitioned job once per partition (Dagster's
+    ``build_schedule_from_partitioned_job``): every day at ``hour_of_day``:``minute_of_hour``
+    (default midnight) in the partitions' zone, each tick asking for the last complete
+    day. The job needs ``define_asset_job(..., partitions_def=DailyPartitionsDefinition(...))``;
+    ``day_of_week`` and ``day_of_month`` (weekly and monthly partitions) are refused."""
+    if not isinstance(job, UnresolvedAssetJobDefinition) or job.partitions_def is None:
+        raise InvalidDefinitionError(
+            "build_schedule_from_partitioned_job: the job needs partitions, give"
+            " define_asset_job(..., partitions_def=DailyPartitionsDefinition(...))"
+        )
+    if day_of_week is not None or day_of_month is not None:
+        raise InvalidDefinitionError(
+            f"build_schedule_from_partitioned_job({job.name!r}): day_of_week and day_of_month"
+            " are for weekly and monthly partitions; assetcron's are daily"
+        )
+    cron = cron_schedule or f"{minute_of_hour or 0} {hour_of_day or 0} * * *"
+    return ScheduleDefinition(
+        name=name,
+        cron_schedule=cron,
+        job=job,
+        tags=tags,
+        execution_timezone=execution_timezone or job.partitions_def.timezone,
+        description=description,
+        default_status=default_status,
+    )

@@ -3,14 +3,18 @@ RunRequest/SkipReason, build_schedule_context + evaluate_tick, Definitions(jobs,
 
 from __future__ import annotations
 
+import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from assetcron import (
+    AssetcronError,
     AssetKey,
     AssetSelection,
     DailyPartitionsDefinition,
@@ -23,7 +27,9 @@ from assetcron import (
     SkipReason,
     asset,
     build_schedule_context,
+    build_schedule_from_partitioned_job,
     define_asset_job,
+    load_definitions,
     schedule,
 )
 
@@ -402,3 +408,65 @@ def test_schedule_functions_work_on_dagster_style_positional_definitions() -> No
     defs = Definitions(ASSETS, [weekday_weather], None, [JOB], {"r": 1})
     assert defs.resources == {"r": 1}
     assert defs.get_schedule_def("weekday_weather").cron_schedule == "0 6 * * *"
+
+
+# --------------------------------------------------------- partitioned schedules
+DAILY = DailyPartitionsDefinition("2024-01-01", timezone="Europe/Paris")
+
+
+def test_schedule_from_partitioned_job_asks_for_the_last_complete_day() -> None:
+    job = define_asset_job("days", partitions_def=DAILY)
+    sched = build_schedule_from_partitioned_job(job, hour_of_day=6, minute_of_hour=30)
+    assert (sched.name, sched.cron_schedule, sched.execution_timezone) == (
+        "days_schedule",
+        "30 6 * * *",
+        "Europe/Paris",
+    )
+    assert sched.is_static
+    data = sched.evaluate_tick(tick(2024, 5, 1, 6))
+    assert [r.partition_key for r in data.run_requests] == ["2024-04-30"]
+    early = sched.evaluate_tick(tick(2024, 1, 1, 6))
+    assert early.run_requests == []
+    assert "no partition for this tick" in (early.skip_message or "")
+
+
+def test_schedule_from_partitioned_job_refusals() -> None:
+    with pytest.raises(InvalidDefinitionError, match="the job needs partitions"):
+        build_schedule_from_partitioned_job(define_asset_job("plain"))
+    with pytest.raises(InvalidDefinitionError, match="assetcron's are daily"):
+        build_schedule_from_partitioned_job(
+            define_asset_job("days", partitions_def=DAILY), day_of_week=1
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("sensor", "long-running daemon"),
+        ("DynamicPartitionsDefinition", "DailyPartitionsDefinition only"),
+        ("AutomationCondition", "define_asset_job and a ScheduleDefinition"),
+        ("IOManager", "ASSETCRON_STORAGE"),
+        ("op", "write @asset or multi_asset"),
+        ("DagsterInstance", "no Dagster instance"),
+        ("SourceAsset", "external"),
+    ],
+)
+def test_dagster_names_that_do_not_fit_are_refused_on_import(name: str, fragment: str) -> None:
+    import assetcron
+
+    with pytest.raises(ImportError, match=rf"does not offer Dagster's {name}: .*{fragment}"):
+        exec(f"from assetcron import {name}", {})
+    with pytest.raises(ImportError, match=fragment):
+        getattr(assetcron, name)
+    assert not hasattr(assetcron, "no_such_name")
+
+
+def test_a_code_location_importing_a_refused_name_fails_to_load_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    location = tmp_path / f"loc_{uuid.uuid4().hex}.py"
+    location.write_text("from assetcron import Definitions, sensor\ndefs = Definitions()\n")
+    with pytest.raises(AssetcronError, match="does not offer Dagster's sensor") as caught:
+        load_definitions(python_file=str(location))
+    assert caught.value.exit_code == 2
