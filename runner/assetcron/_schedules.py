@@ -810,6 +810,8 @@ def build_schedule_from_partitioned_job(  # noqa: PLR0917 - Dagster's signature
     tags: Mapping[str, str] | None = None,
     cron_schedule: str | None = None,
     execution_timezone: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    owners: Sequence[str] | None = None,
 ) -> ScheduleDefinition:
     """A schedule running a daily-partitioned job once per partition (Dagster's
     ``build_schedule_from_partitioned_job``): every day at ``hour_of_day``:``minute_of_hour``
@@ -835,4 +837,6 @@ def build_schedule_from_partitioned_job(  # noqa: PLR0917 - Dagster's signature
         execution_timezone=execution_timezone or job.partitions_def.timezone,
         description=description,
         default_status=default_status,
+        metadata=metadata,
+        owners=owners,
     )

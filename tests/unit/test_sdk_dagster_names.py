@@ -814,3 +814,61 @@ def test_summary_too_big_drops_metadata_then_passed_checks_before_assets() -> No
     assert "Failed" in outcomes_kept  # the failure survives
     assert outcomes_kept.count("Passed") < 60  # passed checks go before any asset entry
     assert len(kept["assets"]) == 60
+
+
+# ----------------------------------------------------- the same signatures as Dagster
+#: assetcron's own additions to Dagster's parameters (documented where they are defined).
+_EXTRAS = {
+    "materialize": {"scheduled_time"},
+    "materialize_to_memory": {"scheduled_time"},
+    "build_asset_context": {"scheduled_time"},
+    "multi_asset": {"output_format"},
+    "asset": {"fn", "compute_kind", "output_format"},
+}
+#: Dagster parameters left out on purpose.
+_LEFT_OUT = {"asset": {"compute_fn"}, "Definitions": {"component_tree"}}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "define_asset_job",
+        "ScheduleDefinition",
+        "schedule",
+        "RunRequest",
+        "SkipReason",
+        "build_schedule_context",
+        "build_schedule_from_partitioned_job",
+        "materialize",
+        "materialize_to_memory",
+        "build_asset_context",
+        "MaterializeResult",
+        "Output",
+        "AssetIn",
+        "AssetSpec",
+        "multi_asset",
+        "asset_check",
+        "AssetCheckResult",
+        "AssetCheckKey",
+        "RetryPolicy",
+        "RunConfig",
+        "Failure",
+        "asset",
+        "Definitions",
+    ],
+)
+def test_signatures_match_dagsters(name: str) -> None:
+    dagster = pytest.importorskip("dagster")
+    import inspect
+
+    import assetcron
+
+    def params(obj: Any) -> list[tuple[str, Any]]:
+        sig = inspect.signature(obj)
+        return [(p.name, p.kind) for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+
+    theirs = [p for p in params(getattr(dagster, name)) if p[0] not in _LEFT_OUT.get(name, ())]
+    ours = [p for p in params(getattr(assetcron, name)) if p[0] not in _EXTRAS.get(name, ())]
+    assert [n for n, _ in ours] == [n for n, _ in theirs]
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    assert [n for n, k in ours if k in positional] == [n for n, k in theirs if k in positional]
