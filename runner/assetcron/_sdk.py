@@ -322,6 +322,8 @@ _REFUSED: dict[str, str] = {
 
 def _refuse_options(where: str, options: Mapping[str, Any]) -> None:
     """Raise for the first refused Dagster option that was given (see ``_REFUSED``)."""
+    if not options:
+        return
     for option, why in _REFUSED.items():
         if options.get(option):
             raise InvalidDefinitionError(f"{where}: {option} is not supported: {why}")
@@ -632,21 +634,24 @@ def asset(
         "retry_policy": retry_policy,
         "output_format": output_format,
         "code_version": code_version,
-        # Refused unless left at their defaults (see _REFUSED):
+    }
+    # Refused unless left at their defaults (see _REFUSED); only those given are passed.
+    refused = {
         "resource_defs": resource_defs,
         "hooks": hooks,
         "io_manager_def": io_manager_def,
-        "io_manager_key": io_manager_key,
+        "io_manager_key": None if io_manager_key == "io_manager" else io_manager_key,
         "dagster_type": dagster_type,
         "op_tags": op_tags,
-        "output_required": output_required,
+        "output_required": None if output_required else False,
         "automation_condition": automation_condition,
         "freshness_policy": freshness_policy,
         "backfill_policy": backfill_policy,
         "check_specs": check_specs,
         "pool": pool,
-        "is_virtual": is_virtual,
+        "is_virtual": is_virtual or None,
     }
+    options.update((k, v) for k, v in refused.items() if v is not None)
     if fn is not None:
         return _build(fn, **options)
 
