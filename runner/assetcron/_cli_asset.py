@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from assetcron._graph import AssetKey
     from assetcron._locks import LockInfo
     from assetcron._sdk import Definitions
-    from assetcron._summary import AssetOutcome
+    from assetcron._summary import AssetOutcome, CheckOutcome
 
 __all__ = ["ENV_PARTITION_KEY", "ENV_RUN_CONFIG", "ENV_TERMINATION_LOG", "register"]
 
@@ -315,6 +315,7 @@ class _Run:
         self.partition_key: str | None = None
         self.plan: list[str] = []
         self.outcomes: list[AssetOutcome] = []
+        self.checks: list[CheckOutcome] = []
         self.doing = "starting"
         self.final = False  # the summary of a finished run is being written: keep it
         self.stop_message: str | None = None
@@ -351,6 +352,7 @@ class _Run:
             outcomes=self.outcomes,
             message=message,
             redact=Redactor.from_environ(os.environ),
+            checks=self.checks,
         )
 
     def stop(self, message: str) -> None:
@@ -533,6 +535,7 @@ def _finish(run: _Run, duration: float, *, success: bool) -> int:
     return its exit code."""
     run.doing = "writing the summary"
     run.final = True
+    run.checks = result.checks
     summary = run.summary()
     summary["durationSeconds"] = round(duration, 3)  # materializing only, as before
     c = summary["counts"]

@@ -28,7 +28,9 @@ the I/O. Semantics:
 
 from __future__ import annotations
 
+import inspect
 import logging
+import sys
 import time
 import traceback
 import uuid
@@ -43,10 +45,19 @@ from assetcron._graph import AssetKey
 from assetcron._identity import config_fingerprint, provenance_key
 from assetcron._locks import PartitionLocks
 from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._policy import RetryPolicy
 from assetcron._records import CurrentVersion, RecordStore
-from assetcron._sdk import AssetExecutionContext, AssetsDefinition, Definitions
+from assetcron._results import AssetCheckResult, MaterializeResult, Output, normalize_metadata
+from assetcron._sdk import (
+    AssetCheckExecutionContext,
+    AssetCheckKey,
+    AssetChecksDefinition,
+    AssetExecutionContext,
+    AssetsDefinition,
+    Definitions,
+)
 from assetcron._storage import MissingValueError, ObjectStorage, StorageError
-from assetcron._summary import AssetOutcome
+from assetcron._summary import AssetOutcome, CheckOutcome
 
 __all__ = [
     "Failure",
@@ -55,6 +66,7 @@ __all__ = [
     "materialize",
     "run_id_for",
     "run_partition_key",
+    "run_resources",
     "validate_run_config",
 ]
 
@@ -67,7 +79,19 @@ _UNKNOWN = "unknown"
 
 class Failure(Exception):  # noqa: N818 - Dagster's name for the same thing
     """Raise from an asset to fail it with a clear one-line message and no traceback
-    (Dagster's ``dagster.Failure``)."""
+    (Dagster's ``dagster.Failure``). ``allow_retries=False`` fails it at once even when
+    it has a ``retry_policy``; ``metadata`` is kept on the exception."""
+
+    def __init__(
+        self,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        allow_retries: bool | None = None,
+    ) -> None:
+        super().__init__(description)
+        self.description = description
+        self.metadata = dict(metadata or {})
+        self.allow_retries = True if allow_retries is None else allow_retries
 
 
 def run_id_for(
@@ -154,7 +178,33 @@ def validate_run_config(
         if not isinstance(config, Mapping):
             raise RunConfigError(f"run config ops.{a.op_name}.config must be a mapping")
         out[key] = a.validate_config(config)
+    run_resources(defs, plan)  # an EnvVar that is not set is bad input, found before the run
     return out
+
+
+def run_resources(defs: Definitions, plan: Sequence[AssetKey]) -> dict[str, Any]:
+    """The resources of a run over ``plan``: those the planned assets use with their
+    :class:`~assetcron.EnvVar` fields resolved from the environment (now, in the run's
+    pod), the others as they are. Raises :class:`RunConfigError` naming the resource and
+    field of a variable that is not set."""
+    resources = dict(defs.resources)
+    if "assetcron._configurable" not in sys.modules:
+        return resources  # no ConfigurableResource or Config exists, so no EnvVar field
+    from pydantic import BaseModel
+
+    from assetcron._configurable import resolve_env_vars
+
+    used: set[str] = set()
+    for key in plan:
+        a = defs.assets[key]
+        used.update(a.resource_params, a.required_resource_keys)
+        for check in defs.checks_for(key):
+            used.update(check.required_resource_keys)
+    for name in sorted(used & set(resources)):
+        value = resources[name]
+        if isinstance(value, BaseModel):
+            resources[name] = resolve_env_vars(value, f"resource {name!r}")
+    return resources
 
 
 def configure_resources(defs: Definitions, run_config: Mapping[str, Any]) -> Definitions:
@@ -199,7 +249,8 @@ def configure_resources(defs: Definitions, run_config: Mapping[str, Any]) -> Def
         from pydantic import ValidationError
 
         try:
-            configured = type(current).model_validate({**dump(by_alias=True), **config})
+            current_config = dump(by_alias=True, warnings=False)  # EnvVar fields kept as they are
+            configured = type(current).model_validate({**current_config, **config})
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"]) or "<config>"
@@ -208,9 +259,7 @@ def configure_resources(defs: Definitions, run_config: Mapping[str, Any]) -> Def
         if unknown:
             raise RunConfigError(f"{where}.config: unexpected field {unknown!r}")
         resources[name] = configured
-    configured = Definitions(assets=defs.assets.values(), resources=resources)
-    configured.code_location_version = defs.code_location_version
-    return configured
+    return defs.with_resources(resources)
 
 
 @dataclass
@@ -222,11 +271,25 @@ class RunResult:
     partition_key: str | None
     outcomes: list[AssetOutcome] = field(default_factory=list)
     duration: float = 0.0
+    #: The values this run produced, or read from storage for a later asset (in memory).
+    values: dict[AssetKey, Any] = field(default_factory=dict, repr=False)
+    #: The exception that failed each asset raising one (for ``materialize()`` in tests).
+    errors: dict[AssetKey, BaseException] = field(default_factory=dict, repr=False)
+    #: The metadata each materialized asset reported (``MaterializeResult``, ``Output``,
+    #: ``context.add_output_metadata``).
+    metadata: dict[AssetKey, dict[str, Any]] = field(default_factory=dict, repr=False)
+    #: The asset checks the run executed, in the order they ran.
+    checks: list[CheckOutcome] = field(default_factory=list)
+    #: The exception of each check that raised.
+    check_errors: dict[AssetCheckKey, BaseException] = field(default_factory=dict, repr=False)
 
     @property
     def success(self) -> bool:
-        """True when every asset was Materialized or Reused."""
-        return all(o.outcome in ("Materialized", "Reused") for o in self.outcomes)
+        """True when every asset was Materialized or Reused and no check failed the run
+        (raised, or blocking and failed with severity ERROR)."""
+        return all(o.outcome in ("Materialized", "Reused") for o in self.outcomes) and not any(
+            c.fails_run for c in self.checks
+        )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -251,6 +314,7 @@ def materialize(
     force: bool = False,
     on_outcome: Callable[[int, int, AssetOutcome], None] | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
 ) -> RunResult:
     """Materialize ``plan`` in order (see the module docstring for the semantics).
 
@@ -258,7 +322,8 @@ def materialize(
     records in ``storage`` and ``locks`` to this run's locks in ``storage`` with the
     default wait and ttl; ``on_outcome(i, n, outcome)`` is called after each asset
     (1-based ``i``) for progress output; ``clock`` gives the UTC times written to the
-    records. Exceptions raised by asset code and storage failures become Failed
+    records; ``sleep`` waits between the attempts of an asset with a ``retry_policy``.
+    Exceptions raised by asset code and storage failures become Failed
     outcomes; ``BaseException`` (SIGTERM's unwinding, Ctrl-C) propagates after the
     running asset's record says ``Interrupted`` and the locks are released.
     """
@@ -266,122 +331,559 @@ def materialize(
         records = RecordStore(storage)
     if locks is None:
         locks = PartitionLocks(storage, run_id=run_id)
+    result = RunResult(run_id=run_id, scheduled_time=scheduled_time, partition_key=partition_key)
+    runner = _Runner(
+        defs=defs,
+        run_id=run_id,
+        scheduled_time=scheduled_time,
+        partition_key=partition_key,
+        run_config=run_config,
+        configs=configs,
+        storage=storage,
+        records=records,
+        locks=locks,
+        force=force,
+        clock=clock,
+        sleep=sleep,
+        result=result,
+        plan=plan,
+    )
     try:
-        return _materialize_locked(
-            defs,
-            plan,
-            run_id=run_id,
-            scheduled_time=scheduled_time,
-            partition_key=partition_key,
-            run_config=run_config,
-            configs=configs,
-            storage=storage,
-            records=records,
-            locks=locks,
-            force=force,
-            on_outcome=on_outcome,
-            clock=clock,
-        )
+        runner.run(on_outcome)
     finally:
         locks.release_all()
-
-
-def _materialize_locked(
-    defs: Definitions,
-    plan: Sequence[AssetKey],
-    *,
-    run_id: str,
-    scheduled_time: datetime,
-    partition_key: str | None,
-    run_config: Mapping[str, Any],
-    configs: Mapping[AssetKey, Any],
-    storage: ObjectStorage,
-    records: RecordStore,
-    locks: PartitionLocks,
-    force: bool,
-    on_outcome: Callable[[int, int, AssetOutcome], None] | None,
-    clock: Callable[[], datetime],
-) -> RunResult:
-    started = time.perf_counter()
-    result = RunResult(run_id=run_id, scheduled_time=scheduled_time, partition_key=partition_key)
-    planned = set(plan)
-    values: dict[AssetKey, Any] = {}
-    reused: set[AssetKey] = set()
-    blocked: set[AssetKey] = set()  # failed or skipped in this run
-    resources = SimpleNamespace(**defs.resources)
-    total = len(plan)
-    parts = {k: partition_key if defs.assets[k].partitions_def is not None else None for k in plan}
-    not_locked = locks.acquire_all(parts.items())
-    versions: dict[AssetKey, str] = {}  # materialization id of each value this run used
-    code_default = defs.code_location_version or "unversioned"
-    for i, key in enumerate(plan, start=1):
-        a = defs.assets[key]
-        part = parts[key]
-        user_key = key.to_user_string()
-        t0 = time.perf_counter()
-        bad_parent = next((d for d in a.deps if d in blocked), None)
-        if bad_parent is not None:
-            blocked.add(key)
-            outcome = AssetOutcome(
-                user_key,
-                "Skipped",
-                0.0,
-                f"upstream {bad_parent.to_user_string()!r} did not materialize",
-            )
-        elif (key, part) in not_locked:
-            blocked.add(key)
-            error = str(not_locked[key, part])
-            outcome = AssetOutcome(user_key, "Failed", time.perf_counter() - t0, error)
-        else:
-            inputs = {
-                up.to_user_string(): _input_version(
-                    records, versions, up, _part_of(defs, up, partition_key)
-                )
-                for up in a.inputs.values()
-            }
-            provenance = provenance_key(
-                asset_key=user_key,
-                partition_key=part,
-                config=config_fingerprint(configs[key]),
-                inputs=inputs,
-                code_version=a.code_version or code_default,
-            )
-            # An input of unknown version could be anything: never reuse on top of it.
-            fresh = force or _UNKNOWN in inputs.values()
-            same = None if fresh else _reusable(records, storage, key, part, provenance)
-            if same is not None:
-                reused.add(key)
-                versions[key] = same
-                outcome = AssetOutcome(user_key, "Reused", time.perf_counter() - t0)
-            else:
-                outcome = _run_one(
-                    defs,
-                    a,
-                    run_id=run_id,
-                    scheduled_time=scheduled_time,
-                    partition_key=part,
-                    run_partition_key=partition_key,
-                    run_config=run_config,
-                    config=configs[key],
-                    storage=storage,
-                    records=records,
-                    locks=locks,
-                    resources=resources,
-                    values=values,
-                    reused=reused,
-                    planned=planned,
-                    clock=clock,
-                    provenance=provenance,
-                    inputs=inputs,
-                    versions=versions,
-                )
-                if outcome.outcome == "Failed":
-                    blocked.add(key)
-        result.outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(i, total, outcome)
-    result.duration = time.perf_counter() - started
     return result
+
+
+@dataclass
+class _Runner:
+    """One run's state while it goes through its plan (see the module docstring).
+
+    The plan is walked op by op: an ``@asset`` is one op; the planned assets of a
+    ``multi_asset`` are one op, run (or reused) at the first of them in plan order, their
+    outcomes reported at their own places in the plan.
+    """
+
+    defs: Definitions
+    run_id: str
+    scheduled_time: datetime
+    partition_key: str | None
+    run_config: Mapping[str, Any]
+    configs: Mapping[AssetKey, Any]
+    storage: ObjectStorage
+    records: RecordStore
+    locks: PartitionLocks
+    force: bool
+    clock: Callable[[], datetime]
+    sleep: Callable[[float], None]
+    result: RunResult
+    plan: Sequence[AssetKey]
+    reused: set[AssetKey] = field(default_factory=set)
+    blocked: set[AssetKey] = field(default_factory=set)  # failed or skipped in this run
+    #: The materialization id of each value this run produced or reused.
+    versions: dict[AssetKey, str] = field(default_factory=dict)
+    #: Assets whose blocking check failed: their dependents are skipped, saying why.
+    held: dict[AssetKey, str] = field(default_factory=dict)
+    #: Checks of materialized assets waiting for their other inputs in the plan.
+    pending: list[AssetChecksDefinition] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.planned = set(self.plan)
+        self.position = {k: i for i, k in enumerate(self.plan)}
+        self.resources = SimpleNamespace(**run_resources(self.defs, self.plan))
+        self.parts = {
+            k: self.partition_key if self.defs.assets[k].partitions_def is not None else None
+            for k in self.plan
+        }
+        self.code_default = self.defs.code_location_version or "unversioned"
+
+    def run(self, on_outcome: Callable[[int, int, AssetOutcome], None] | None) -> None:
+        """Go through the plan, calling ``on_outcome`` after each asset."""
+        started = time.perf_counter()
+        self.not_locked = self.locks.acquire_all(self.parts.items())
+        ready: dict[AssetKey, AssetOutcome] = {}
+        total = len(self.plan)
+        for i, key in enumerate(self.plan, start=1):
+            if key not in ready:
+                a = self.defs.assets[key]
+                members = sorted(
+                    (k for k in a.siblings if k in self.planned), key=self.position.__getitem__
+                )
+                group = [self.defs.assets[k] for k in members] or [a]
+                outcomes = self._op(group)
+                ready.update(outcomes)
+                self._checks_after(outcomes)
+            outcome = ready.pop(key)
+            self.result.outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(i, total, outcome)
+        self.result.duration = time.perf_counter() - started
+
+    def _op(self, group: list[AssetsDefinition]) -> dict[AssetKey, AssetOutcome]:
+        """The outcomes of one op's planned assets (they share deps and inputs)."""
+        t0 = time.perf_counter()
+        a = group[0]
+        bad_parent = next((d for d in a.deps if d in self.blocked or d in self.held), None)
+        if bad_parent is not None:
+            self.blocked.update(m.key for m in group)
+            why = self.held.get(
+                bad_parent, f"upstream {bad_parent.to_user_string()!r} did not materialize"
+            )
+            return {m.key: AssetOutcome(m.key.to_user_string(), "Skipped", 0.0, why) for m in group}
+        lock_error: BaseException | None = None
+        for m in group:
+            if (m.key, self.parts[m.key]) in self.not_locked:
+                lock_error = self.not_locked[m.key, self.parts[m.key]]
+                break
+        if lock_error is not None:
+            self.blocked.update(m.key for m in group)
+            elapsed = time.perf_counter() - t0
+            return {
+                m.key: AssetOutcome(m.key.to_user_string(), "Failed", elapsed, str(lock_error))
+                for m in group
+            }
+        inputs = {
+            up.to_user_string(): _input_version(
+                self.records,
+                self.versions,
+                up,
+                _part_of(self.defs, up, self.partition_key),
+            )
+            for up in a.inputs.values()
+        }
+        provenance = {
+            m.key: provenance_key(
+                asset_key=m.key.to_user_string(),
+                partition_key=self.parts[m.key],
+                config=config_fingerprint(self.configs[m.key]),
+                inputs=inputs,
+                code_version=m.code_version or self.code_default,
+            )
+            for m in group
+        }
+        # An input of unknown version could be anything: never reuse on top of it.
+        if not self.force and _UNKNOWN not in inputs.values():
+            same = {
+                m.key: _reusable(
+                    self.records, self.storage, m.key, self.parts[m.key], provenance[m.key]
+                )
+                for m in group
+            }
+            if all(v is not None for v in same.values()):
+                for k, v in same.items():
+                    assert v is not None
+                    self.reused.add(k)
+                    self.versions[k] = v
+                elapsed = time.perf_counter() - t0
+                return {
+                    m.key: AssetOutcome(m.key.to_user_string(), "Reused", elapsed) for m in group
+                }
+        outcomes = self._execute(group, inputs, provenance)
+        self.blocked.update(k for k, o in outcomes.items() if o.outcome == "Failed")
+        return outcomes
+
+    def _end_all(self, group: Sequence[AssetsDefinition], status: str, error: str) -> None:
+        for m in group:
+            _record_end(
+                self.records,
+                self.run_id,
+                m.key.to_user_string(),
+                self.parts[m.key],
+                status=status,
+                when=self.clock(),
+                error=error,
+            )
+
+    def _execute(
+        self,
+        group: list[AssetsDefinition],
+        inputs: Mapping[str, str],
+        provenance: Mapping[AssetKey, str],
+    ) -> dict[AssetKey, AssetOutcome]:
+        """Run the op's function once and store each planned asset's value."""
+        a = group[0]
+        t0 = time.perf_counter()
+        label = a.key.to_user_string() if not a.siblings else a.op_name
+        log = logging.getLogger(f"assetcron.asset.{label}")
+        attempts = [0]
+        try:
+            for m in group:
+                self.records.start(
+                    self.run_id, m.key.to_user_string(), self.parts[m.key], self.clock()
+                )
+            kwargs = self._arguments(a)
+            context = AssetExecutionContext(
+                asset_key=a.key,
+                run_id=self.run_id,
+                scheduled_time=self.scheduled_time,
+                partition_key=self.parts[a.key],
+                run_config=self.run_config,
+                op_config=self.run_config.get("ops", {}).get(a.op_name, {}).get("config") or {},
+                config=self.configs[a.key],
+                resources=self.resources,
+                log=log,
+                storage_dir=self.storage.root,
+                partitions_def=a.partitions_def,
+                selected_asset_keys=frozenset(m.key for m in group),
+            )
+            if a.context_param:
+                kwargs[a.context_param] = context
+            if a.config_param:
+                kwargs[a.config_param] = self.configs[a.key]
+            for param in a.resource_params:
+                kwargs[param] = getattr(self.resources, param)
+            raw, generated = _call_with_retries(
+                a.fn, a.retry_policy, label, kwargs, context, log, self.sleep, attempts
+            )
+            outputs = _read_outputs(group, raw, generated, context)
+        except Exception as exc:  # user code or storage: any error fails this op only
+            error = _one_line(exc)
+            if attempts[0] > 1:
+                error = f"{error} (after {attempts[0]} attempts)"
+            if not isinstance(exc, Failure | AssetcronError):
+                log.error("asset %s failed:\n%s", label, traceback.format_exc().rstrip())
+            self._end_all(group, "Failed", error)
+            elapsed = time.perf_counter() - t0
+            for m in group:
+                self.result.errors[m.key] = exc
+            return {
+                m.key: AssetOutcome(m.key.to_user_string(), "Failed", elapsed, error) for m in group
+            }
+        except BaseException as exc:  # SIGTERM's unwinding, Ctrl-C: say so, then go on
+            why = " ".join(str(exc).split()) or type(exc).__name__
+            self._end_all(group, "Interrupted", f"interrupted: {why}")
+            raise
+        outcomes: dict[AssetKey, AssetOutcome] = {}
+        for n, m in enumerate(group):
+            try:
+                outcomes[m.key] = self._store(m, outputs[m.key], inputs, provenance[m.key], t0)
+            except BaseException as exc:  # the rest of the op never gets stored
+                why = " ".join(str(exc).split()) or type(exc).__name__
+                self._end_all(group[n + 1 :], "Interrupted", f"interrupted: {why}")
+                raise
+        return outcomes
+
+    def _checks_after(self, outcomes: Mapping[AssetKey, AssetOutcome]) -> None:
+        """Queue the checks of the assets just materialized or reused, then run every
+        queued check whose planned inputs are all done (dropping those with an input
+        that failed or was skipped)."""
+        for key, o in outcomes.items():
+            if o.outcome in ("Materialized", "Reused"):
+                self.pending.extend(self.defs.checks_for(key))
+        waiting: list[AssetChecksDefinition] = []
+        for check in self.pending:
+            needed = [d for d in check.deps if d in self.planned]
+            if any(d in self.blocked for d in needed):
+                continue  # an input did not materialize: the check does not run
+            if any(d not in self.versions for d in needed):
+                waiting.append(check)
+                continue
+            self.result.checks.append(self._run_check(check))
+        self.pending = waiting
+
+    def _run_check(self, check: AssetChecksDefinition) -> CheckOutcome:
+        """Run one check (see ``asset_check``); a blocking ERROR failure holds back the
+        assets downstream of the checked asset."""
+        t0 = time.perf_counter()
+        label = check.key.to_user_string()
+        where = f"asset check {label!r}"
+        log = logging.getLogger(f"assetcron.check.{label}")
+        asset = self.defs.assets[check.asset_key]
+        attempts = [0]
+        try:
+            kwargs = self._values(check.inputs)
+            context = AssetCheckExecutionContext(
+                asset_key=check.asset_key,
+                run_id=self.run_id,
+                scheduled_time=self.scheduled_time,
+                partition_key=_part_of(self.defs, check.asset_key, self.partition_key),
+                run_config=self.run_config,
+                op_config={},
+                config={},
+                resources=self.resources,
+                log=log,
+                storage_dir=self.storage.root,
+                partitions_def=asset.partitions_def,
+                check_name=check.name,
+            )
+            if check.context_param:
+                kwargs[check.context_param] = context
+            for param in check.resource_params:
+                kwargs[param] = getattr(self.resources, param)
+            raw, generated = _call_with_retries(
+                check.fn, check.retry_policy, label, kwargs, context, log, self.sleep, attempts
+            )
+            if generated:
+                raw = raw[0] if len(raw) == 1 else raw
+            if not isinstance(raw, AssetCheckResult):
+                raise Failure(
+                    f"{where} returned a {type(raw).__name__}; return AssetCheckResult(passed=...)"
+                )
+            if raw.asset_key not in (None, check.asset_key) or raw.check_name not in (
+                None,
+                check.name,
+            ):
+                raise Failure(f"{where} returned the result of another check")
+            metadata = normalize_metadata(raw.metadata, where)
+        except Exception as exc:  # the check's code: it errored, the run goes on
+            error = _one_line(exc)
+            if attempts[0] > 1:
+                error = f"{error} (after {attempts[0]} attempts)"
+            if not isinstance(exc, Failure | AssetcronError):
+                log.error("%s raised:\n%s", where, traceback.format_exc().rstrip())
+            else:
+                log.error("%s raised: %s", where, error)
+            self.result.check_errors[check.key] = exc
+            if check.blocking:
+                self.held.setdefault(check.asset_key, f"blocking check {label!r} raised")
+            return CheckOutcome(
+                check.asset_key.to_user_string(),
+                check.name,
+                "Errored",
+                blocking=check.blocking,
+                duration=time.perf_counter() - t0,
+                message=error,
+            )
+        outcome = CheckOutcome(
+            check.asset_key.to_user_string(),
+            check.name,
+            "Passed" if raw.passed else "Failed",
+            severity=raw.severity.value,
+            blocking=check.blocking,
+            duration=time.perf_counter() - t0,
+            message=raw.description,
+            metadata=metadata or None,
+        )
+        if outcome.fails_run:
+            self.held.setdefault(check.asset_key, f"blocking check {label!r} failed")
+        if raw.passed:
+            log.info("%s passed", where)
+        else:
+            desc = f": {raw.description}" if raw.description else ""
+            log.warning("%s FAILED (%s)%s", where, raw.severity.value, desc)
+        return outcome
+
+    def _values(self, inputs: Mapping[str, AssetKey]) -> dict[str, Any]:
+        """The values of ``inputs`` (parameter -> asset): this run's, else the stored
+        ones for the run's partition (kept for later readers when reused)."""
+        kwargs: dict[str, Any] = {}
+        for param, up in inputs.items():
+            if up in self.result.values:
+                kwargs[param] = self.result.values[up]
+                continue
+            up_part = _part_of(self.defs, up, self.partition_key)
+            try:
+                kwargs[param] = self.storage.read(up, up_part)
+            except MissingValueError as exc:
+                why = (
+                    ""
+                    if up in self.planned
+                    else " (it is not in the selection; materialize it first)"
+                )
+                raise Failure(f"{exc}{why}") from None
+            if up in self.reused:
+                self.result.values[up] = kwargs[param]
+        return kwargs
+
+    def _arguments(self, a: AssetsDefinition) -> dict[str, Any]:
+        """The upstream values ``a``'s function takes, by parameter name."""
+        return self._values(a.inputs)
+
+    def _store(
+        self,
+        m: AssetsDefinition,
+        output: tuple[Any, dict[str, Any]],
+        inputs: Mapping[str, str],
+        provenance: str,
+        t0: float,
+    ) -> AssetOutcome:
+        """Store one asset's value and record it (Materialized, or Failed on a storage
+        error)."""
+        key, part = m.key, self.parts[m.key]
+        user_key = key.to_user_string()
+        value, metadata = output
+        materialization_id = uuid.uuid4().hex
+        try:
+            self.locks.check(key, part)
+            # Commit protocol: "Writing" first, so a run dying mid-write leaves a version no
+            # one reuses; "Stored" once the value is.
+            version = CurrentVersion("Writing", materialization_id, provenance, self.run_id)
+            self.records.set_current(user_key, part, version)
+            location = self.storage.write(key, part, value, m.output_format)
+            self.records.set_current(
+                user_key, part, replace(version, status="Stored", location=location)
+            )
+            self.records.finish(
+                self.run_id,
+                user_key,
+                part,
+                status="Materialized",
+                when=self.clock(),
+                location=location,
+                inputs=inputs,
+                data_version=materialization_id,
+                metadata=metadata or None,
+            )
+        except Exception as exc:  # storage: this asset fails, the op's others may be stored
+            error = _one_line(exc)
+            self.result.errors[key] = exc
+            _record_end(
+                self.records,
+                self.run_id,
+                user_key,
+                part,
+                status="Failed",
+                when=self.clock(),
+                error=error,
+            )
+            return AssetOutcome(user_key, "Failed", time.perf_counter() - t0, error)
+        self.result.values[key] = value
+        self.result.metadata[key] = metadata
+        self.versions[key] = materialization_id
+        return AssetOutcome(
+            user_key, "Materialized", time.perf_counter() - t0, metadata=metadata or None
+        )
+
+
+def _call_with_retries(  # noqa: PLR0917 - private helper
+    fn: Callable[..., Any],
+    policy: RetryPolicy | None,
+    label: str,
+    kwargs: Mapping[str, Any],
+    context: AssetExecutionContext,
+    log: logging.Logger,
+    sleep: Callable[[float], None],
+    attempts: list[int],
+) -> tuple[Any, bool]:
+    """Call ``fn`` (draining a generator), retrying as ``policy`` says; returns
+    ``(result, whether it was a generator)`` and counts the calls in ``attempts[0]``. A
+    ``Failure(allow_retries=False)`` is not retried."""
+    while True:
+        attempts[0] += 1
+        context.output_metadata.clear()
+        try:
+            raw = fn(**kwargs)
+            if inspect.isgenerator(raw):
+                return list(raw), True
+            return raw, False
+        except Exception as exc:
+            if (
+                policy is None
+                or attempts[0] > policy.max_retries
+                or not getattr(exc, "allow_retries", True)
+            ):
+                raise
+            delay = policy.delay_before(attempts[0])
+            log.warning(
+                "%s failed (attempt %d of %d): %s; retrying in %.1f s",
+                label,
+                attempts[0],
+                policy.max_retries + 1,
+                _one_line(exc),
+                delay,
+            )
+            sleep(delay)
+
+
+def _one_output(item: Any, where: str) -> tuple[Any, Mapping[str, Any]]:
+    """The value and metadata of one result (a plain value, ``Output`` or
+    ``MaterializeResult``)."""
+    if isinstance(item, MaterializeResult):
+        return (item.value if item.has_value else None), item.metadata
+    if isinstance(item, Output):
+        return item.value, item.metadata
+    if isinstance(item, AssetCheckResult):
+        raise Failure(
+            f"{where} returned an AssetCheckResult: define the check with @asset_check(asset=...)"
+        )
+    return item, {}
+
+
+def _read_outputs(
+    group: Sequence[AssetsDefinition],
+    raw: Any,
+    generated: bool,
+    context: AssetExecutionContext,
+) -> dict[AssetKey, tuple[Any, dict[str, Any]]]:
+    """Each planned asset's ``(value, metadata)`` from what the op's function gave (see
+    :mod:`assetcron._results`). Raises :class:`Failure` for a result that does not say
+    which asset it is for, or misses a planned asset."""
+    a = group[0]
+    if not a.siblings:
+        where = f"asset {a.key.to_user_string()!r}"
+        if generated:
+            if len(raw) != 1:
+                raise Failure(
+                    f"{where}: the function yielded {len(raw)} results; an @asset yields one"
+                    " Output or MaterializeResult"
+                )
+            raw = raw[0]
+        if isinstance(raw, MaterializeResult) and raw.asset_key not in (None, a.key):
+            raise Failure(
+                f"{where} returned MaterializeResult(asset_key="
+                f"{raw.asset_key.to_user_string()!r}) for another asset"
+            )
+        if isinstance(raw, Output) and raw.output_name != "result":
+            raise Failure(
+                f"{where}: Output(output_name={raw.output_name!r}): an @asset has one"
+                " output, 'result'"
+            )
+        value, metadata = _one_output(raw, where)
+        merged = {**context.output_metadata.get("result", {}), **metadata}
+        return {a.key: (value, normalize_metadata(merged, where))}
+    where = f"multi_asset {a.op_name!r}"
+    by_output = {"__".join(k.path): k for k in a.siblings}
+    if generated or (
+        isinstance(raw, tuple | list)
+        and raw
+        and all(isinstance(x, Output | MaterializeResult) for x in raw)
+    ):
+        items = list(raw)
+    elif isinstance(raw, Output | MaterializeResult):
+        items = [raw]
+    elif isinstance(raw, tuple) and len(raw) == len(a.siblings):
+        items = [Output(v, output_name=n) for v, n in zip(raw, by_output, strict=True)]
+    else:
+        raise Failure(
+            f"{where} returned a {type(raw).__name__}: return (or yield) one"
+            " MaterializeResult(asset_key=...) or Output(value, output_name=...) per spec, or a"
+            f" tuple of {len(a.siblings)} values in spec order"
+        )
+    found: dict[AssetKey, tuple[Any, Mapping[str, Any]]] = {}
+    for item in items:
+        if isinstance(item, MaterializeResult):
+            key = item.asset_key or (a.siblings[0] if len(a.siblings) == 1 else None)
+            if key is None:
+                raise Failure(
+                    f"{where}: a MaterializeResult without asset_key (say which spec it is for)"
+                )
+        elif isinstance(item, Output):
+            key = by_output.get(item.output_name)
+            if key is None:
+                raise Failure(
+                    f"{where}: Output(output_name={item.output_name!r}) names no spec (outputs:"
+                    f" {', '.join(by_output)})"
+                )
+        else:
+            raise Failure(
+                f"{where} gave a {type(item).__name__}; expected MaterializeResult or Output"
+            )
+        if key not in by_output.values():
+            raise Failure(f"{where}: {key.to_user_string()!r} is not one of its specs")
+        if key in found:
+            raise Failure(f"{where} gave two results for {key.to_user_string()!r}")
+        found[key] = _one_output(item, where)
+    out: dict[AssetKey, tuple[Any, dict[str, Any]]] = {}
+    for m in group:
+        if m.key not in found:
+            raise Failure(f"{where} gave no result for {m.key.to_user_string()!r}")
+        value, metadata = found[m.key]
+        extra = context.output_metadata.get("__".join(m.key.path), {})
+        out[m.key] = (
+            value,
+            normalize_metadata({**extra, **metadata}, f"asset {m.key.to_user_string()!r}"),
+        )
+    return out
 
 
 def _part_of(defs: Definitions, key: AssetKey, run_partition_key: str | None) -> str | None:
@@ -445,111 +947,3 @@ def _record_end(
         records.finish(run_id, user_key, part, status=status, when=when, error=error)
     except StorageError as exc:
         _log.warning("cannot record that %s ended %s: %s", user_key, status, exc)
-
-
-def _run_one(
-    defs: Definitions,
-    a: AssetsDefinition,
-    *,
-    run_id: str,
-    scheduled_time: datetime,
-    partition_key: str | None,
-    run_partition_key: str | None,
-    run_config: Mapping[str, Any],
-    config: Any,
-    storage: ObjectStorage,
-    records: RecordStore,
-    locks: PartitionLocks,
-    resources: SimpleNamespace,
-    values: dict[AssetKey, Any],
-    reused: set[AssetKey],
-    planned: set[AssetKey],
-    clock: Callable[[], datetime],
-    provenance: str,
-    inputs: Mapping[str, str],
-    versions: dict[AssetKey, str],
-) -> AssetOutcome:
-    key = a.key
-    user_key = key.to_user_string()
-    t0 = time.perf_counter()
-    log = logging.getLogger(f"assetcron.asset.{user_key}")
-    materialization_id = uuid.uuid4().hex
-    try:
-        records.start(run_id, user_key, partition_key, clock())
-        kwargs: dict[str, Any] = {}
-        for param, up in a.inputs.items():
-            if up in values:
-                kwargs[param] = values[up]
-                continue
-            up_def = defs.assets[up]
-            up_part = run_partition_key if up_def.partitions_def is not None else None
-            try:
-                kwargs[param] = storage.read(up, up_part)
-            except MissingValueError as exc:
-                why = "" if up in planned else " (it is not in the selection; materialize it first)"
-                raise Failure(f"{exc}{why}") from None
-            if up in reused:
-                values[up] = kwargs[param]
-        op_config = run_config.get("ops", {}).get(a.op_name, {}).get("config") or {}
-        context = AssetExecutionContext(
-            asset_key=key,
-            run_id=run_id,
-            scheduled_time=scheduled_time,
-            partition_key=partition_key,
-            run_config=run_config,
-            op_config=op_config,
-            config=config,
-            resources=resources,
-            log=log,
-            storage_dir=storage.root,
-            partitions_def=a.partitions_def,
-        )
-        if a.context_param:
-            kwargs[a.context_param] = context
-        if a.config_param:
-            kwargs[a.config_param] = config
-        for param in a.resource_params:
-            kwargs[param] = defs.resources[param]
-        value = a.fn(**kwargs)
-        locks.check(key, partition_key)
-        # Commit protocol: "Writing" first, so a run dying mid-write leaves a version no
-        # one reuses; "Stored" once the value is.
-        version = CurrentVersion("Writing", materialization_id, provenance, run_id)
-        records.set_current(user_key, partition_key, version)
-        location = storage.write(key, partition_key, value, a.output_format)
-        records.set_current(
-            user_key, partition_key, replace(version, status="Stored", location=location)
-        )
-        records.finish(
-            run_id,
-            user_key,
-            partition_key,
-            status="Materialized",
-            when=clock(),
-            location=location,
-            inputs=inputs,
-            data_version=materialization_id,
-        )
-    except Exception as exc:  # user code or storage: any error fails this asset only
-        error = _one_line(exc)
-        if not isinstance(exc, Failure | AssetcronError):
-            log.error("asset %s failed:\n%s", user_key, traceback.format_exc().rstrip())
-        _record_end(
-            records, run_id, user_key, partition_key, status="Failed", when=clock(), error=error
-        )
-        return AssetOutcome(user_key, "Failed", time.perf_counter() - t0, error)
-    except BaseException as exc:  # SIGTERM's unwinding, Ctrl-C: say so, then go on unwinding
-        why = " ".join(str(exc).split()) or type(exc).__name__
-        _record_end(
-            records,
-            run_id,
-            user_key,
-            partition_key,
-            status="Interrupted",
-            when=clock(),
-            error=f"interrupted: {why}",
-        )
-        raise
-    values[key] = value
-    versions[key] = materialization_id
-    return AssetOutcome(user_key, "Materialized", time.perf_counter() - t0)

@@ -14,10 +14,13 @@ Object shape (``version`` 1; readers ignore fields they do not know)::
     {"version": 1, "runId": str, "assetKey": "a/b", "partitionKey": str|null,
      "status": "Started"|"Materialized"|"Failed"|"Interrupted",
      "startTime": ISO 8601 UTC, "endTime": ISO 8601 UTC|null, "error": str|null,
-     "location": str|null, "inputs": {"<asset key>": str}|null, "dataVersion": str|null}
+     "location": str|null, "inputs": {"<asset key>": str}|null, "dataVersion": str|null,
+     "metadata": {...}|null}
 
 ``inputs`` (each input's materialization id, as read) and ``dataVersion`` (this
-materialization's id) say what produced a value. Beside the records, one
+materialization's id) say what produced a value; ``metadata`` is what the asset reported
+(``MaterializeResult``/``Output`` metadata, ``context.add_output_metadata``; JSON data,
+at most 16 KiB: :mod:`assetcron._results`). Beside the records, one
 :class:`CurrentVersion` per asset partition (``versions/<key parts>/<partition>.json``)
 says which materialization the stored value is and under which provenance key it was
 produced: reuse across runs compares it with the provenance of the run at hand
@@ -59,6 +62,7 @@ class MaterializationRecord:
     location: str | None = None
     inputs: Mapping[str, str] | None = field(default=None)
     data_version: str | None = None
+    metadata: Mapping[str, Any] | None = field(default=None)
 
     def to_json(self) -> bytes:
         """The stored object (see the module docstring)."""
@@ -74,6 +78,7 @@ class MaterializationRecord:
             "location": self.location,
             "inputs": dict(self.inputs) if self.inputs is not None else None,
             "dataVersion": self.data_version,
+            "metadata": dict(self.metadata) if self.metadata is not None else None,
         }
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -86,6 +91,7 @@ class MaterializationRecord:
             raise ValueError(f"unknown status {doc.get('status')!r}")
         end = doc.get("endTime")
         inputs = doc.get("inputs")
+        metadata = doc.get("metadata")
         return cls(
             run_id=str(doc["runId"]),
             asset_key=str(doc["assetKey"]),
@@ -97,6 +103,7 @@ class MaterializationRecord:
             location=doc.get("location"),
             inputs={str(k): str(v) for k, v in inputs.items()} if inputs is not None else None,
             data_version=doc.get("dataVersion"),
+            metadata=dict(metadata) if isinstance(metadata, dict) else None,
         )
 
 
@@ -227,11 +234,13 @@ class RecordStore:
         location: str | None = None,
         inputs: Mapping[str, str] | None = None,
         data_version: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
         """Record the outcome (``Materialized``, ``Failed`` or ``Interrupted``) at
         ``when`` (UTC), keeping the start time of the ``Started`` record (``when`` when
         there is none); ``inputs`` (input asset key -> materialization id read) and
-        ``data_version`` (this materialization's id) say what produced the value."""
+        ``data_version`` (this materialization's id) say what produced the value;
+        ``metadata`` is what the asset reported."""
         if status not in RECORD_STATUSES[1:]:
             raise ValueError(f"not a final status: {status!r}")
         started = self.get(run_id, asset_key, partition_key)
@@ -245,6 +254,7 @@ class RecordStore:
                 location=location,
                 inputs=dict(inputs) if inputs is not None else base.inputs,
                 data_version=data_version or base.data_version,
+                metadata=dict(metadata) if metadata is not None else base.metadata,
             )
         )
 

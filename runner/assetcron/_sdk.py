@@ -8,8 +8,9 @@ bound (decided when the asset is defined, refined when ``Definitions`` is built)
 * a parameter annotated with a ``pydantic.BaseModel`` subclass receives this asset's
   ``ops.<op name>.config`` validated into that model (Dagster's typed ``Config``);
   ``config_schema=Model`` does the same and exposes it as ``context.config``;
-* a parameter named in ``required_resource_keys``, or named after a resource of the
-  ``Definitions`` while no asset has that key, receives the resource;
+* a parameter annotated with a ``ConfigurableResource`` subclass, or named in
+  ``required_resource_keys``, or named after a resource of the ``Definitions`` while no
+  asset has that key, receives the resource of that name;
 * every other parameter is an upstream asset whose stored value is passed in: the key
   is the last part of a matching ``deps`` entry, or else the parameter name prefixed
   with the asset's ``key_prefix`` (Dagster's rule for inferred asset ins).
@@ -33,24 +34,52 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType, SimpleNamespace
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeAlias, TypeVar, overload
 
-from assetcron._errors import InvalidDefinitionError, RunConfigError
+from assetcron._errors import InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetGraph, AssetKey, AssetNode, CoercibleToAssetKey
 from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._policy import RetryPolicy
+from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinition
 
 __all__ = [
+    "AssetCheckExecutionContext",
+    "AssetCheckKey",
+    "AssetChecksDefinition",
     "AssetExecutionContext",
+    "AssetIn",
+    "AssetSpec",
     "AssetsDefinition",
     "Definitions",
+    "MultiAssetsDefinition",
     "OutputFormat",
     "asset",
+    "asset_check",
+    "multi_asset",
 ]
+
+#: What ``deps`` lists: keys (``"a/b"`` has two parts) and asset definitions or specs.
+CoercibleToAssetDep: TypeAlias = (
+    "CoercibleToAssetKey | AssetsDefinition | MultiAssetsDefinition | AssetSpec"
+)
 
 #: How an asset's output is stored: Python pickle (any object) or JSON (plain data).
 OutputFormat = Literal["pickle", "json"]
 
 _CONTEXT_PARAM = "context"
+#: The asset key of a context made by ``build_asset_context`` until it is passed to an
+#: asset called directly.
+UNBOUND_KEY = AssetKey("__unbound_asset__")
+_T = TypeVar("_T")
+
+
+def _is_resource_class(annotation: object) -> bool:
+    """Whether ``annotation`` is a ``ConfigurableResource`` subclass (then the module
+    defining it is loaded already)."""
+    module = sys.modules.get("assetcron._configurable")
+    if module is None or not isinstance(annotation, type):
+        return False
+    return issubclass(annotation, module.ConfigurableResource)
 
 
 def _is_pydantic_model(annotation: object) -> bool:
@@ -92,11 +121,22 @@ class AssetsDefinition:
     partitions_def: DailyPartitionsDefinition | None = None
     output_format: OutputFormat = "pickle"
     code_version: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    retry_policy: RetryPolicy | None = None
+    #: The op name of a ``multi_asset`` (shared by its assets), else ``None``.
+    op: str | None = None
+    #: Every key of this asset's ``multi_asset``, in spec order (``()`` for ``@asset``).
+    siblings: tuple[AssetKey, ...] = ()
 
     @property
     def op_name(self) -> str:
         """The name this asset is configured under in ``ops`` (Dagster's op name)."""
-        return op_name(self.key)
+        return self.op or op_name(self.key)
+
+    @property
+    def keys(self) -> tuple[AssetKey, ...]:
+        """The keys this definition materializes (Dagster's ``AssetsDefinition.keys``)."""
+        return (self.key,)
 
     def __post_init__(self) -> None:
         # The graph's view of this asset is fixed once it is defined: build (and
@@ -121,6 +161,11 @@ class AssetsDefinition:
         return node
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for arg in (*args, *kwargs.values()):
+            if isinstance(arg, AssetExecutionContext) and arg.asset_key == UNBOUND_KEY:
+                # build_asset_context(): the context learns which asset it is given to.
+                arg.asset_key = self.key
+                arg.partitions_def = self.partitions_def
         return self.fn(*args, **kwargs)
 
     def validate_config(self, op_config: Mapping[str, Any] | None) -> Any:
@@ -153,6 +198,10 @@ class AssetsDefinition:
                 f"{where}: field {loc!r}: {first['msg']}"
                 + (f" ({exc.error_count()} errors)" if exc.error_count() > 1 else "")
             ) from None
+        if "assetcron._configurable" in sys.modules:  # a Config may hold EnvVar fields
+            from assetcron._configurable import resolve_env_vars
+
+            value = resolve_env_vars(value, where)
         unknown = unknown_fields(raw, value.model_dump(by_alias=True))
         if unknown:
             raise RunConfigError(f"{where}: unexpected field {unknown!r} (not in the config model)")
@@ -202,92 +251,264 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
         return dict(getattr(fn, "__annotations__", {}))
 
 
-def _build(
+@dataclass(frozen=True, init=False)
+class AssetIn:
+    """Where an asset parameter's value comes from (Dagster's ``AssetIn``):
+    ``ins={"orders": AssetIn("raw/orders")}`` passes asset ``raw/orders`` as parameter
+    ``orders``. ``key`` (a string is a user string: ``"a/b"`` has two parts, as in
+    ``deps``) or ``key_prefix`` (then the key is ``[*key_prefix, parameter name]``).
+    ``input_manager_key``, ``partition_mapping`` and ``dagster_type`` are refused: a
+    value is read from the run's storage, for the run's partition, as stored.
+    """
+
+    key: AssetKey | None
+    metadata: Mapping[str, Any]
+    key_prefix: tuple[str, ...] | None
+
+    def __init__(  # noqa: PLR0917 - Dagster's signature
+        self,
+        key: CoercibleToAssetKey | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        key_prefix: str | Sequence[str] | None = None,
+        input_manager_key: str | None = None,
+        partition_mapping: object | None = None,
+        dagster_type: object | None = None,
+    ) -> None:
+        if key is not None and key_prefix is not None:
+            raise InvalidDefinitionError("AssetIn: give key or key_prefix, not both")
+        if input_manager_key is not None:
+            raise InvalidDefinitionError(
+                "AssetIn(input_manager_key=...) is not supported: inputs are read from the"
+                " run's storage (--storage / ASSETCRON_STORAGE)"
+            )
+        if partition_mapping is not None:
+            raise InvalidDefinitionError(
+                "AssetIn(partition_mapping=...) is not supported: an input is read for the"
+                " run's partition (or unpartitioned)"
+            )
+        if dagster_type is not None:
+            raise InvalidDefinitionError(
+                "AssetIn(dagster_type=...) is not supported: annotate the parameter instead"
+            )
+        object.__setattr__(self, "key", None if key is None else _dep_key(key))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(metadata or {})))
+        object.__setattr__(
+            self, "key_prefix", None if key_prefix is None else _coerce_strs(key_prefix)
+        )
+
+
+#: Dagster ``@asset`` parameters assetcron refuses, and why (with what to use instead).
+_REFUSED: dict[str, str] = {
+    "resource_defs": "give resources to Definitions(resources=...)",
+    "hooks": "hooks are not supported (do follow-up work in a downstream asset)",
+    "io_manager_def": (
+        "storage is configured per run by --storage / ASSETCRON_STORAGE (a directory or"
+        " an s3://, gs:// or az:// URI); output_format='pickle'|'json' picks the format"
+    ),
+    "dagster_type": "type checks are not supported (validate in the asset or an @asset_check)",
+    "op_tags": "pod settings (resources, node selector, ...) go on the AssetJob's template",
+    "automation_condition": (
+        "assetcron runs assets on schedules (define_asset_job + ScheduleDefinition)"
+    ),
+    "freshness_policy": "freshness is not tracked (check recency in an @asset_check)",
+    "backfill_policy": (
+        "a run materializes one partition: backfill with one run per partition"
+        " (assetcron asset materialize --partition-key)"
+    ),
+    "check_specs": "define each check with @asset_check(asset=...)",
+    "pool": "run concurrency is set by the AssetSchedule's concurrencyPolicy",
+}
+
+
+def _refuse_options(where: str, options: Mapping[str, Any]) -> None:
+    """Raise for the first refused Dagster option that was given (see ``_REFUSED``)."""
+    if not options:
+        return
+    for option, why in _REFUSED.items():
+        if options.get(option):
+            raise InvalidDefinitionError(f"{where}: {option} is not supported: {why}")
+    if options.get("is_virtual"):
+        raise InvalidDefinitionError(
+            f"{where}: is_virtual is not supported: every assetcron asset is materialized"
+        )
+    if options.get("output_required") is False:
+        raise InvalidDefinitionError(
+            f"{where}: output_required=False is not supported: an asset stores a value (or"
+            " returns MaterializeResult) on every run"
+        )
+    io_manager_key = options.get("io_manager_key")
+    if io_manager_key not in (None, "io_manager"):
+        raise InvalidDefinitionError(
+            f"{where}: io_manager_key={io_manager_key!r} is not supported: "
+            + _REFUSED["io_manager_def"]
+        )
+
+
+def _kinds(kinds: Iterable[str] | None, compute_kind: str | None, where: str) -> frozenset[str]:
+    if compute_kind is not None and kinds:
+        raise InvalidDefinitionError(f"{where}: give kinds or compute_kind, not both")
+    if compute_kind is not None:
+        return frozenset({compute_kind})  # Dagster's deprecated spelling of one kind
+    return frozenset(_coerce_strs(kinds))
+
+
+@dataclass
+class _Binding:
+    """How a function's parameters bind (see the module docstring)."""
+
+    inputs: dict[str, AssetKey]
+    resource_params: list[str]
+    context_param: str | None
+    config_param: str | None
+    config_model: type[Any] | None
+
+
+def _bind(
     fn: Callable[..., Any],
     *,
-    name: str | None,
-    key: CoercibleToAssetKey | None,
-    key_prefix: str | Sequence[str] | None,
-    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None,
-    group_name: str | None,
-    tags: Mapping[str, str] | None,
-    owners: Iterable[str] | None,
-    kinds: Iterable[str] | None,
-    description: str | None,
+    where: str,
+    prefix: tuple[str, ...],
+    explicit_deps: Sequence[AssetKey],
+    ins: Mapping[str, AssetIn] | None,
+    resource_keys: frozenset[str],
     config_schema: type[Any] | None,
-    partitions_def: DailyPartitionsDefinition | None,
-    required_resource_keys: Iterable[str] | None,
-    output_format: OutputFormat,
-    code_version: str | None = None,
-) -> AssetsDefinition:
-    if not callable(fn):
-        raise InvalidDefinitionError(f"@asset expects a function, got {fn!r}")
-    prefix = _coerce_strs(key_prefix)
-    if key is not None:
-        if name is not None or prefix:
-            raise InvalidDefinitionError("@asset: pass either key or name/key_prefix, not both")
-        asset_key = AssetKey.from_coercible(key)
-    else:
-        asset_key = AssetKey([*prefix, name or fn.__name__])
-    where = f"asset {asset_key.to_user_string()!r}"
-    if output_format not in ("pickle", "json"):
-        raise InvalidDefinitionError(f"{where}: output_format must be 'pickle' or 'json'")
-    if partitions_def is not None and not isinstance(partitions_def, DailyPartitionsDefinition):
-        raise InvalidDefinitionError(f"{where}: partitions_def must be DailyPartitionsDefinition")
+) -> _Binding:
     if config_schema is not None and not _is_pydantic_model(config_schema):
         raise InvalidDefinitionError(f"{where}: config_schema must be a pydantic BaseModel class")
-
-    explicit_deps = [_dep_key(d) for d in (deps or ())]
     by_last_part = {d.path[-1]: d for d in explicit_deps}
-    resource_keys = frozenset(_coerce_strs(required_resource_keys))
     hints = _type_hints(fn)
-
-    inputs: dict[str, AssetKey] = {}
-    resource_params: list[str] = []
-    context_param: str | None = None
-    config_param: str | None = None
-    config_model = config_schema
-    for param in inspect.signature(fn).parameters.values():
+    params = inspect.signature(fn).parameters
+    ins_map = dict(ins or {})
+    for name, spec in ins_map.items():
+        if name not in params:
+            raise InvalidDefinitionError(
+                f"{where}: ins names {name!r}, which is not a parameter of the function"
+            )
+        if not isinstance(spec, AssetIn):
+            raise InvalidDefinitionError(f"{where}: ins[{name!r}] must be an AssetIn")
+    b = _Binding({}, [], None, None, config_schema)
+    for param in params.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         annotation = hints.get(param.name)
-        if param.name == _CONTEXT_PARAM:
-            context_param = param.name
+        if param.name in ins_map:
+            spec = ins_map[param.name]
+            b.inputs[param.name] = spec.key or AssetKey(
+                [*(spec.key_prefix if spec.key_prefix is not None else prefix), param.name]
+            )
+        elif param.name == _CONTEXT_PARAM:
+            b.context_param = param.name
+        elif _is_resource_class(annotation) or param.name in resource_keys:
+            b.resource_params.append(param.name)  # Dagster binds resources by annotation too
         elif _is_pydantic_model(annotation):
-            if config_param is not None:
+            if b.config_param is not None:
                 raise InvalidDefinitionError(f"{where}: more than one config parameter")
             if config_schema is not None and annotation is not config_schema:
                 raise InvalidDefinitionError(
                     f"{where}: config parameter {param.name!r} does not match config_schema"
                 )
-            config_param, config_model = param.name, annotation
-        elif param.name in resource_keys:
-            resource_params.append(param.name)
+            b.config_param, b.config_model = param.name, annotation
         elif param.name in by_last_part:
-            inputs[param.name] = by_last_part[param.name]
+            b.inputs[param.name] = by_last_part[param.name]
         else:
-            inputs[param.name] = AssetKey([*prefix, param.name])
-    all_deps = tuple(dict.fromkeys([*explicit_deps, *inputs.values()]))
+            b.inputs[param.name] = AssetKey([*prefix, param.name])
+    return b
+
+
+def _asset_key(
+    fn: Callable[..., Any],
+    name: str | None,
+    key: CoercibleToAssetKey | None,
+    prefix: tuple[str, ...],
+) -> AssetKey:
+    if key is not None:
+        if name is not None or prefix:
+            raise InvalidDefinitionError("@asset: pass either key or name/key_prefix, not both")
+        return AssetKey.from_coercible(key)
+    return AssetKey([*prefix, name or fn.__name__])
+
+
+def _check_common(
+    where: str,
+    output_format: str,
+    partitions_def: object,
+    retry_policy: object,
+) -> None:
+    if output_format not in ("pickle", "json"):
+        raise InvalidDefinitionError(f"{where}: output_format must be 'pickle' or 'json'")
+    if partitions_def is not None and not isinstance(partitions_def, DailyPartitionsDefinition):
+        raise InvalidDefinitionError(
+            f"{where}: partitions_def must be DailyPartitionsDefinition (dynamic, static and"
+            " multi partitions are not supported)"
+        )
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise InvalidDefinitionError(f"{where}: retry_policy must be a RetryPolicy")
+
+
+def _build(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    key_prefix: str | Sequence[str] | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    group_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    compute_kind: str | None = None,
+    description: str | None = None,
+    config_schema: type[Any] | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    output_format: OutputFormat = "pickle",
+    code_version: str | None = None,
+    **refused: Any,
+) -> AssetsDefinition:
+    if not callable(fn):
+        raise InvalidDefinitionError(f"@asset expects a function, got {fn!r}")
+    prefix = _coerce_strs(key_prefix)
+    asset_key = _asset_key(fn, name, key, prefix)
+    where = f"asset {asset_key.to_user_string()!r}"
+    _refuse_options(where, refused)
+    _check_common(where, output_format, partitions_def, retry_policy)
+    explicit_deps = [k for d in (deps or ()) for k in _dep_keys(d)]
+    resource_keys = frozenset(_coerce_strs(required_resource_keys))
+    b = _bind(
+        fn,
+        where=where,
+        prefix=prefix,
+        explicit_deps=explicit_deps,
+        ins=ins,
+        resource_keys=resource_keys,
+        config_schema=config_schema,
+    )
+    all_deps = tuple(dict.fromkeys([*explicit_deps, *b.inputs.values()]))
     if asset_key in all_deps:
         raise InvalidDefinitionError(f"{where} depends on itself")
     return AssetsDefinition(
         key=asset_key,
         fn=fn,
         deps=all_deps,
-        inputs=MappingProxyType(inputs),
+        inputs=MappingProxyType(b.inputs),
         group_name=group_name or "default",
         tags=MappingProxyType(dict(tags or {})),
         owners=_coerce_strs(owners),
-        kinds=frozenset(_coerce_strs(kinds)),
+        kinds=_kinds(kinds, compute_kind, where),
         description=description if description is not None else inspect.getdoc(fn),
-        config_model=config_model,
-        config_param=config_param,
-        context_param=context_param,
-        resource_params=tuple(resource_params),
-        required_resource_keys=resource_keys,
+        config_model=b.config_model,
+        config_param=b.config_param,
+        context_param=b.context_param,
+        resource_params=tuple(b.resource_params),
+        required_resource_keys=resource_keys | set(b.resource_params),
         partitions_def=partitions_def,
         output_format=output_format,
         code_version=code_version,
+        metadata=MappingProxyType(dict(metadata or {})),
+        retry_policy=retry_policy,
     )
 
 
@@ -299,19 +520,36 @@ def asset(fn: Callable[..., Any], /) -> AssetsDefinition: ...
 def asset(
     *,
     name: str | None = None,
-    key: CoercibleToAssetKey | None = None,
     key_prefix: str | Sequence[str] | None = None,
-    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
-    group_name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
-    owners: Iterable[str] | None = None,
-    kinds: Iterable[str] | None = None,
     description: str | None = None,
     config_schema: type[Any] | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
     required_resource_keys: Iterable[str] | None = None,
-    output_format: OutputFormat = "pickle",
+    resource_defs: Mapping[str, object] | None = None,
+    hooks: object | None = None,
+    io_manager_def: object | None = None,
+    io_manager_key: str | None = None,
+    dagster_type: object | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    op_tags: Mapping[str, Any] | None = None,
+    group_name: str | None = None,
+    output_required: bool = True,
+    automation_condition: object | None = None,
+    freshness_policy: object | None = None,
+    backfill_policy: object | None = None,
+    retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    check_specs: Sequence[object] | None = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    pool: str | None = None,
+    is_virtual: bool = False,
+    compute_kind: str | None = None,
+    output_format: OutputFormat = "pickle",
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -320,50 +558,100 @@ def asset(
     /,
     *,
     name: str | None = None,
-    key: CoercibleToAssetKey | None = None,
     key_prefix: str | Sequence[str] | None = None,
-    deps: Iterable[CoercibleToAssetKey | AssetsDefinition] | None = None,
-    group_name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[CoercibleToAssetDep] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
-    owners: Iterable[str] | None = None,
-    kinds: Iterable[str] | None = None,
     description: str | None = None,
     config_schema: type[Any] | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
     required_resource_keys: Iterable[str] | None = None,
-    output_format: OutputFormat = "pickle",
+    resource_defs: Mapping[str, object] | None = None,
+    hooks: object | None = None,
+    io_manager_def: object | None = None,
+    io_manager_key: str | None = None,
+    dagster_type: object | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    op_tags: Mapping[str, Any] | None = None,
+    group_name: str | None = None,
+    output_required: bool = True,
+    automation_condition: object | None = None,
+    freshness_policy: object | None = None,
+    backfill_policy: object | None = None,
+    retry_policy: RetryPolicy | None = None,
     code_version: str | None = None,
+    key: CoercibleToAssetKey | None = None,
+    check_specs: Sequence[object] | None = None,
+    owners: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    pool: str | None = None,
+    is_virtual: bool = False,
+    compute_kind: str | None = None,
+    output_format: OutputFormat = "pickle",
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Define an asset from a function, as Dagster's ``@asset`` (bare or with arguments).
 
     The key is ``key`` or ``[*key_prefix, name or fn.__name__]``. ``deps`` lists
     upstream assets whose values are not passed (strings are user strings, ``"a/b"``
-    has two parts; ``AssetsDefinition`` objects are accepted). ``group_name`` defaults
-    to ``"default"``; ``description`` to the docstring. ``output_format`` picks how the
-    returned value is stored (``"pickle"`` default, or ``"json"``). ``code_version``
-    (Dagster's): a stored value is reused only while it stays the same; without it any
-    change to the code location's Python files recomputes the asset. Parameter binding is
-    described in the module docstring. Programmatic use:
-    ``asset(name="a1", deps=["a0"], group_name="g")(fn)``.
+    has two parts; ``AssetsDefinition`` objects are accepted); ``ins`` maps parameters
+    to the assets passed in (:class:`AssetIn`). ``group_name`` defaults to
+    ``"default"``; ``description`` to the docstring; ``metadata`` is free-form
+    definition metadata; ``compute_kind`` is Dagster's older spelling of one of
+    ``kinds``. ``output_format`` (assetcron's) picks how the returned value is stored
+    (``"pickle"`` default, or ``"json"``). ``code_version`` (Dagster's): a stored value
+    is reused only while it stays the same; without it any change to the code
+    location's Python files recomputes the asset. ``retry_policy``
+    (:class:`~assetcron.RetryPolicy`) retries the function in the run's process.
+    Parameter binding is described in the module docstring. The function may return
+    its value, ``Output(value, metadata=...)`` or ``MaterializeResult(metadata=...)``.
+    Programmatic use: ``asset(name="a1", deps=["a0"], group_name="g")(fn)``.
 
-    Raises :class:`InvalidDefinitionError` for an inconsistent definition.
+    Refused with the reason and what to use: ``io_manager_key`` other than
+    ``"io_manager"`` and ``io_manager_def`` (storage is per run: ``--storage`` /
+    ``ASSETCRON_STORAGE``), ``resource_defs``, ``hooks``, ``dagster_type``,
+    ``op_tags``, ``automation_condition``, ``freshness_policy``, ``backfill_policy``,
+    ``check_specs``, ``pool``, ``is_virtual``, ``output_required=False``, partitions
+    other than :class:`DailyPartitionsDefinition`.
+
+    Raises :class:`InvalidDefinitionError` for an inconsistent or refused definition.
     """
     options: dict[str, Any] = {
         "name": name,
         "key": key,
         "key_prefix": key_prefix,
+        "ins": ins,
         "deps": deps,
+        "metadata": metadata,
         "group_name": group_name,
         "tags": tags,
         "owners": owners,
         "kinds": kinds,
+        "compute_kind": compute_kind,
         "description": description,
         "config_schema": config_schema,
         "partitions_def": partitions_def,
         "required_resource_keys": required_resource_keys,
+        "retry_policy": retry_policy,
         "output_format": output_format,
         "code_version": code_version,
     }
+    # Refused unless left at their defaults (see _REFUSED); only those given are passed.
+    refused = {
+        "resource_defs": resource_defs,
+        "hooks": hooks,
+        "io_manager_def": io_manager_def,
+        "io_manager_key": None if io_manager_key == "io_manager" else io_manager_key,
+        "dagster_type": dagster_type,
+        "op_tags": op_tags,
+        "output_required": None if output_required else False,
+        "automation_condition": automation_condition,
+        "freshness_policy": freshness_policy,
+        "backfill_policy": backfill_policy,
+        "check_specs": check_specs,
+        "pool": pool,
+        "is_virtual": is_virtual or None,
+    }
+    options.update((k, v) for k, v in refused.items() if v is not None)
     if fn is not None:
         return _build(fn, **options)
 
@@ -373,8 +661,256 @@ def asset(
     return decorator
 
 
+@dataclass(frozen=True, init=False)
+class AssetSpec:
+    """One asset of a ``multi_asset`` (Dagster's ``AssetSpec``): its key (a string is a
+    user string, ``"a/b"`` has two parts) and metadata.
+
+    An ``AssetSpec`` on its own (an external asset, which something outside assetcron
+    materializes) is refused by ``Definitions``; ``skippable``, ``automation_condition``,
+    ``freshness_policy`` and ``is_virtual`` are refused too.
+    """
+
+    key: AssetKey
+    deps: tuple[AssetKey, ...]
+    description: str | None
+    metadata: Mapping[str, Any]
+    group_name: str | None
+    code_version: str | None
+    owners: tuple[str, ...]
+    tags: Mapping[str, str]
+    kinds: frozenset[str]
+    partitions_def: DailyPartitionsDefinition | None
+
+    def __init__(
+        self,
+        key: CoercibleToAssetKey,
+        *,
+        deps: Iterable[Any] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        skippable: bool = False,
+        group_name: str | None = None,
+        code_version: str | None = None,
+        automation_condition: object | None = None,
+        owners: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        kinds: Iterable[str] | None = None,
+        partitions_def: DailyPartitionsDefinition | None = None,
+        freshness_policy: object | None = None,
+        is_virtual: bool = False,
+    ) -> None:
+        spec_key = _dep_key(key)
+        where = f"AssetSpec {spec_key.to_user_string()!r}"
+        if skippable:
+            raise InvalidDefinitionError(
+                f"{where}: skippable is not supported: every asset of a multi_asset is stored"
+                " on every run (split the multi_asset)"
+            )
+        _refuse_options(
+            where,
+            {
+                "automation_condition": automation_condition,
+                "freshness_policy": freshness_policy,
+                "is_virtual": is_virtual,
+            },
+        )
+        _check_common(where, "pickle", partitions_def, None)
+        object.__setattr__(self, "key", spec_key)
+        object.__setattr__(self, "deps", tuple(k for d in (deps or ()) for k in _dep_keys(d)))
+        object.__setattr__(self, "description", description)
+        object.__setattr__(self, "metadata", MappingProxyType(dict(metadata or {})))
+        object.__setattr__(self, "group_name", group_name)
+        object.__setattr__(self, "code_version", code_version)
+        object.__setattr__(self, "owners", tuple(owners or ()))
+        object.__setattr__(self, "tags", MappingProxyType(dict(tags or {})))
+        object.__setattr__(self, "kinds", frozenset(_coerce_strs(kinds)))
+        object.__setattr__(self, "partitions_def", partitions_def)
+
+    def replace_attributes(self, **changes: Any) -> AssetSpec:
+        """A copy with some attributes replaced (Dagster's ``replace_attributes``)."""
+        current: dict[str, Any] = {
+            "deps": self.deps,
+            "description": self.description,
+            "metadata": self.metadata,
+            "group_name": self.group_name,
+            "code_version": self.code_version,
+            "owners": self.owners,
+            "tags": self.tags,
+            "kinds": self.kinds,
+            "partitions_def": self.partitions_def,
+        }
+        key = changes.pop("key", self.key)
+        unknown = sorted(set(changes) - set(current))
+        if unknown:
+            raise InvalidDefinitionError(f"AssetSpec.replace_attributes: unknown {unknown[0]!r}")
+        return AssetSpec(key, **{**current, **changes})
+
+
+class MultiAssetsDefinition:
+    """The assets one function materializes together (what ``multi_asset`` returns;
+    Dagster's ``AssetsDefinition`` with several keys). ``Definitions(assets=...)`` and
+    selections take it as its assets; calling it calls the function."""
+
+    def __init__(self, op_name: str, fn: Callable[..., Any], assets: Sequence[AssetsDefinition]):
+        self.op_name = op_name
+        self.fn = fn
+        self.assets: tuple[AssetsDefinition, ...] = tuple(assets)
+
+    @property
+    def keys(self) -> tuple[AssetKey, ...]:
+        """The keys of its assets, in spec order."""
+        return tuple(a.key for a in self.assets)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        keys = ", ".join(k.to_user_string() for k in self.keys)
+        return f"MultiAssetsDefinition({self.op_name!r}: {keys})"
+
+
+def _dep_keys(dep: Any) -> tuple[AssetKey, ...]:
+    """The keys a ``deps`` entry stands for (a definition of several assets: all)."""
+    if isinstance(dep, MultiAssetsDefinition):
+        return dep.keys
+    if isinstance(dep, AssetSpec):
+        return (dep.key,)
+    return (_dep_key(dep),)
+
+
+def multi_asset(
+    *,
+    outs: Mapping[str, object] | None = None,
+    name: str | None = None,
+    ins: Mapping[str, AssetIn] | None = None,
+    deps: Iterable[Any] | None = None,
+    description: str | None = None,
+    config_schema: type[Any] | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    internal_asset_deps: Mapping[str, object] | None = None,
+    partitions_def: DailyPartitionsDefinition | None = None,
+    hooks: object | None = None,
+    backfill_policy: object | None = None,
+    op_tags: Mapping[str, Any] | None = None,
+    can_subset: bool = False,
+    resource_defs: Mapping[str, object] | None = None,
+    group_name: str | None = None,
+    retry_policy: RetryPolicy | None = None,
+    code_version: str | None = None,
+    specs: Sequence[AssetSpec] | None = None,
+    check_specs: Sequence[object] | None = None,
+    pool: str | None = None,
+    output_format: OutputFormat = "pickle",
+) -> Callable[[Callable[..., Any]], MultiAssetsDefinition]:
+    """Several assets made by one function call (Dagster's ``@multi_asset(specs=...)``).
+
+    The function's parameters bind as ``@asset``'s; it returns (or yields) one
+    ``MaterializeResult(asset_key=..., value=...)`` or ``Output(value,
+    output_name="<key joined by __>")`` per spec, or a tuple of values in spec order.
+    Every asset depends on all of ``deps``, the specs' ``deps`` and the inputs (the
+    function runs once, after all of them). Run config is ``ops.<name>.config``
+    (``name`` defaults to the function's). A run selecting only some of the assets
+    calls the function and stores those (``context.selected_asset_keys``; with
+    ``can_subset=True`` the function may give only those). ``group_name``,
+    ``code_version`` and ``partitions_def`` apply to specs without their own.
+
+    Refused with the reason: ``outs`` (give ``specs=[AssetSpec(...)]``),
+    ``internal_asset_deps``, ``check_specs`` and the ``@asset`` options it refuses.
+    """
+    where = f"multi_asset {name!r}" if name else "multi_asset"
+    if outs:
+        raise InvalidDefinitionError(
+            f"{where}: outs is not supported: give specs=[AssetSpec(key, ...)]; an Output's"
+            " output_name is its key joined by '__'"
+        )
+    if internal_asset_deps:
+        raise InvalidDefinitionError(
+            f"{where}: internal_asset_deps is not supported: every asset of a multi_asset"
+            " depends on all its inputs (split it for finer lineage)"
+        )
+    _refuse_options(
+        where,
+        {
+            "hooks": hooks,
+            "backfill_policy": backfill_policy,
+            "op_tags": op_tags,
+            "resource_defs": resource_defs,
+            "check_specs": check_specs,
+            "pool": pool,
+        },
+    )
+    listed = list(specs or ())
+    if not listed:
+        raise InvalidDefinitionError(f"{where}: give specs=[AssetSpec(key, ...), ...]")
+    for spec in listed:
+        if not isinstance(spec, AssetSpec):
+            raise InvalidDefinitionError(f"{where}: specs must be AssetSpec objects, got {spec!r}")
+
+    def decorator(fn: Callable[..., Any]) -> MultiAssetsDefinition:
+        if not callable(fn):
+            raise InvalidDefinitionError(f"@multi_asset expects a function, got {fn!r}")
+        op = name or fn.__name__
+        here = f"multi_asset {op!r}"
+        _check_common(here, output_format, partitions_def, retry_policy)
+        keys = tuple(s.key for s in listed)
+        if len(set(keys)) != len(keys):
+            raise InvalidDefinitionError(f"{here}: two specs have the same key")
+        parts = {s.partitions_def or partitions_def for s in listed}
+        if len(parts) > 1:
+            raise InvalidDefinitionError(
+                f"{here}: its specs have different partitions definitions (one run writes one"
+                " partition)"
+            )
+        explicit = [k for d in (deps or ()) for k in _dep_keys(d)]
+        resource_keys = frozenset(_coerce_strs(required_resource_keys))
+        b = _bind(
+            fn,
+            where=here,
+            prefix=(),
+            explicit_deps=explicit,
+            ins=ins,
+            resource_keys=resource_keys,
+            config_schema=config_schema,
+        )
+        spec_deps = [k for s in listed for k in s.deps]
+        all_deps = tuple(dict.fromkeys([*explicit, *spec_deps, *b.inputs.values()]))
+        inside = sorted(k.to_user_string() for k in set(all_deps) & set(keys))
+        if inside:
+            raise InvalidDefinitionError(f"{here}: depends on its own asset {inside[0]!r}")
+        members = [
+            AssetsDefinition(
+                key=s.key,
+                fn=fn,
+                deps=all_deps,
+                inputs=MappingProxyType(dict(b.inputs)),
+                group_name=s.group_name or group_name or "default",
+                tags=s.tags,
+                owners=s.owners,
+                kinds=s.kinds,
+                description=s.description or description or inspect.getdoc(fn),
+                config_model=b.config_model,
+                config_param=b.config_param,
+                context_param=b.context_param,
+                resource_params=tuple(b.resource_params),
+                required_resource_keys=resource_keys | set(b.resource_params),
+                partitions_def=s.partitions_def or partitions_def,
+                output_format=output_format,
+                code_version=s.code_version or code_version,
+                metadata=s.metadata,
+                retry_policy=retry_policy,
+                op=op,
+                siblings=keys,
+            )
+            for s in listed
+        ]
+        return MultiAssetsDefinition(op, fn, members)
+
+    return decorator
+
+
 class Definitions:
-    """A code location's assets and resources (Dagster's ``Definitions``).
+    """A code location's assets, resources, jobs and schedules (Dagster's ``Definitions``).
 
     Builds the :class:`AssetGraph` at construction, so a duplicate key, a dependency on
     an undefined asset (:class:`InvalidDefinitionError`) or a cycle
@@ -382,21 +918,71 @@ class Definitions:
     A parameter that names no asset but names a resource is bound to that resource.
     Raises :class:`InvalidDefinitionError` when an asset requires a resource that is
     not provided.
+
+    ``jobs`` (from ``define_asset_job``) and ``schedules`` (``ScheduleDefinition``,
+    ``@schedule``) are checked too: names are unique, every job's selection resolves
+    against the assets (unknown keys with a "did you mean" hint) to assets sharing one
+    partitions definition, a schedule's job is in ``jobs`` (a job given to a schedule as
+    an object is added, as in Dagster) and its required resources exist.
+
+    Refused, with what to use instead: ``sensors`` (no long-running daemon: use a
+    schedule whose function returns ``SkipReason``), ``executor`` (one run is one pod)
+    and ``loggers`` (runs log to the pod's stderr).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - Dagster's signature, positional parameters included
         self,
-        assets: Iterable[AssetsDefinition] = (),
+        assets: Iterable[
+            AssetsDefinition | MultiAssetsDefinition | AssetSpec | AssetChecksDefinition
+        ]
+        | None = None,
+        schedules: Iterable[ScheduleDefinition] | None = None,
+        sensors: Iterable[Any] | None = None,
+        jobs: Iterable[UnresolvedAssetJobDefinition] | None = None,
         resources: Mapping[str, Any] | None = None,
+        executor: object | None = None,
+        loggers: Mapping[str, Any] | None = None,
+        asset_checks: Iterable[AssetChecksDefinition] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
+        if sensors:
+            raise InvalidDefinitionError(
+                "Definitions(sensors=...) is not supported: assetcron has no long-running"
+                " daemon to poll sensors; use a ScheduleDefinition whose function returns"
+                " RunRequest or SkipReason on each tick"
+            )
+        if executor is not None:
+            raise InvalidDefinitionError(
+                "Definitions(executor=...) is not supported: each run is one Kubernetes pod"
+                " (set its resources on the AssetJob's template)"
+            )
+        if loggers:
+            raise InvalidDefinitionError(
+                "Definitions(loggers=...) is not supported: runs log to the pod's stderr"
+                " (context.log is a logging.Logger)"
+            )
         self.resources: Mapping[str, Any] = MappingProxyType(dict(resources or {}))
+        self.metadata: Mapping[str, Any] = MappingProxyType(dict(metadata or {}))
         #: Content hash of the code location's source, set by the loader
         #: (:func:`assetcron._identity.code_location_version`); the code version of assets
         #: without their own ``code_version``. ``None`` for Definitions built in code.
         self.code_location_version: str | None = None
-        listed = list(assets)
-        for item in listed:
-            if not isinstance(item, AssetsDefinition):
+        listed: list[AssetsDefinition] = []
+        checks = list(asset_checks or ())
+        for item in assets or ():
+            if isinstance(item, AssetsDefinition):
+                listed.append(item)
+            elif isinstance(item, MultiAssetsDefinition):
+                listed.extend(item.assets)
+            elif isinstance(item, AssetChecksDefinition):
+                checks.append(item)  # Dagster accepts checks among the assets too
+            elif isinstance(item, AssetSpec):
+                raise InvalidDefinitionError(
+                    f"Definitions(assets=...): AssetSpec {item.key.to_user_string()!r} alone"
+                    " declares an external asset, which assetcron cannot materialize; define it"
+                    " with @asset, or give it to multi_asset(specs=[...])"
+                )
+            else:
                 raise InvalidDefinitionError(
                     f"Definitions(assets=...) expects @asset definitions, got {item!r}"
                 )
@@ -407,6 +993,110 @@ class Definitions:
         self.assets: Mapping[AssetKey, AssetsDefinition] = MappingProxyType(
             {a.key: a for a in bound}
         )
+        self.asset_checks: Mapping[AssetCheckKey, AssetChecksDefinition] = MappingProxyType({})
+        self._checks_by_asset: dict[AssetKey, tuple[AssetChecksDefinition, ...]] = {}
+        if checks:
+            self._add_checks(checks)
+        self.jobs: Mapping[str, UnresolvedAssetJobDefinition] = MappingProxyType({})
+        self.schedules: Mapping[str, ScheduleDefinition] = MappingProxyType({})
+        self._job_plans: dict[str, list[AssetKey]] = {}
+        if jobs or schedules:
+            self._add_jobs_and_schedules(list(jobs or ()), list(schedules or ()))
+
+    def _add_checks(self, checks: list[AssetChecksDefinition]) -> None:
+        by_key: dict[AssetCheckKey, AssetChecksDefinition] = {}
+        for c in checks:
+            if not isinstance(c, AssetChecksDefinition):
+                raise InvalidDefinitionError(
+                    f"Definitions(asset_checks=...) expects @asset_check checks, got {c!r}"
+                )
+            where = f"asset check {c.key.to_user_string()!r}"
+            if c.key in by_key:
+                raise InvalidDefinitionError(f"{where} is defined more than once")
+            by_key[c.key] = c
+            for dep in c.deps:
+                if dep not in self.assets:
+                    known = [k.to_user_string() for k in self.assets]
+                    hint = did_you_mean(dep.to_user_string(), known)
+                    also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+                    raise InvalidDefinitionError(
+                        f"{where} needs asset {dep.to_user_string()!r}, which is not defined{also}"
+                    )
+            for param in c.required_resource_keys:
+                if param in self.resources:
+                    continue
+                if param in c.resource_params:
+                    raise InvalidDefinitionError(
+                        f"{where}: parameter {param!r} is not the asset (name it"
+                        f" {c.asset_key.path[-1]!r}), an additional_ins entry, context or a"
+                        " resource of Definitions(resources=...)"
+                    )
+                raise InvalidDefinitionError(
+                    f"{where} requires resource {param!r}, which Definitions(resources=...)"
+                    " does not provide"
+                )
+            self._checks_by_asset[c.asset_key] = (*self._checks_by_asset.get(c.asset_key, ()), c)
+        self.asset_checks = MappingProxyType(by_key)
+
+    def checks_for(self, key: AssetKey) -> tuple[AssetChecksDefinition, ...]:
+        """The checks of asset ``key``, in definition order."""
+        return self._checks_by_asset.get(key, ())
+
+    def _add_jobs_and_schedules(
+        self, jobs: list[UnresolvedAssetJobDefinition], schedules: list[ScheduleDefinition]
+    ) -> None:
+        by_name: dict[str, UnresolvedAssetJobDefinition] = {}
+        for job in jobs:
+            if not isinstance(job, UnresolvedAssetJobDefinition):
+                raise InvalidDefinitionError(
+                    f"Definitions(jobs=...) expects define_asset_job(...) jobs, got {job!r}"
+                )
+            if job.name in by_name:
+                raise InvalidDefinitionError(f"two jobs are named {job.name!r}")
+            by_name[job.name] = job
+        named: dict[str, ScheduleDefinition] = {}
+        for sched in schedules:
+            if not isinstance(sched, ScheduleDefinition):
+                raise InvalidDefinitionError(
+                    "Definitions(schedules=...) expects ScheduleDefinition or @schedule"
+                    f" schedules, got {sched!r}"
+                )
+            if sched.name in named:
+                raise InvalidDefinitionError(f"two schedules are named {sched.name!r}")
+            named[sched.name] = sched
+            where = f"schedule {sched.name!r}"
+            if sched.has_job_object:
+                job = sched.job
+                known = by_name.setdefault(job.name, job)
+                if known is not job:
+                    raise InvalidDefinitionError(
+                        f"{where} runs a job named {job.name!r} that is not the job of that"
+                        " name in Definitions(jobs=...); give each job one name"
+                    )
+            elif sched.job_name not in by_name:
+                hint = did_you_mean(sched.job_name, by_name)
+                also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+                raise InvalidDefinitionError(
+                    f"{where} runs job {sched.job_name!r}, which Definitions(jobs=...) does"
+                    f" not define{also}"
+                )
+            missing = sorted(sched.required_resource_keys - set(self.resources))
+            if missing:
+                raise InvalidDefinitionError(
+                    f"{where} requires resource {missing[0]!r}, which"
+                    " Definitions(resources=...) does not provide"
+                )
+        for job in by_name.values():
+            keys = job.resolve(self.graph)
+            used = {self.assets[k].partitions_def for k in keys} - {None}
+            if len(used) > 1 or (job.partitions_def is not None and used - {job.partitions_def}):
+                raise InvalidDefinitionError(
+                    f"job {job.name!r} selects assets with different partitions definitions"
+                    " (a run materializes one partition: select assets that share one)"
+                )
+            self._job_plans[job.name] = keys
+        self.jobs = MappingProxyType(by_name)
+        self.schedules = MappingProxyType(named)
 
     def _bind_resources(self, a: AssetsDefinition, defined: set[AssetKey]) -> AssetsDefinition:
         if not a.required_resource_keys and not self.resources:
@@ -430,9 +1120,43 @@ class Definitions:
             required_resource_keys=a.required_resource_keys | set(moved),
         )
 
+    def with_resources(self, resources: Mapping[str, Any]) -> Definitions:
+        """A copy whose resources are ``resources`` (the same names, e.g. configured by
+        run config); assets, jobs and schedules are shared, nothing is re-validated."""
+        if set(resources) != set(self.resources):
+            raise InvalidDefinitionError("with_resources: the resource names must not change")
+        copy = object.__new__(Definitions)
+        copy.__dict__.update(self.__dict__)
+        copy.resources = MappingProxyType(dict(resources))
+        return copy
+
     def get_asset(self, key: CoercibleToAssetKey) -> AssetsDefinition:
         """The asset with ``key``; raises :class:`UnknownAssetKeyError`."""
         return self.assets[self.graph.node(key).key]
+
+    def get_job_def(self, name: str) -> UnresolvedAssetJobDefinition:
+        """The job named ``name``; raises :class:`InvalidDefinitionError` (with a "did you
+        mean" hint) when there is none."""
+        return self._lookup(self.jobs, name, "job")
+
+    def get_schedule_def(self, name: str) -> ScheduleDefinition:
+        """The schedule named ``name``; raises :class:`InvalidDefinitionError` (with a
+        "did you mean" hint) when there is none."""
+        return self._lookup(self.schedules, name, "schedule")
+
+    def get_job_plan(self, name: str) -> list[AssetKey]:
+        """The assets of job ``name`` in materialization order (resolved when these
+        Definitions were built)."""
+        self.get_job_def(name)
+        return list(self._job_plans[name])
+
+    @staticmethod
+    def _lookup(table: Mapping[str, _T], name: str, what: str) -> _T:
+        if name in table:
+            return table[name]
+        hint = did_you_mean(str(name), table)
+        also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        raise InvalidDefinitionError(f"no {what} named {name!r} in these Definitions{also}")
 
     def op_names(self) -> dict[str, AssetKey]:
         """Op name (``a__b``) to asset key, for every asset."""
@@ -463,6 +1187,40 @@ class AssetExecutionContext:
     log: logging.Logger
     storage_dir: Path
     partitions_def: DailyPartitionsDefinition | None = None
+    run_tags: Mapping[str, str] = field(default_factory=dict)
+    #: The assets this call materializes: those of a ``multi_asset`` the run selected
+    #: (empty for an asset called directly).
+    selected_asset_keys: frozenset[AssetKey] = frozenset()
+    #: Metadata added by :meth:`add_output_metadata`, by output name.
+    output_metadata: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    def add_output_metadata(
+        self,
+        metadata: Mapping[str, Any],
+        output_name: str | None = None,
+        mapping_key: str | None = None,
+    ) -> None:
+        """Record ``metadata`` with this materialization (Dagster's
+        ``add_output_metadata``); in a ``multi_asset``, ``output_name`` is the asset's key
+        joined by ``__``. Entries returned in ``MaterializeResult``/``Output`` metadata
+        win over these."""
+        if mapping_key is not None:
+            raise InvalidDefinitionError(
+                "add_output_metadata(mapping_key=...): dynamic outputs are not supported"
+            )
+        self.output_metadata.setdefault(output_name or "result", {}).update(metadata)
+
+    def get_output_metadata(self, output_name: str | None = None) -> Mapping[str, Any]:
+        """The metadata added so far for ``output_name`` (default: the asset's)."""
+        return dict(self.output_metadata.get(output_name or "result", {}))
+
+    @property
+    def instance(self) -> Any:
+        """Refused: assetcron has no Dagster instance (a run's records are in its storage)."""
+        raise InvalidDefinitionError(
+            "context.instance: assetcron has no Dagster instance; what a run knows is on the"
+            " context (scheduled_time, partition_key, run_config, resources)"
+        )
 
     @property
     def has_partition_key(self) -> bool:
@@ -476,3 +1234,198 @@ class AssetExecutionContext:
         if self.partitions_def is None or self.partition_key is None:
             raise ValueError(f"asset {self.asset_key.to_user_string()!r} is not partitioned")
         return self.partitions_def.time_window(self.partition_key)
+
+
+@dataclass(frozen=True)
+class AssetCheckKey:
+    """A check's identity: its asset and name (Dagster's ``AssetCheckKey``)."""
+
+    asset_key: AssetKey
+    name: str
+
+    def to_user_string(self) -> str:
+        """``a/b:name``."""
+        return f"{self.asset_key.to_user_string()}:{self.name}"
+
+
+@dataclass(frozen=True)
+class AssetChecksDefinition:
+    """One asset check (made by :func:`asset_check`; Dagster's
+    ``AssetChecksDefinition``). ``inputs`` maps parameters to the assets whose values are
+    passed (the checked asset's among them); ``additional_deps`` are assets it reads
+    otherwise. Calling it calls the function directly."""
+
+    key: AssetCheckKey
+    fn: Callable[..., Any]
+    inputs: Mapping[str, AssetKey]
+    additional_deps: tuple[AssetKey, ...] = ()
+    description: str | None = None
+    blocking: bool = False
+    context_param: str | None = None
+    resource_params: tuple[str, ...] = ()
+    required_resource_keys: frozenset[str] = frozenset()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    retry_policy: RetryPolicy | None = None
+
+    @property
+    def asset_key(self) -> AssetKey:
+        """The checked asset."""
+        return self.key.asset_key
+
+    @property
+    def name(self) -> str:
+        """The check's name."""
+        return self.key.name
+
+    @property
+    def check_key(self) -> AssetCheckKey:
+        """Its :class:`AssetCheckKey` (Dagster's name for it)."""
+        return self.key
+
+    @property
+    def deps(self) -> tuple[AssetKey, ...]:
+        """Every asset it needs: the checked one, its inputs and additional deps."""
+        return tuple(dict.fromkeys([self.asset_key, *self.inputs.values(), *self.additional_deps]))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+
+@dataclass
+class AssetCheckExecutionContext(AssetExecutionContext):
+    """What a check's ``context`` parameter receives (Dagster's
+    ``AssetCheckExecutionContext``): the run's context for the checked asset, and the
+    check's name."""
+
+    check_name: str = ""
+
+
+def _checked_key(target: Any) -> AssetKey:
+    if isinstance(target, MultiAssetsDefinition):
+        if len(target.keys) != 1:
+            raise InvalidDefinitionError(
+                f"@asset_check(asset={target!r}): a multi_asset has several assets; name one"
+                " key (asset='a/b')"
+            )
+        return target.keys[0]
+    if isinstance(target, AssetSpec):
+        return target.key
+    return _dep_key(target)
+
+
+def asset_check(
+    *,
+    asset: Any,
+    name: str | None = None,
+    description: str | None = None,
+    blocking: bool = False,
+    additional_ins: Mapping[str, AssetIn] | None = None,
+    additional_deps: Iterable[Any] | None = None,
+    required_resource_keys: set[str] | None = None,
+    resource_defs: Mapping[str, object] | None = None,
+    config_schema: object | None = None,
+    compute_kind: str | None = None,
+    op_tags: Mapping[str, Any] | None = None,
+    retry_policy: RetryPolicy | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    automation_condition: object | None = None,
+    pool: str | None = None,
+    partitions_def: object | None = None,
+) -> Callable[[Callable[..., Any]], AssetChecksDefinition]:
+    """A check of ``asset`` (Dagster's ``@asset_check``), run in the same run right after
+    the asset is materialized or reused.
+
+    The function returns ``AssetCheckResult(passed=..., metadata=..., severity=...)``.
+    Its parameters: ``context`` (:class:`AssetCheckExecutionContext`), a parameter named
+    like the asset (the last part of its key) receives the asset's value, the
+    parameters in ``additional_ins`` those assets' values; the others are resources
+    (by annotation, ``required_resource_keys`` or name). As in Dagster, a check that
+    fails does not fail the run, unless it is ``blocking`` with severity ``ERROR``: then
+    the assets downstream of the checked asset are skipped and the run fails; a check
+    that raises fails the run. Results go into the run summary's ``checks``.
+
+    Refused with the reason: ``config_schema`` or a ``Config`` parameter (read settings
+    from a resource), ``partitions_def`` (a check runs for the partition its asset
+    materialized), ``resource_defs``, ``op_tags``, ``automation_condition``, ``pool``,
+    and ``additional_ins`` / ``additional_deps`` on a ``blocking`` check (it runs
+    right after its asset, before other assets are materialized).
+    """
+    asset_key = _checked_key(asset)
+
+    def decorator(fn: Callable[..., Any]) -> AssetChecksDefinition:
+        if not callable(fn):
+            raise InvalidDefinitionError(f"@asset_check expects a function, got {fn!r}")
+        key = AssetCheckKey(asset_key, name or fn.__name__)
+        where = f"asset check {key.to_user_string()!r}"
+        _refuse_options(
+            where,
+            {
+                "resource_defs": resource_defs,
+                "op_tags": op_tags,
+                "automation_condition": automation_condition,
+                "pool": pool,
+            },
+        )
+        if config_schema is not None:
+            raise InvalidDefinitionError(
+                f"{where}: config_schema is not supported: asset checks take no run config"
+                " (read settings from a resource)"
+            )
+        if partitions_def is not None:
+            raise InvalidDefinitionError(
+                f"{where}: partitions_def is not supported: a check runs for the partition"
+                " its asset materialized"
+            )
+        if blocking and (additional_ins or additional_deps):
+            raise InvalidDefinitionError(
+                f"{where}: a blocking check runs right after its asset, so it takes no"
+                " additional_ins or additional_deps"
+            )
+        _check_common(where, "pickle", None, retry_policy)
+        resource_keys = frozenset(required_resource_keys or ())
+        hints = _type_hints(fn)
+        ins_map = dict(additional_ins or {})
+        params = inspect.signature(fn).parameters
+        for param_name in ins_map:
+            if param_name not in params:
+                raise InvalidDefinitionError(
+                    f"{where}: additional_ins names {param_name!r}, which is not a parameter"
+                )
+        inputs: dict[str, AssetKey] = {}
+        resource_params: list[str] = []
+        context_param: str | None = None
+        for param in params.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            annotation = hints.get(param.name)
+            if param.name in ins_map:
+                spec = ins_map[param.name]
+                inputs[param.name] = spec.key or AssetKey([*(spec.key_prefix or ()), param.name])
+            elif param.name == _CONTEXT_PARAM:
+                context_param = param.name
+            elif param.name == asset_key.path[-1]:
+                inputs[param.name] = asset_key
+            elif _is_resource_class(annotation) or param.name in resource_keys:
+                resource_params.append(param.name)
+            elif _is_pydantic_model(annotation):
+                raise InvalidDefinitionError(
+                    f"{where}: parameter {param.name!r}: asset checks take no run config"
+                    " (read settings from a resource)"
+                )
+            else:
+                resource_params.append(param.name)  # Definitions says if no resource has it
+        return AssetChecksDefinition(
+            key=key,
+            fn=fn,
+            inputs=MappingProxyType(inputs),
+            additional_deps=tuple(k for d in (additional_deps or ()) for k in _dep_keys(d)),
+            description=description if description is not None else inspect.getdoc(fn),
+            blocking=bool(blocking),
+            context_param=context_param,
+            resource_params=tuple(resource_params),
+            required_resource_keys=resource_keys | set(resource_params),
+            metadata=MappingProxyType(dict(metadata or {})),
+            retry_policy=retry_policy,
+        )
+
+    return decorator
