@@ -511,6 +511,7 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         force=args.force or env.get(ENV_FORCE, "").lower() in ("1", "true", "yes"),
         on_outcome=on_outcome,
     )
+    run.checks = list(result.checks)
     return _finish(run, result.duration, success=result.success)
 
 
@@ -535,7 +536,6 @@ def _finish(run: _Run, duration: float, *, success: bool) -> int:
     return its exit code."""
     run.doing = "writing the summary"
     run.final = True
-    run.checks = result.checks
     summary = run.summary()
     summary["durationSeconds"] = round(duration, 3)  # materializing only, as before
     c = summary["counts"]
