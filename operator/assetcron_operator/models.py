@@ -459,6 +459,18 @@ class AssetScheduleSpec(_Model):
         max_length=1024,
         description="Template string for the run's partition key (default: Dagster's rule).",
     )
+    schedule_definition: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description=(
+            "Name of a ScheduleDefinition in the job's code location whose function the"
+            " run pod evaluates for each tick, as Dagster's daemon would: its RunRequest's"
+            " run config (over runConfig) and partition key are the run's, a SkipReason"
+            " skips the tick (recorded in status). Written by `assetcron manifests`."
+        ),
+    )
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] = Field(
         default="Allow", description="CronJob concurrencyPolicy: Allow, Forbid or Replace."
     )

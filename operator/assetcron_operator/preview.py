@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from assetcron import AssetcronError, render_run_config
+from assetcron._errors import InvalidDefinitionError
 from assetcron._materialize import configure_resources, run_partition_key, validate_run_config
+from assetcron._schedules import build_schedule_context
 from assetcron._selection import plan
 from assetcron_operator import naming, validation
 from assetcron_operator.render import merge_run_config
@@ -113,7 +115,28 @@ def preview_ticks(
             "runConfig": None,
         }
         try:
-            if spec.partition_key is not None:
+            request = None
+            if spec.schedule_definition is not None:
+                if definitions is None:
+                    entry["note"] = (
+                        f"schedule function {spec.schedule_definition!r} not evaluated: the"
+                        " code location is not loaded here"
+                    )
+                else:
+                    data = definitions.get_schedule_def(spec.schedule_definition).evaluate_tick(
+                        build_schedule_context(scheduled_execution_time=local)
+                    )
+                    if not data.run_requests:
+                        entry["skipped"] = data.skip_message or "no run requested"
+                        out.append(entry)
+                        continue
+                    if len(data.run_requests) > 1:
+                        msg = f"{len(data.run_requests)} RunRequests in one tick (one is supported)"
+                        raise InvalidDefinitionError(msg)
+                    request = data.run_requests[0]
+            if request is not None and request.partition_key is not None:
+                entry["partitionKey"] = request.partition_key
+            elif spec.partition_key is not None:
                 entry["partitionKey"] = render_run_config(
                     {"partitionKey": spec.partition_key},
                     scheduled_time=local,
@@ -131,6 +154,8 @@ def preview_ticks(
                 cron_schedule=cron,
                 partition_key=entry["partitionKey"],
             )
+            if request is not None and request.run_config:
+                entry["runConfig"] = merge_run_config(entry["runConfig"], request.run_config)
             if planned is not None and definitions is not None:
                 configured = configure_resources(definitions, entry["runConfig"])
                 validate_run_config(configured, planned, entry["runConfig"])
@@ -138,7 +163,7 @@ def preview_ticks(
             entry["error"] = " ".join(str(exc).split())
         if job_spec is None:
             entry["note"] = "AssetJob not found: only the schedule's run config is shown"
-        elif definitions is None and code_note:
+        elif definitions is None and code_note and "note" not in entry:
             entry["note"] = code_note
         out.append(entry)
     return out

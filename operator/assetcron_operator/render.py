@@ -84,6 +84,7 @@ RESERVED_ENV = frozenset(
         "ASSETCRON_CRON_SCHEDULE",
         "ASSETCRON_RUN_CONFIG",
         "ASSETCRON_PARTITION_KEY",
+        "ASSETCRON_SCHEDULE_DEFINITION",
         "ASSETCRON_TERMINATION_LOG",
         "ASSETCRON_FORCE",
     }
@@ -147,6 +148,8 @@ def _container_env(schedule: AssetScheduleSpec, job: AssetJobSpec) -> list[dict[
     ]
     if schedule.partition_key is not None:
         env.append({"name": "ASSETCRON_PARTITION_KEY", "value": schedule.partition_key})
+    if schedule.schedule_definition is not None:
+        env.append({"name": "ASSETCRON_SCHEDULE_DEFINITION", "value": schedule.schedule_definition})
     env.append({"name": "ASSETCRON_TERMINATION_LOG", "value": TERMINATION_LOG})
     user_env = [
         e.model_dump(by_alias=True, exclude_none=True)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from assetcron._dagster import DagsterCodeLocation
     from assetcron._graph import AssetKey
     from assetcron._locks import LockInfo
+    from assetcron._schedules import RunRequest
     from assetcron._sdk import Definitions
     from assetcron._summary import AssetOutcome, CheckOutcome
 
@@ -58,6 +59,9 @@ ENV_TERMINATION_LOG = "ASSETCRON_TERMINATION_LOG"
 ENV_CRON_SCHEDULE = "ASSETCRON_CRON_SCHEDULE"
 #: Set (``true``) by ``assetcron schedule trigger --force``: the same as ``--force``.
 ENV_FORCE = "ASSETCRON_FORCE"
+#: The ScheduleDefinition whose function the run evaluates for its tick
+#: (``AssetSchedule.spec.scheduleDefinition``; the same as ``--schedule``).
+ENV_SCHEDULE_DEFINITION = "ASSETCRON_SCHEDULE_DEFINITION"
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: 128 + SIGTERM, what a shell reports for a process the signal ended.
@@ -117,6 +121,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     mat.add_argument(
         "--force", action="store_true", help="recompute assets this run already materialized"
+    )
+    mat.add_argument(
+        "--schedule",
+        metavar="NAME",
+        help="evaluate this ScheduleDefinition's function for the tick and run what it asks"
+        " for: its RunRequest's run config and partition, or skip (default:"
+        " $ASSETCRON_SCHEDULE_DEFINITION)",
     )
     mat.add_argument(
         "--lock-wait",
@@ -419,6 +430,43 @@ def _explicit_partition_key(
     return rendered.strip()
 
 
+def _evaluate_schedule(
+    defs: Definitions, name: str, scheduled: datetime, tz_name: str
+) -> RunRequest | str:
+    """Evaluate schedule ``name``'s function for the tick, as Dagster's daemon would:
+    its one :class:`RunRequest`, or the skip message (``str``). Raises
+    :class:`InvalidDefinitionError` for an unknown schedule or several requests in one
+    tick (each would be its own run: not supported yet)."""
+    from zoneinfo import ZoneInfo
+
+    from assetcron._errors import InvalidDefinitionError
+    from assetcron._schedules import build_schedule_context
+
+    schedule = defs.get_schedule_def(name)
+    tick = scheduled.astimezone(ZoneInfo(tz_name))
+    data = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=tick))
+    if not data.run_requests:
+        return data.skip_message or "the schedule function asked for no run"
+    if len(data.run_requests) > 1:
+        raise InvalidDefinitionError(
+            f"schedule {name!r} asked for {len(data.run_requests)} runs in one tick; one run"
+            " per tick is supported (return one RunRequest, or one AssetSchedule per run)"
+        )
+    return data.run_requests[0]
+
+
+def _skipped(run: _Run, schedule_name: str, reason: str) -> int:
+    """A tick the schedule function skipped: say so (stdout and the summary), exit 0."""
+    message = f"skipped by schedule {schedule_name}: {reason}"
+    print(message, flush=True)
+    run.final = True
+    summary = run.summary()
+    summary["result"] = "Skipped"
+    summary["message"] = " ".join(message.split())[:500]
+    run.write(summary)
+    return EXIT_OK
+
+
 def _materialize(args: argparse.Namespace, run: _Run) -> int:
     from assetcron._errors import AssetcronError
     from assetcron._sdk import Definitions
@@ -442,6 +490,17 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
                 args, run, loaded, location, tz_name=tz_name, cron=cron, template=template
             )
         defs, plan = loaded, resolve(loaded.graph, args.select)
+        request: RunRequest | None = None
+        schedule_name = args.schedule or env.get(ENV_SCHEDULE_DEFINITION) or None
+        if schedule_name:
+            run.doing = f"evaluating schedule {schedule_name!r} for the tick"
+            evaluated = _evaluate_schedule(defs, schedule_name, scheduled, tz_name)
+            if isinstance(evaluated, str):
+                return _skipped(run, schedule_name, evaluated)
+            request = evaluated
+            if request.asset_selection is not None:
+                wanted = set(request.asset_selection)
+                plan = [k for k in plan if k in wanted]
 
         from assetcron import _materialize as m
         from assetcron._locks import (
@@ -453,7 +512,9 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
 
         run.doing = "rendering the run config"
-        explicit_key = _explicit_partition_key(args, env, run, tz_name, cron)
+        explicit_key = (request.partition_key if request is not None else None) or (
+            _explicit_partition_key(args, env, run, tz_name, cron)
+        )
         partition_key = m.run_partition_key(defs, plan, scheduled, explicit_key)
         run.partition_key = partition_key
         run_config: dict[str, Any] = {}
@@ -467,6 +528,8 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
                 cron_schedule=cron,
                 partition_key=partition_key,
             )
+        if request is not None and request.run_config:
+            run_config = deep_merge(run_config, dict(request.run_config))
         defs = m.configure_resources(defs, run_config)
         configs = m.validate_run_config(defs, plan, run_config)
         lock_wait = _seconds(args.lock_wait, env, ENV_LOCK_WAIT, DEFAULT_LOCK_WAIT)
