@@ -12,8 +12,6 @@ from datetime import timedelta
 
 import dagster as dg
 
-from .assets import daily_partitions
-
 hackernews_job = dg.define_asset_job(
     "hackernews_job", selection=dg.AssetSelection.groups("hackernews")
 )
@@ -24,11 +22,8 @@ hackernews_schedule = dg.ScheduleDefinition(
     cron_schedule="0 * * * *",  # every hour
 )
 
-signups_job = dg.define_asset_job(
-    "signups_job",
-    selection=dg.AssetSelection.groups("signups"),
-    partitions_def=daily_partitions,
-)
+# Partitioned like its assets (daily): Dagster infers it from the selection.
+signups_job = dg.define_asset_job("signups_job", selection=dg.AssetSelection.groups("signups"))
 
 
 @dg.schedule(job=signups_job, cron_schedule="0 6 * * *", execution_timezone="UTC")
