@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
 import warnings
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -248,3 +250,21 @@ def test_the_manifests_pod_stores_what_the_dagster_schedule_asks_for(tmp_path: P
     ours = {k: stored(tmp_path / "storage", k, request.partition_key) for k in SIGNUPS}
     assert ours == expected
     assert ours["signup_summary"]["title"] == f"Signups on {DAY}"
+
+
+def test_the_projects_wheel_ships_the_package_and_its_sample(tmp_path: Path) -> None:
+    """What ``pip install examples/dagster_project`` (the image's builder) installs: the
+    package with its bundled data, and nothing else of the directory."""
+    source = tmp_path / "src"
+    shutil.copytree(PROJECT, source, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
+        cwd=source,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("dagster_project-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = {n for n in zf.namelist() if ".dist-info/" not in n}
+    package = {f"dagster_project/{p.name}" for p in (PROJECT / "dagster_project").glob("*.py")}
+    assert names == {*package, "dagster_project/data/hackernews.json"}
