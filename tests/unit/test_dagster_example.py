@@ -268,3 +268,13 @@ def test_the_projects_wheel_ships_the_package_and_its_sample(tmp_path: Path) -> 
         names = {n for n in zf.namelist() if ".dist-info/" not in n}
     package = {f"dagster_project/{p.name}" for p in (PROJECT / "dagster_project").glob("*.py")}
     assert names == {*package, "dagster_project/data/hackernews.json"}
+
+
+def test_the_sample_run_config_is_what_the_manifests_render_from() -> None:
+    from assetcron_operator.render import merge_run_config
+
+    docs = {d["kind"]: d for p in MANIFESTS.glob("*.yaml") for d in [yaml.safe_load(p.read_text())]}
+    merged = merge_run_config(
+        docs["AssetJob"]["spec"]["runConfig"], docs["AssetSchedule"]["spec"]["runConfig"]
+    )
+    assert yaml.safe_load((PROJECT / "run_config.yaml").read_text()) == merged
