@@ -278,3 +278,17 @@ def test_the_sample_run_config_is_what_the_manifests_render_from() -> None:
         docs["AssetJob"]["spec"]["runConfig"], docs["AssetSchedule"]["spec"]["runConfig"]
     )
     assert yaml.safe_load((PROJECT / "run_config.yaml").read_text()) == merged
+
+
+def test_the_manifests_pass_the_operators_checks() -> None:
+    from assetcron_operator import validation
+
+    docs = {d["kind"]: d for p in MANIFESTS.glob("*.yaml") for d in [yaml.safe_load(p.read_text())]}
+    job = validation.parse_asset_job(docs["AssetJob"])
+    schedule = validation.parse_asset_schedule(docs["AssetSchedule"])
+    validation.validate_asset_job(job.spec)
+    assert validation.validate_asset_schedule(schedule.spec, job.spec) == "0 6 * * *"
+    assert schedule.spec.job_ref.name == job.metadata.name
+    claim = docs["PersistentVolumeClaim"]["metadata"]["name"]
+    volumes = job.spec.model_dump(by_alias=True)["template"]["volumes"]
+    assert [v["persistentVolumeClaim"]["claimName"] for v in volumes] == [claim]
