@@ -13,6 +13,11 @@
 #   weather             runtime + the `examples` extra + the weather example code location
 #                       (examples/weather), which examples/weather/manifests/ run.
 #                       docker build --target weather -t ghcr.io/assetcron/assetcron-weather:0.1.0 .
+#   dagster-example     runtime + the `dagster` extra + the Dagster example project
+#                       (examples/dagster_project, pip-installed as Dagster projects are), which
+#                       examples/dagster_project/manifests/ run.
+#                       docker build --target dagster-example \
+#                           -t ghcr.io/assetcron/assetcron-dagster-example:0.1.0 .
 #
 # Your own code location: `FROM ghcr.io/assetcron/assetcron:0.1.0`, install its
 # dependencies, COPY the module and set PYTHONPATH (docs/install.md, "Your code location").
@@ -84,6 +89,23 @@ RUN /opt/assetcron/bin/pip install --no-cache-dir --compile --no-deps /dist/asse
 COPY examples/weather /opt/code/weather
 RUN python -m compileall -q /opt/code
 
+# ---------------------------------------------------------------------------- dagster-example-builder
+# The same virtualenv plus the `dagster` extra, then the Dagster example project installed
+# from its directory as any Dagster project is (`pip install .`: its own build backend and
+# its dependency on dagster, from the same wheels). The project imports no assetcron.
+FROM deps AS dagster-example-builder
+ARG PIP_NO_INDEX
+ARG PIP_FIND_LINKS
+RUN python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["dagster"], sep="\n")' \
+       > /tmp/dagster.txt \
+    && /opt/assetcron/bin/pip install --no-cache-dir --compile -r /tmp/dagster.txt
+COPY --from=builder /dist/ /dist/
+RUN /opt/assetcron/bin/pip install --no-cache-dir --compile --no-deps /dist/assetcron-*.whl \
+    && /opt/assetcron/bin/pip check
+COPY examples/dagster_project /src/dagster_project
+RUN /opt/assetcron/bin/pip install --no-cache-dir --compile /src/dagster_project \
+    && /opt/assetcron/bin/pip check
+
 # ---------------------------------------------------------------------------- runtime-base
 # What both runtime images share: labels, the user, the environment. No virtualenv yet.
 FROM ${PYTHON_IMAGE} AS runtime-base
@@ -128,6 +150,18 @@ ENV PYTHONPATH=/opt/code
 # are there, and the code location loads and resolves its assets.
 RUN python -c "import duckdb, vega_datasets" \
     && assetcron asset list -m weather.definitions --select "*"
+
+# ---------------------------------------------------------------------------- dagster-example
+# The Dagster example project the manifests in examples/dagster_project/manifests/ run
+# (ghcr.io/assetcron/assetcron-dagster-example:0.1.0): --target dagster-example. The project
+# is a package in the virtualenv, so no PYTHONPATH.
+FROM runtime-base AS dagster-example
+LABEL org.opencontainers.image.title="assetcron-dagster-example"
+COPY --from=dagster-example-builder /opt/assetcron /opt/assetcron
+# Fail the build here rather than in the first CronJob pod: the project's bundled data is
+# installed, and the Dagster code location loads and resolves the manifest's selection.
+RUN python -c "from dagster_project.resources import HackerNewsSnapshot as H; assert H().top_story_ids()" \
+    && assetcron asset list -m dagster_project.definitions --select "group:signups"
 
 # ---------------------------------------------------------------------------- runtime
 # The default target: ghcr.io/assetcron/assetcron:0.1.0.

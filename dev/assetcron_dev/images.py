@@ -1,7 +1,7 @@
 """The images a dev node runs, built from the Dockerfile with buildah: no Docker, no registry.
 
 A real node (containerd + kubelet) needs the project's images in its containerd, and this
-machine has neither a Docker engine nor a reachable registry. Four images, all in
+machine has neither a Docker engine nor a reachable registry. Five images, all in
 buildah's own storage under ``<cache>/buildah`` (:func:`buildah_storage`; never
 ``/var/lib/containers``), which outlives every dev plane:
 
@@ -12,13 +12,15 @@ buildah's own storage under ``<cache>/buildah`` (:func:`buildah_storage`; never
   Dockerfile builds unchanged (``--pull=never``).
 * :data:`PAUSE_IMAGE`, the pod sandbox: a static Go program that reaps children and exits
   on SIGTERM/SIGINT, committed from scratch as ``/pause``.
-* :data:`RUNTIME_IMAGE` (the Dockerfile's default target) and :data:`WEATHER_IMAGE`
-  (``--target weather``), by ``buildah bud --layers``: only changed steps rebuild. Nothing
-  in the build reaches the network: the wheels of every dependency, of the ``examples``
-  extra and of the build backend are downloaded on the host into ``.wheelhouse/`` (inside
-  the build context) and the build installs from them (``PIP_NO_INDEX``/``PIP_FIND_LINKS``
-  build arguments). ``RUN`` steps use the host network namespace, so buildah creates no
-  bridge and no iptables rules.
+* :data:`RUNTIME_IMAGE` (the Dockerfile's default target), :data:`WEATHER_IMAGE`
+  (``--target weather``) and :data:`DAGSTER_EXAMPLE_IMAGE` (``--target dagster-example``),
+  the :data:`TARGETS`, by ``buildah bud --layers``: only changed steps rebuild. Nothing
+  in the build reaches the network: the wheels of every dependency, of the
+  :data:`IMAGE_EXTRAS`, of the projects the images install besides assetcron
+  (:data:`IMAGE_PROJECTS`) and of the build backends are downloaded on the host into
+  ``.wheelhouse/`` (inside the build context) and the build installs from them
+  (``PIP_NO_INDEX``/``PIP_FIND_LINKS`` build arguments). ``RUN`` steps use the host
+  network namespace, so buildah creates no bridge and no iptables rules.
 
 :func:`load_images` copies images into a containerd (CRI namespace ``k8s.io``) through an
 OCI archive, skipping those whose config digest containerd already has.
@@ -56,6 +58,20 @@ PAUSE_IMAGE = "localhost/pause:3.10"
 RUNTIME_IMAGE = "ghcr.io/assetcron/assetcron:0.1.0"
 #: The Dockerfile's ``weather`` target: the example code location of examples/weather.
 WEATHER_IMAGE = "ghcr.io/assetcron/assetcron-weather:0.1.0"
+#: The Dockerfile's ``dagster-example`` target: the Dagster project of examples/dagster_project.
+DAGSTER_EXAMPLE_IMAGE = "ghcr.io/assetcron/assetcron-dagster-example:0.1.0"
+#: (image, Dockerfile target) in build order; ``None`` is the default (last) stage.
+TARGETS: tuple[tuple[str, str | None], ...] = (
+    (WEATHER_IMAGE, "weather"),
+    (DAGSTER_EXAMPLE_IMAGE, "dagster-example"),
+    (RUNTIME_IMAGE, None),
+)
+#: assetcron's extras that some image installs (weather: ``examples``; dagster-example:
+#: ``dagster``).
+IMAGE_EXTRAS = ("examples", "dagster")
+#: pyproject.toml files (relative to the checkout) of the projects an image pip-installs
+#: besides assetcron: their dependencies and build backends go into the wheelhouse too.
+IMAGE_PROJECTS = ("examples/dagster_project/pyproject.toml",)
 
 #: The Debian release of the base image, and the packages installed into it.
 DEBIAN_SUITE = "bookworm"
@@ -176,16 +192,21 @@ def recipe_digest(*parts: str) -> str:
 
 
 def wheel_requirements(
-    pyproject: Mapping[str, Any], extras: Sequence[str] = ("examples",)
+    pyproject: Mapping[str, Any],
+    extras: Sequence[str] = IMAGE_EXTRAS,
+    projects: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
-    """Requirements the images install: dependencies, ``extras`` and the build backend.
+    """Requirements the images install: dependencies, ``extras``, the build backend, and
+    the dependencies and build backends of the other ``projects`` they install.
 
     Args:
         pyproject: the parsed ``pyproject.toml``.
         extras: names of ``[project.optional-dependencies]`` entries to include.
+        projects: the parsed ``pyproject.toml`` of each other project an image installs
+            (:data:`IMAGE_PROJECTS`); their own extras are left out.
 
     Returns:
-        PEP 508 strings, in pyproject order, without duplicates.
+        PEP 508 strings, in pyproject order (assetcron's first), without duplicates.
 
     Raises:
         ImagesError: an extra is not defined.
@@ -198,6 +219,9 @@ def wheel_requirements(
             raise ImagesError(f"pyproject.toml defines no extra {extra!r}: fix the image's extras")
         reqs += optional[extra]
     reqs += pyproject.get("build-system", {}).get("requires", [])
+    for other in projects:
+        reqs += other["project"].get("dependencies", [])
+        reqs += other.get("build-system", {}).get("requires", [])
     return list(dict.fromkeys(reqs))
 
 
@@ -477,7 +501,8 @@ def _ensure_pause(log: Callable[[str], None]) -> None:
 def _ensure_wheelhouse(root: Path, log: Callable[[str], None]) -> None:
     """Fill ``root/.wheelhouse`` with the wheels the Dockerfile installs offline."""
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
-    reqs = wheel_requirements(pyproject)
+    projects = [tomllib.loads((root / p).read_text()) for p in IMAGE_PROJECTS]
+    reqs = wheel_requirements(pyproject, projects=projects)
     dest = root / WHEELHOUSE
     dest.mkdir(exist_ok=True)
     # The host's pip settings must not decide what goes into the image.
@@ -493,7 +518,7 @@ def _ensure_wheelhouse(root: Path, log: Callable[[str], None]) -> None:
 
 
 def build_images(root: Path, log: Callable[[str], None] = print) -> dict[str, float]:
-    """Build (or find up to date) the base, pause, weather and runtime images.
+    """Build (or find up to date) the base, pause, weather, dagster-example and runtime images.
 
     Only what is missing or changed is rebuilt: the base and pause images when absent or
     their recipe changed, the Dockerfile's targets through buildah's layer cache (seconds
@@ -507,7 +532,7 @@ def build_images(root: Path, log: Callable[[str], None] = print) -> dict[str, fl
 
     Returns:
         Wall-clock seconds per image name (:data:`BASE_IMAGE`, :data:`PAUSE_IMAGE`,
-        :data:`WEATHER_IMAGE`, :data:`RUNTIME_IMAGE`, in build order); the wheelhouse's
+        then the :data:`TARGETS`' images, in build order); the wheelhouse's
         time counts toward the first Dockerfile target.
 
     Raises:
@@ -531,7 +556,7 @@ def build_images(root: Path, log: Callable[[str], None] = print) -> dict[str, fl
 
         t0 = time.monotonic()
         _ensure_wheelhouse(root, log)
-        for image, target in ((WEATHER_IMAGE, "weather"), (RUNTIME_IMAGE, None)):
+        for image, target in TARGETS:
             how = f"buildah bud --target {target}" if target else "buildah bud"
             log(f"assetcron dev: building {image} ({how}) ...")
             before = _image_inspect(image)
@@ -661,14 +686,14 @@ def load_images(
 
 
 #: What a dev node gets when it starts: the sandbox image and the project's images.
-NODE_IMAGES = (PAUSE_IMAGE, RUNTIME_IMAGE, WEATHER_IMAGE)
+NODE_IMAGES = (PAUSE_IMAGE, RUNTIME_IMAGE, WEATHER_IMAGE, DAGSTER_EXAMPLE_IMAGE)
 
 
 def load_available(containerd_address: Path, log: Callable[[str], None] = print) -> list[str]:
     """Load :data:`NODE_IMAGES` into a dev node's containerd; return the names loaded.
 
     The pause image (every pod's sandbox) is built first when it is missing (seconds);
-    the runtime and weather images are loaded when ``assetcron dev images`` has built
+    the runtime and example images are loaded when ``assetcron dev images`` has built
     them, and left out otherwise (pods of an image the node lacks then wait with
     ``ErrImageNeverPull``/``ErrImagePull``, which the run's status reports).
 
@@ -694,7 +719,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         build_images(args.root, log)
         if args.load is not None:
-            load_images(args.load, [PAUSE_IMAGE, RUNTIME_IMAGE, WEATHER_IMAGE], log)
+            load_images(args.load, list(NODE_IMAGES), log)
     except ImagesError as exc:
         log(f"assetcron dev images: {exc}")
         return 1

@@ -3,8 +3,9 @@
 No Docker engine runs here, so the Dockerfile is read as text (hadolint lints it in
 ``make lint``) and what its stages promise is checked against the repository:
 
-* the default (last) stage is the runtime image, ``weather`` is a stage before it, and
-  neither needs a build argument (the weather image installs the ``examples`` extra);
+* the default (last) stage is the runtime image, ``weather`` and ``dagster-example`` are
+  stages before it, and none needs a build argument (the weather image installs the
+  ``examples`` extra, the dagster-example image the ``dagster`` extra);
 * every stage starts from one base image (the only one a registry-less build provides);
 * the numeric user of the final stage is the chart's ``podSecurityContext.runAsUser``,
   and its group the ``fsGroup`` the operator gives run pods;
@@ -13,6 +14,9 @@ No Docker engine runs here, so the Dockerfile is read as text (hadolint lints it
   stage, + PYTHONPATH) makes the module named in ``examples/weather/manifests/``
   importable: the test rebuilds that layout in a temporary directory and runs the
   manifest's selection with ``assetcron asset list``;
+* the ``dagster-example`` image pip-installs the Dagster project it COPYs, whose
+  ``[tool.dagster] module_name`` is the module its manifests run, and checks at build
+  time that the manifest's selection resolves;
 * the build context (.dockerignore, an allow-list) admits every path the stages COPY.
 """
 
@@ -23,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -115,23 +120,38 @@ def _context_copies(name: str) -> list[tuple[str, str]]:
     return held
 
 
-def test_runtime_is_the_default_target_and_weather_a_stage_before_it() -> None:
-    # `docker build .` (and `buildah bud`) build the last stage: the runtime image.
-    names = list(_stages())
-    assert names[-1] == "runtime"
-    assert names.index("weather") < names.index("runtime")
-    # No build argument selects what an image contains; the weather image's own builder
-    # installs the `examples` extra.
-    assert "EXTRAS" not in {rest.split("=")[0] for word, rest in _instructions() if word == "ARG"}
+def _builder(name: str) -> str:
+    """The one stage that stage ``name`` copies from (``COPY --from``)."""
     (origin,) = {
         flag.split("=", 1)[1]
-        for word, rest in _stage("weather")
+        for word, rest in _stage(name)
         if word == "COPY"
         for flag in rest.split()
         if flag.startswith("--from=")
     }
-    runs = " ".join(rest for stage in _lineage(origin) for w, rest in _stage(stage) if w == "RUN")
-    assert '["examples"]' in runs
+    return origin
+
+
+def _builder_runs(name: str) -> str:
+    """The RUN instructions of stage ``name``'s builder stage and of its parents."""
+    lineage = _lineage(_builder(name))
+    return " ".join(rest for stage in lineage for w, rest in _stage(stage) if w == "RUN")
+
+
+@pytest.mark.parametrize(
+    ("target", "extra"), [("weather", "examples"), ("dagster-example", "dagster")]
+)
+def test_runtime_is_the_default_target_and_the_examples_stages_before_it(
+    target: str, extra: str
+) -> None:
+    # `docker build .` (and `buildah bud`) build the last stage: the runtime image.
+    names = list(_stages())
+    assert names[-1] == "runtime"
+    assert names.index(target) < names.index("runtime")
+    # No build argument selects what an image contains; each example image's own builder
+    # installs its extra.
+    assert "EXTRAS" not in {rest.split("=")[0] for word, rest in _instructions() if word == "ARG"}
+    assert f'["{extra}"]' in _builder_runs(target)
 
 
 def test_every_stage_starts_from_the_one_base_image() -> None:
@@ -228,3 +248,21 @@ def test_build_context_admits_every_copied_path() -> None:
     assert missing == []
     for src in sources:
         assert (ROOT / src).exists(), f"the Dockerfile copies {src}, which does not exist"
+
+
+def test_dagster_example_stage_installs_the_project_its_manifests_run() -> None:
+    project = ROOT / "examples/dagster_project"
+    copies = _context_copies(_builder("dagster-example"))
+    (dest,) = [d for src, d in copies if src == "examples/dagster_project"]
+    assert f"pip install --no-cache-dir --compile {dest} " in _builder_runs("dagster-example")
+    job = yaml.safe_load((project / "manifests/assetjob.yaml").read_text())
+    location = job["spec"]["codeLocation"]
+    assert location["image"].startswith("ghcr.io/assetcron/assetcron-dagster-example:")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert location["module"] == pyproject["tool"]["dagster"]["module_name"]
+    assert location.get("attribute", "defs") == "defs"
+    # The build itself resolves the manifest's selection in the installed project (the
+    # code location needs no PYTHONPATH: it is a package in the virtualenv).
+    runs = " ".join(rest for w, rest in _stage("dagster-example") if w == "RUN")
+    assert f'asset list -m {location["module"]} --select "{job["spec"]["selection"]}"' in runs
+    assert not [rest for w, rest in _stage("dagster-example") if w == "ENV"]

@@ -34,9 +34,28 @@ def test_runtime_image_is_the_charts_image() -> None:
     assert f"{values['image']['repository']}:{tag}" == images.RUNTIME_IMAGE
 
 
-def test_weather_image_is_the_one_the_example_manifests_run() -> None:
-    job = yaml.safe_load((ROOT / "examples/weather/manifests/assetjob.yaml").read_text())
-    assert job["spec"]["codeLocation"]["image"] == images.WEATHER_IMAGE
+@pytest.mark.parametrize(
+    ("manifest", "image"),
+    [
+        ("examples/weather/manifests/assetjob.yaml", images.WEATHER_IMAGE),
+        ("examples/dagster_project/manifests/assetjob.yaml", images.DAGSTER_EXAMPLE_IMAGE),
+    ],
+)
+def test_each_example_image_is_the_one_its_manifests_run(manifest: str, image: str) -> None:
+    job = yaml.safe_load((ROOT / manifest).read_text())
+    assert job["spec"]["codeLocation"]["image"] == image
+
+
+def test_every_target_is_a_dockerfile_stage_built_and_loaded() -> None:
+    stages = re.findall(r"^FROM \S+ AS (\S+)$", (ROOT / "Dockerfile").read_text(), re.M)
+    named = [target for _, target in images.TARGETS if target is not None]
+    assert named == ["weather", "dagster-example"]
+    assert set(named) <= set(stages)
+    # The default target (no --target) is the last stage, built last.
+    assert images.TARGETS[-1] == (images.RUNTIME_IMAGE, None)
+    assert stages[-1] == "runtime"
+    # Whatever is built is loaded into a dev node, and the node gets nothing else but pause.
+    assert set(images.NODE_IMAGES) == {images.PAUSE_IMAGE, *(i for i, _ in images.TARGETS)}
 
 
 def test_every_buildah_call_names_its_own_storage(tmp_path: Path) -> None:
@@ -81,17 +100,33 @@ def test_the_dockerfile_copies_the_wheelhouse_where_bud_points_pip() -> None:
     assert f"{images.WHEELHOUSE}/*" in (ROOT / ".gitignore").read_text().splitlines()
 
 
-def test_wheel_requirements_cover_dependencies_examples_and_build_backend() -> None:
+def test_wheel_requirements_cover_dependencies_extras_projects_and_build_backends() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    reqs = images.wheel_requirements(pyproject)
+    projects = [tomllib.loads((ROOT / p).read_text()) for p in images.IMAGE_PROJECTS]
+    reqs = images.wheel_requirements(pyproject, projects=projects)
+    optional = pyproject["project"]["optional-dependencies"]
     for req in (
         *pyproject["project"]["dependencies"],
-        *pyproject["project"]["optional-dependencies"]["examples"],
+        *optional["examples"],
+        *optional["dagster"],
         *pyproject["build-system"]["requires"],
+        *(r for p in projects for r in p["project"]["dependencies"]),
+        *(r for p in projects for r in p["build-system"]["requires"]),
     ):
         assert req in reqs
     assert "pytest>=8.2" not in reqs  # the dev extra stays out of the images
+    assert "dagster-webserver" not in reqs  # and so do the projects' own extras
     assert len(reqs) == len(set(reqs))
+
+
+def test_the_images_install_what_the_wheelhouse_holds() -> None:
+    """Each extra and project an image's builder stage installs is in the wheelhouse's
+    requirements (``pip install`` with ``PIP_NO_INDEX`` finds nothing else)."""
+    text = (ROOT / "Dockerfile").read_text()
+    installed_extras = set(re.findall(r'\["optional-dependencies"\]\["(\w+)"\]', text))
+    assert installed_extras == set(images.IMAGE_EXTRAS)
+    for project in images.IMAGE_PROJECTS:
+        assert f"COPY {Path(project).parent} " in text
 
 
 def test_wheel_requirements_refuse_an_unknown_extra() -> None:
