@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from assetcron._locks import LockInfo
     from assetcron._schedules import RunRequest
     from assetcron._sdk import Definitions
+    from assetcron._storage import ObjectStorage
     from assetcron._summary import AssetOutcome, CheckOutcome
 
 __all__ = ["ENV_PARTITION_KEY", "ENV_RUN_CONFIG", "ENV_TERMINATION_LOG", "register"]
@@ -467,6 +468,24 @@ def _skipped(run: _Run, schedule_name: str, reason: str) -> int:
     return EXIT_OK
 
 
+def _open_storage(
+    args: argparse.Namespace, env: Mapping[str, str], run: _Run
+) -> tuple[ObjectStorage, float, float]:
+    """The run's storage (``--storage``, ``$ASSETCRON_STORAGE`` or the default), checked
+    with one request, and the lock wait and ttl in seconds; the same for native and
+    Dagster code locations. Raises :class:`AssetcronError` subclasses for bad settings
+    or a storage that cannot be used."""
+    from assetcron._locks import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT, ENV_LOCK_TTL, ENV_LOCK_WAIT
+    from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
+
+    lock_wait = _seconds(args.lock_wait, env, ENV_LOCK_WAIT, DEFAULT_LOCK_WAIT)
+    lock_ttl = _seconds(None, env, ENV_LOCK_TTL, DEFAULT_LOCK_TTL, minimum=0.001)
+    run.doing = "opening the storage"
+    storage = open_storage(args.storage or env.get(ENV_STORAGE) or DEFAULT_STORAGE)
+    storage.check()
+    return storage, lock_wait, lock_ttl
+
+
 def _materialize(args: argparse.Namespace, run: _Run) -> int:
     from assetcron._errors import AssetcronError
     from assetcron._sdk import Definitions
@@ -503,13 +522,6 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
                 plan = [k for k in plan if k in wanted]
 
         from assetcron import _materialize as m
-        from assetcron._locks import (
-            DEFAULT_LOCK_TTL,
-            DEFAULT_LOCK_WAIT,
-            ENV_LOCK_TTL,
-            ENV_LOCK_WAIT,
-        )
-        from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
 
         run.doing = "rendering the run config"
         explicit_key = (request.partition_key if request is not None else None) or (
@@ -532,11 +544,7 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
             run_config = deep_merge(run_config, dict(request.run_config))
         defs = m.configure_resources(defs, run_config)
         configs = m.validate_run_config(defs, plan, run_config)
-        lock_wait = _seconds(args.lock_wait, env, ENV_LOCK_WAIT, DEFAULT_LOCK_WAIT)
-        lock_ttl = _seconds(None, env, ENV_LOCK_TTL, DEFAULT_LOCK_TTL, minimum=0.001)
-        run.doing = "opening the storage"
-        storage = open_storage(args.storage or env.get(ENV_STORAGE) or DEFAULT_STORAGE)
-        storage.check()
+        storage, lock_wait, lock_ttl = _open_storage(args, env, run)
     except AssetcronError as exc:
         run.stop(str(exc))
         return _bad_input(exc)
@@ -627,15 +635,8 @@ def _materialize_dagster(
 
     from assetcron import _timing
     from assetcron._errors import AssetcronError
-    from assetcron._locks import (
-        DEFAULT_LOCK_TTL,
-        DEFAULT_LOCK_WAIT,
-        ENV_LOCK_TTL,
-        ENV_LOCK_WAIT,
-        PartitionLocks,
-    )
+    from assetcron._locks import PartitionLocks
     from assetcron._materialize import run_id_for
-    from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
 
     env = os.environ
     scheduled = run.scheduled
@@ -659,11 +660,7 @@ def _materialize_dagster(
                 partition_key=partition_key,
             )
         run_config = plan.run_config(rendered)
-        lock_wait = _seconds(args.lock_wait, env, ENV_LOCK_WAIT, DEFAULT_LOCK_WAIT)
-        lock_ttl = _seconds(None, env, ENV_LOCK_TTL, DEFAULT_LOCK_TTL, minimum=0.001)
-        run.doing = "opening the storage"
-        storage = open_storage(args.storage or env.get(ENV_STORAGE) or DEFAULT_STORAGE)
-        storage.check()
+        storage, lock_wait, lock_ttl = _open_storage(args, env, run)
     except AssetcronError as exc:
         run.stop(str(exc))
         return _bad_input(exc)
