@@ -31,7 +31,24 @@ from assetcron._errors import (
 from assetcron._graph import AssetGraph, AssetKey, AssetNode
 from assetcron._loader import CodeLocationError, load_definitions
 from assetcron._materialize import Failure
-from assetcron._partitions import DailyPartitionsDefinition, PartitionKeyError
+from assetcron._partition_mappings import (
+    AllPartitionMapping,
+    IdentityPartitionMapping,
+    LastPartitionMapping,
+    PartitionMapping,
+    TimeWindowPartitionMapping,
+)
+from assetcron._partitions import (
+    DailyPartitionsDefinition,
+    HourlyPartitionsDefinition,
+    MonthlyPartitionsDefinition,
+    PartitionKeyError,
+    PartitionsDefinition,
+    StaticPartitionsDefinition,
+    TimeWindow,
+    TimeWindowPartitionsDefinition,
+    WeeklyPartitionsDefinition,
+)
 from assetcron._policy import Backoff, Jitter, RetryPolicy
 from assetcron._results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
 from assetcron._schedules import (
@@ -103,6 +120,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AllPartitionMapping",
     "AssetCheckExecutionContext",
     "AssetCheckKey",
     "AssetCheckResult",
@@ -131,13 +149,19 @@ __all__ = [
     "EnvVar",
     "ExecuteInProcessResult",
     "Failure",
+    "HourlyPartitionsDefinition",
+    "IdentityPartitionMapping",
     "InvalidDefinitionError",
     "Jitter",
+    "LastPartitionMapping",
     "MaterializeResult",
+    "MonthlyPartitionsDefinition",
     "MultiAssetsDefinition",
     "ObjectStorage",
     "Output",
     "PartitionKeyError",
+    "PartitionMapping",
+    "PartitionsDefinition",
     "RenderLimits",
     "RetryPolicy",
     "RunConfig",
@@ -149,11 +173,16 @@ __all__ = [
     "ScheduledTimeError",
     "SelectionSyntaxError",
     "SkipReason",
+    "StaticPartitionsDefinition",
     "Storage",
     "StorageError",
     "TemplateError",
+    "TimeWindow",
+    "TimeWindowPartitionMapping",
+    "TimeWindowPartitionsDefinition",
     "UnknownAssetKeyError",
     "UnresolvedAssetJobDefinition",
+    "WeeklyPartitionsDefinition",
     "asset",
     "asset_check",
     "build_asset_context",

@@ -44,7 +44,12 @@ from assetcron._errors import AssetcronError, InvalidDefinitionError, RunConfigE
 from assetcron._graph import AssetKey
 from assetcron._identity import config_fingerprint, provenance_key
 from assetcron._locks import PartitionLocks
-from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._partition_mappings import upstream_partition_keys
+from assetcron._partitions import (
+    PartitionKeyError,
+    PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+)
 from assetcron._policy import RetryPolicy
 from assetcron._records import CurrentVersion, RecordStore
 from assetcron._results import AssetCheckResult, MaterializeResult, Output, normalize_metadata
@@ -123,13 +128,14 @@ def run_partition_key(
     """The partition key of a run over ``plan``.
 
     ``explicit`` (already rendered) wins and is validated against the plan's partitions
-    definition; else, when the planned assets are daily-partitioned, Dagster's rule for
-    schedules from partitioned jobs (:meth:`DailyPartitionsDefinition.
-    key_for_schedule_tick`); else ``None``. Raises :class:`InvalidDefinitionError` when
-    the planned assets use different partitions definitions (Dagster requires one per
-    job) and ``PartitionKeyError`` for a key outside the definition.
+    definition; else, when the planned assets are partitioned, Dagster's rule for
+    schedules from partitioned jobs (:meth:`PartitionsDefinition.key_for_schedule_tick`:
+    the last partition at the tick; none for static partitions); else ``None``. Raises
+    :class:`InvalidDefinitionError` when the planned assets use different partitions
+    definitions (Dagster requires one per job) and ``PartitionKeyError`` for a key
+    outside the definition or a tick without partition.
     """
-    defs_used: list[DailyPartitionsDefinition] = []
+    defs_used: list[PartitionsDefinition] = []
     for key in plan:
         pd = defs.assets[key].partitions_def
         if pd is not None and pd not in defs_used:
@@ -396,6 +402,9 @@ class _Runner:
             for k in self.plan
         }
         self.code_default = self.defs.code_location_version or "unversioned"
+        self.mapping_time = _mapping_time(
+            self.defs, self.plan, self.partition_key, self.scheduled_time
+        )
 
     def run(self, on_outcome: Callable[[int, int, AssetOutcome], None] | None) -> None:
         """Go through the plan, calling ``on_outcome`` after each asset."""
@@ -442,14 +451,18 @@ class _Runner:
                 m.key: AssetOutcome(m.key.to_user_string(), "Failed", elapsed, str(lock_error))
                 for m in group
             }
+        try:
+            mapped = {up: self._mapped(a, up) for up in a.inputs.values()}
+        except (PartitionKeyError, InvalidDefinitionError) as exc:
+            self.blocked.update(m.key for m in group)
+            error = _one_line(exc)
+            self._end_all(group, "Failed", error)
+            elapsed = time.perf_counter() - t0
+            return {
+                m.key: AssetOutcome(m.key.to_user_string(), "Failed", elapsed, error) for m in group
+            }
         inputs = {
-            up.to_user_string(): _input_version(
-                self.records,
-                self.versions,
-                up,
-                _part_of(self.defs, up, self.partition_key),
-            )
-            for up in a.inputs.values()
+            up.to_user_string(): self._input_versions(up, parts) for up, parts in mapped.items()
         }
         provenance = {
             m.key: provenance_key(
@@ -478,7 +491,7 @@ class _Runner:
                 return {
                     m.key: AssetOutcome(m.key.to_user_string(), "Reused", elapsed) for m in group
                 }
-        outcomes = self._execute(group, inputs, provenance)
+        outcomes = self._execute(group, inputs, provenance, mapped)
         self.blocked.update(k for k, o in outcomes.items() if o.outcome == "Failed")
         return outcomes
 
@@ -499,8 +512,10 @@ class _Runner:
         group: list[AssetsDefinition],
         inputs: Mapping[str, str],
         provenance: Mapping[AssetKey, str],
+        mapped: Mapping[AssetKey, list[str] | None],
     ) -> dict[AssetKey, AssetOutcome]:
-        """Run the op's function once and store each planned asset's value."""
+        """Run the op's function once and store each planned asset's value (``mapped``:
+        the upstream partitions each input reads)."""
         a = group[0]
         t0 = time.perf_counter()
         label = a.key.to_user_string() if not a.siblings else a.op_name
@@ -511,7 +526,7 @@ class _Runner:
                 self.records.start(
                     self.run_id, m.key.to_user_string(), self.parts[m.key], self.clock()
                 )
-            kwargs = self._arguments(a)
+            kwargs = self._values(a.inputs, mapped)
             context = AssetExecutionContext(
                 asset_key=a.key,
                 run_id=self.run_id,
@@ -591,7 +606,19 @@ class _Runner:
         asset = self.defs.assets[check.asset_key]
         attempts = [0]
         try:
-            kwargs = self._values(check.inputs)
+            kwargs = self._values(
+                check.inputs,
+                {
+                    up: upstream_partition_keys(
+                        None,
+                        _part_of(self.defs, check.asset_key, self.partition_key),
+                        asset.partitions_def,
+                        self.defs.assets[up].partitions_def,
+                        self.mapping_time,
+                    )
+                    for up in check.inputs.values()
+                },
+            )
             context = AssetCheckExecutionContext(
                 asset_key=check.asset_key,
                 run_id=self.run_id,
@@ -663,31 +690,64 @@ class _Runner:
             log.warning("%s FAILED (%s)%s", where, raw.severity.value, desc)
         return outcome
 
-    def _values(self, inputs: Mapping[str, AssetKey]) -> dict[str, Any]:
-        """The values of ``inputs`` (parameter -> asset): this run's, else the stored
-        ones for the run's partition (kept for later readers when reused)."""
+    def _mapped(self, a: AssetsDefinition, up: AssetKey) -> list[str] | None:
+        """The partitions of ``up`` that ``a``'s run partition reads (None: ``up`` is
+        unpartitioned); see :mod:`assetcron._partition_mappings`."""
+        return upstream_partition_keys(
+            a.partition_mappings.get(up),
+            self.parts[a.key],
+            a.partitions_def,
+            self.defs.assets[up].partitions_def,
+            self.mapping_time,
+        )
+
+    def _input_versions(self, up: AssetKey, parts: list[str] | None) -> str:
+        """The version of an input as provenance sees it: one materialization id, or for
+        several partitions ``key=id`` joined (unknown if any is)."""
+        if parts is None or parts == [self.parts.get(up)]:
+            return _input_version(self.records, self.versions, up, parts[0] if parts else None)
+        found = []
+        for part in parts:
+            v = _input_version(self.records, {}, up, part)
+            if v == _UNKNOWN:
+                return _UNKNOWN
+            found.append(f"{part}={v}")
+        return "[" + ",".join(found) + "]"
+
+    def _read(self, up: AssetKey, part: str | None) -> Any:
+        """The value of ``up``/``part``: this run's, else the stored one (kept for later
+        readers when reused). Raises :class:`Failure` when it is missing."""
+        if up in self.result.values and part == self.parts.get(up):
+            return self.result.values[up]
+        try:
+            value = self.storage.read(up, part)
+        except MissingValueError as exc:
+            why = (
+                "" if up in self.planned else " (it is not in the selection; materialize it first)"
+            )
+            raise Failure(f"{exc}{why}") from None
+        if up in self.reused and part == self.parts.get(up):
+            self.result.values[up] = value
+        return value
+
+    def _values(
+        self, inputs: Mapping[str, AssetKey], mapped: Mapping[AssetKey, list[str] | None]
+    ) -> dict[str, Any]:
+        """The values of ``inputs`` (parameter -> asset) for the mapped partitions, as
+        Dagster's default IO manager passes them: unpartitioned or one partition -> the
+        value; none -> ``None``; several -> ``{partition_key: value}``."""
         kwargs: dict[str, Any] = {}
         for param, up in inputs.items():
-            if up in self.result.values:
-                kwargs[param] = self.result.values[up]
-                continue
-            up_part = _part_of(self.defs, up, self.partition_key)
-            try:
-                kwargs[param] = self.storage.read(up, up_part)
-            except MissingValueError as exc:
-                why = (
-                    ""
-                    if up in self.planned
-                    else " (it is not in the selection; materialize it first)"
-                )
-                raise Failure(f"{exc}{why}") from None
-            if up in self.reused:
-                self.result.values[up] = kwargs[param]
+            parts = mapped[up]
+            if parts is None:
+                kwargs[param] = self._read(up, None)
+            elif not parts:
+                kwargs[param] = None
+            elif len(parts) == 1:
+                kwargs[param] = self._read(up, parts[0])
+            else:
+                kwargs[param] = {part: self._read(up, part) for part in parts}
         return kwargs
-
-    def _arguments(self, a: AssetsDefinition) -> dict[str, Any]:
-        """The upstream values ``a``'s function takes, by parameter name."""
-        return self._values(a.inputs)
 
     def _store(
         self,
@@ -884,6 +944,25 @@ def _read_outputs(
             normalize_metadata({**extra, **metadata}, f"asset {m.key.to_user_string()!r}"),
         )
     return out
+
+
+def _mapping_time(
+    defs: Definitions, plan: Sequence[AssetKey], partition_key: str | None, tick: datetime
+) -> datetime:
+    """The time partition mappings are evaluated at ("which upstream partitions exist"):
+    the tick, or the end of the run's time partition when that is later (a partition
+    given explicitly may not have ended at the tick; its run reads as if it had)."""
+    if partition_key is None:
+        return tick
+    for key in plan:
+        pd = defs.assets[key].partitions_def
+        if isinstance(pd, TimeWindowPartitionsDefinition):
+            try:
+                end = pd.time_window(partition_key).end
+            except PartitionKeyError:
+                return tick
+            return max(tick, end)
+    return tick
 
 
 def _part_of(defs: Definitions, key: AssetKey, run_partition_key: str | None) -> str | None:

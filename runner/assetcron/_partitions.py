@@ -103,6 +103,11 @@ class PartitionsDefinition(ABC):
         """The partition a schedule tick at ``scheduled_time`` materializes; raises
         :class:`PartitionKeyError` when there is none (or no rule)."""
 
+    def time_window(self, key: str) -> TimeWindow:
+        """``(start, end)`` of partition ``key``; raises ``ValueError`` for partitions
+        that are not time windows."""
+        raise ValueError(f"{type(self).__name__} partitions have no time window")
+
     def get_partition_keys_in_range(
         self, start: str, end: str, current_time: datetime | None = None
     ) -> list[str]:
@@ -207,7 +212,8 @@ def _second_ambiguous(dt: datetime) -> bool:
     if dt.fold == 0 or not _ambiguous(dt):
         return False
     before, after = dt.replace(fold=0).utcoffset(), dt.replace(fold=1).utcoffset()
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     return before > after
 
 
@@ -234,9 +240,9 @@ def _strptime(text: str, fmt: str, tz: ZoneInfo) -> datetime:
     of two equal wall times); a naive result is read in ``tz`` (fold 0). Raises
     ValueError when neither parses."""
     try:
-        dt = datetime.strptime(text, fmt)
+        dt = datetime.strptime(text, fmt)  # noqa: DTZ007 - a wall time in tz, set below
     except ValueError:
-        dt = datetime.strptime(text, fmt if "%z" in fmt else fmt + "%z")
+        dt = datetime.strptime(text, fmt if "%z" in fmt else fmt + "%z")  # noqa: DTZ007
     if dt.tzinfo is not None:
         return datetime.fromtimestamp(dt.timestamp(), tz)
     return dt.replace(tzinfo=tz)
@@ -272,7 +278,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     end_offset: int
     cron_schedule: str
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - Dagster's signature
         self,
         start: str | date | datetime,
         fmt: str,
@@ -284,7 +290,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     ) -> None:
         self._setup(start, fmt, end, timezone, end_offset, cron_schedule, exclusions)
 
-    def _setup(
+    def _setup(  # noqa: PLR0917 - the constructor's arguments, in its order
         self,
         start: str | date | datetime,
         fmt: str,
@@ -310,9 +316,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         if not sched._can_match():
             raise InvalidDefinitionError(f"{name}: cron schedule {cron_schedule!r} never fires")
         object.__setattr__(self, "start", _parse_time(start, fmt, tz, "start"))
-        object.__setattr__(
-            self, "end", None if not end else _parse_time(end, fmt, tz, "end")
-        )
+        object.__setattr__(self, "end", None if not end else _parse_time(end, fmt, tz, "end"))
         object.__setattr__(self, "fmt", fmt)
         object.__setattr__(self, "timezone", tz_name)
         object.__setattr__(self, "end_offset", int(end_offset))
@@ -566,13 +570,10 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         first = next(self._windows_from(self.start.timestamp()), None)
         if first is None or window.start < first.start:
             shown = self._format(first.start) if first is not None else "none"
-            raise PartitionKeyError(
-                f"partition key {key} is before the first partition {shown}"
-            )
+            raise PartitionKeyError(f"partition key {key} is before the first partition {shown}")
         if self.end is not None and window.end > self.end:
             raise PartitionKeyError(
-                f"partition key {key} is not before the partitions' end"
-                f" {self._format(self.end)}"
+                f"partition key {key} is not before the partitions' end {self._format(self.end)}"
             )
         return key
 
@@ -641,7 +642,7 @@ class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ``{minute_offset} * * * *``, keys ``%Y-%m-%d-%H:%M``; ``start_date`` e.g.
     ``"2022-03-12-00:00"``. Other arguments as :class:`TimeWindowPartitionsDefinition`."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - Dagster's signature
         self,
         start_date: str | date | datetime,
         end_date: str | date | datetime | None = None,
@@ -653,7 +654,12 @@ class HourlyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ) -> None:
         cron = _preset_cron("hourly", minute_offset, 0, None)
         self._setup(
-            start_date, fmt or DEFAULT_HOURLY_FORMAT, end_date, timezone, end_offset, cron,
+            start_date,
+            fmt or DEFAULT_HOURLY_FORMAT,
+            end_date,
+            timezone,
+            end_offset,
+            cron,
             exclusions,
         )
 
@@ -664,7 +670,7 @@ class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ``{minute_offset} {hour_offset} * * *``, keys ``%Y-%m-%d``; partition ``2015-06-01``
     covers ``[2015-06-01T00:00, 2015-06-02T00:00)`` in ``timezone``."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - Dagster's signature
         self,
         start_date: str | date | datetime,
         end_date: str | date | datetime | None = None,
@@ -677,7 +683,12 @@ class DailyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ) -> None:
         cron = _preset_cron("daily", minute_offset, hour_offset, None)
         self._setup(
-            start_date, fmt or DEFAULT_DATE_FORMAT, end_date, timezone, end_offset, cron,
+            start_date,
+            fmt or DEFAULT_DATE_FORMAT,
+            end_date,
+            timezone,
+            end_offset,
+            cron,
             exclusions,
         )
 
@@ -688,7 +699,7 @@ class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ``{minute_offset} {hour_offset} * * {day_offset}`` (``day_offset`` 0 = Sunday, the
     default), keys ``%Y-%m-%d`` of the week's first day."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - Dagster's signature
         self,
         start_date: str | date | datetime,
         end_date: str | date | datetime | None = None,
@@ -702,7 +713,12 @@ class WeeklyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ) -> None:
         cron = _preset_cron("weekly", minute_offset, hour_offset, day_offset)
         self._setup(
-            start_date, fmt or DEFAULT_DATE_FORMAT, end_date, timezone, end_offset, cron,
+            start_date,
+            fmt or DEFAULT_DATE_FORMAT,
+            end_date,
+            timezone,
+            end_offset,
+            cron,
             exclusions,
         )
 
@@ -713,7 +729,7 @@ class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ``{minute_offset} {hour_offset} {day_offset} * *`` (``day_offset`` default 1), keys
     ``%Y-%m-%d`` of the month's first day."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - Dagster's signature
         self,
         start_date: str | date | datetime,
         end_date: str | date | datetime | None = None,
@@ -727,6 +743,11 @@ class MonthlyPartitionsDefinition(TimeWindowPartitionsDefinition):
     ) -> None:
         cron = _preset_cron("monthly", minute_offset, hour_offset, day_offset)
         self._setup(
-            start_date, fmt or DEFAULT_DATE_FORMAT, end_date, timezone, end_offset, cron,
+            start_date,
+            fmt or DEFAULT_DATE_FORMAT,
+            end_date,
+            timezone,
+            end_offset,
+            cron,
             exclusions,
         )

@@ -41,7 +41,12 @@ from assetcron._cron import CronError
 from assetcron._cron import parse as parse_cron
 from assetcron._errors import AssetcronError, InvalidDefinitionError
 from assetcron._graph import AssetGraph, AssetKey
-from assetcron._partitions import DailyPartitionsDefinition, PartitionKeyError
+from assetcron._partitions import (
+    PartitionKeyError,
+    PartitionsDefinition,
+    StaticPartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+)
 from assetcron._selection import AssetSelection, parse_selection, plan
 
 __all__ = [
@@ -174,7 +179,7 @@ class UnresolvedAssetJobDefinition:
     tags: Mapping[str, str] = field(default_factory=dict)
     run_tags: Mapping[str, str] | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    partitions_def: DailyPartitionsDefinition | None = None
+    partitions_def: PartitionsDefinition | None = None
     owners: tuple[str, ...] = ()
 
     def resolve(self, graph: AssetGraph) -> list[AssetKey]:
@@ -200,7 +205,7 @@ def define_asset_job(  # noqa: PLR0917 - Dagster's signature, positional paramet
     tags: Mapping[str, str] | None = None,
     run_tags: Mapping[str, str] | None = None,
     metadata: Mapping[str, Any] | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
+    partitions_def: PartitionsDefinition | None = None,
     executor_def: object | None = None,
     hooks: object | None = None,
     op_retry_policy: object | None = None,
@@ -241,10 +246,10 @@ def define_asset_job(  # noqa: PLR0917 - Dagster's signature, positional paramet
         "automation_condition is not supported: assetcron runs jobs on schedules (use a"
         " ScheduleDefinition)",
     )
-    if partitions_def is not None and not isinstance(partitions_def, DailyPartitionsDefinition):
+    if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
         raise InvalidDefinitionError(
-            f"{where}: partitions_def must be a DailyPartitionsDefinition (the only"
-            " partitions assetcron supports)"
+            f"{where}: partitions_def must be an assetcron partitions definition (Hourly,"
+            " Daily, Weekly, Monthly, TimeWindow or Static)"
         )
     return UnresolvedAssetJobDefinition(
         name=name,
@@ -257,6 +262,54 @@ def define_asset_job(  # noqa: PLR0917 - Dagster's signature, positional paramet
         partitions_def=partitions_def,
         owners=tuple(owners or ()),
     )
+
+
+def _partition_cron(
+    pd: TimeWindowPartitionsDefinition,
+    minute_of_hour: int | None,
+    hour_of_day: int | None,
+    day_of_week: int | None,
+    day_of_month: int | None,
+    *,
+    where: str,
+) -> str:
+    """Dagster ``TimeWindowPartitionsDefinition.get_cron_schedule``: the partitions' cron
+    with its minute/hour/day replaced. Raises :class:`InvalidDefinitionError` for an
+    override the cadence does not have."""
+    if (minute_of_hour, hour_of_day, day_of_week, day_of_month) == (None, None, None, None):
+        return pd.cron_schedule
+    fields = pd.cron_schedule.split()
+    kinds = {
+        "hourly": r"\d+ \* \* \* \*",
+        "daily": r"\d+ \d+ \* \* \*",
+        "weekly": r"\d+ \d+ \* \* \d+",
+        "monthly": r"\d+ \d+ \d+ \* \*",
+    }
+    kind = next((k for k, rx in kinds.items() if re.fullmatch(rx, pd.cron_schedule)), None)
+    if kind is None:
+        raise InvalidDefinitionError(
+            f"{where}: the cron {pd.cron_schedule!r} does not support"
+            " minute_of_hour/hour_of_day/day_of_week/day_of_month arguments"
+        )
+    if kind == "hourly" and hour_of_day is not None:
+        raise InvalidDefinitionError(f"{where}: cannot set hour_of_day with hourly partitions")
+    if kind in ("hourly", "daily") and (day_of_week is not None or day_of_month is not None):
+        raise InvalidDefinitionError(
+            f"{where}: cannot set day_of_week or day_of_month with {kind} partitions"
+        )
+    if kind == "weekly" and day_of_month is not None:
+        raise InvalidDefinitionError(f"{where}: cannot set day_of_month with weekly partitions")
+    if kind == "monthly" and day_of_week is not None:
+        raise InvalidDefinitionError(f"{where}: cannot set day_of_week with monthly partitions")
+    minute = fields[0] if minute_of_hour is None else str(minute_of_hour)
+    if kind == "hourly":
+        return f"{minute} * * * *"
+    hour = fields[1] if hour_of_day is None else str(hour_of_day)
+    if kind == "daily":
+        return f"{minute} {hour} * * *"
+    if kind == "weekly":
+        return f"{minute} {hour} * * {fields[4] if day_of_week is None else day_of_week}"
+    return f"{minute} {hour} {fields[2] if day_of_month is None else day_of_month} * *"
 
 
 # ------------------------------------------------------------- run requests
@@ -813,28 +866,50 @@ def build_schedule_from_partitioned_job(  # noqa: PLR0917 - Dagster's signature
     metadata: Mapping[str, Any] | None = None,
     owners: Sequence[str] | None = None,
 ) -> ScheduleDefinition:
-    """A schedule running a daily-partitioned job once per partition (Dagster's
-    ``build_schedule_from_partitioned_job``): every day at ``hour_of_day``:``minute_of_hour``
-    (default midnight) in the partitions' zone, each tick asking for the last complete
-    day. The job needs ``define_asset_job(..., partitions_def=DailyPartitionsDefinition(...))``;
-    ``day_of_week`` and ``day_of_month`` (weekly and monthly partitions) are refused."""
+    """A schedule running a partitioned job (Dagster's ``build_schedule_from_partitioned_job``).
+
+    Time-window partitions: the cron is the partitions' own (``minute_of_hour``,
+    ``hour_of_day``, ``day_of_week``, ``day_of_month`` override its offsets as Dagster's
+    ``get_cron_schedule`` does), in the partitions' zone; each tick asks for the last
+    partition at the tick. ``cron_schedule``/``execution_timezone`` are refused for them,
+    as in Dagster. Static partitions: ``cron_schedule`` is required, and each tick needs
+    an explicit partition key (Dagster asks for one run per key; an assetcron run is one
+    partition): the tick is skipped with a message saying so.
+
+    Raises :class:`InvalidDefinitionError` for an unpartitioned job or a refused
+    argument combination.
+    """
     if not isinstance(job, UnresolvedAssetJobDefinition) or job.partitions_def is None:
         raise InvalidDefinitionError(
             "build_schedule_from_partitioned_job: the job needs partitions, give"
             " define_asset_job(..., partitions_def=DailyPartitionsDefinition(...))"
         )
-    if day_of_week is not None or day_of_month is not None:
-        raise InvalidDefinitionError(
-            f"build_schedule_from_partitioned_job({job.name!r}): day_of_week and day_of_month"
-            " are for weekly and monthly partitions; assetcron's are daily"
-        )
-    cron = cron_schedule or f"{minute_of_hour or 0} {hour_of_day or 0} * * *"
+    where = f"build_schedule_from_partitioned_job({job.name!r})"
+    pd = job.partitions_def
+    overrides = (minute_of_hour, hour_of_day, day_of_week, day_of_month)
+    if isinstance(pd, StaticPartitionsDefinition):
+        if not cron_schedule:
+            raise InvalidDefinitionError(
+                f"{where}: creating a schedule from a static partitions definition requires"
+                " a cron schedule"
+            )
+        cron = cron_schedule
+        zone = execution_timezone
+    else:
+        assert isinstance(pd, TimeWindowPartitionsDefinition)
+        if cron_schedule or execution_timezone:
+            raise InvalidDefinitionError(
+                f"{where}: cannot provide cron_schedule or execution_timezone for a"
+                " time-partitioned job (the partitions' cron and zone are used)"
+            )
+        cron = _partition_cron(pd, *overrides, where=where)
+        zone = pd.timezone
     return ScheduleDefinition(
         name=name,
         cron_schedule=cron,
         job=job,
         tags=tags,
-        execution_timezone=execution_timezone or job.partitions_def.timezone,
+        execution_timezone=zone,
         description=description,
         default_status=default_status,
         metadata=metadata,

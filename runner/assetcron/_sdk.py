@@ -38,7 +38,8 @@ from typing import Any, Literal, TypeAlias, TypeVar, overload
 
 from assetcron._errors import InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetGraph, AssetKey, AssetNode, CoercibleToAssetKey
-from assetcron._partitions import DailyPartitionsDefinition
+from assetcron._partition_mappings import PartitionMapping, check_partition_mapping
+from assetcron._partitions import PartitionsDefinition
 from assetcron._policy import RetryPolicy
 from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinition
 
@@ -118,7 +119,9 @@ class AssetsDefinition:
     context_param: str | None = None
     resource_params: tuple[str, ...] = ()
     required_resource_keys: frozenset[str] = frozenset()
-    partitions_def: DailyPartitionsDefinition | None = None
+    partitions_def: PartitionsDefinition | None = None
+    #: ``AssetIn(partition_mapping=...)`` by upstream key (the default mapping otherwise).
+    partition_mappings: Mapping[AssetKey, PartitionMapping] = field(default_factory=dict)
     output_format: OutputFormat = "pickle"
     code_version: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -257,13 +260,16 @@ class AssetIn:
     ``ins={"orders": AssetIn("raw/orders")}`` passes asset ``raw/orders`` as parameter
     ``orders``. ``key`` (a string is a user string: ``"a/b"`` has two parts, as in
     ``deps``) or ``key_prefix`` (then the key is ``[*key_prefix, parameter name]``).
-    ``input_manager_key``, ``partition_mapping`` and ``dagster_type`` are refused: a
-    value is read from the run's storage, for the run's partition, as stored.
+    ``partition_mapping`` picks the upstream partitions a downstream partition reads
+    (:mod:`assetcron._partition_mappings`; Dagster's default when None).
+    ``input_manager_key`` and ``dagster_type`` are refused: a value is read from the
+    run's storage, as stored.
     """
 
     key: AssetKey | None
     metadata: Mapping[str, Any]
     key_prefix: tuple[str, ...] | None
+    partition_mapping: PartitionMapping | None
 
     def __init__(  # noqa: PLR0917 - Dagster's signature
         self,
@@ -281,11 +287,13 @@ class AssetIn:
                 "AssetIn(input_manager_key=...) is not supported: inputs are read from the"
                 " run's storage (--storage / ASSETCRON_STORAGE)"
             )
-        if partition_mapping is not None:
+        if partition_mapping is not None and not isinstance(partition_mapping, PartitionMapping):
             raise InvalidDefinitionError(
-                "AssetIn(partition_mapping=...) is not supported: an input is read for the"
-                " run's partition (or unpartitioned)"
+                "AssetIn(partition_mapping=...) must be an assetcron PartitionMapping"
+                " (IdentityPartitionMapping, TimeWindowPartitionMapping, AllPartitionMapping,"
+                f" LastPartitionMapping), got {type(partition_mapping).__name__}"
             )
+        object.__setattr__(self, "partition_mapping", partition_mapping)
         if dagster_type is not None:
             raise InvalidDefinitionError(
                 "AssetIn(dagster_type=...) is not supported: annotate the parameter instead"
@@ -361,6 +369,7 @@ class _Binding:
     context_param: str | None
     config_param: str | None
     config_model: type[Any] | None
+    mappings: dict[AssetKey, PartitionMapping] = field(default_factory=dict)
 
 
 def _bind(
@@ -396,6 +405,8 @@ def _bind(
             b.inputs[param.name] = spec.key or AssetKey(
                 [*(spec.key_prefix if spec.key_prefix is not None else prefix), param.name]
             )
+            if spec.partition_mapping is not None:
+                b.mappings[b.inputs[param.name]] = spec.partition_mapping
         elif param.name == _CONTEXT_PARAM:
             b.context_param = param.name
         elif _is_resource_class(annotation) or param.name in resource_keys:
@@ -436,10 +447,11 @@ def _check_common(
 ) -> None:
     if output_format not in ("pickle", "json"):
         raise InvalidDefinitionError(f"{where}: output_format must be 'pickle' or 'json'")
-    if partitions_def is not None and not isinstance(partitions_def, DailyPartitionsDefinition):
+    if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
         raise InvalidDefinitionError(
-            f"{where}: partitions_def must be DailyPartitionsDefinition (dynamic, static and"
-            " multi partitions are not supported)"
+            f"{where}: partitions_def must be an assetcron partitions definition (Hourly,"
+            " Daily, Weekly, Monthly, TimeWindow or Static; dynamic and multi partitions are"
+            f" not supported), got {type(partitions_def).__name__}"
         )
     if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
         raise InvalidDefinitionError(f"{where}: retry_policy must be a RetryPolicy")
@@ -461,7 +473,7 @@ def _build(
     compute_kind: str | None = None,
     description: str | None = None,
     config_schema: type[Any] | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
+    partitions_def: PartitionsDefinition | None = None,
     required_resource_keys: Iterable[str] | None = None,
     retry_policy: RetryPolicy | None = None,
     output_format: OutputFormat = "pickle",
@@ -505,6 +517,7 @@ def _build(
         resource_params=tuple(b.resource_params),
         required_resource_keys=resource_keys | set(b.resource_params),
         partitions_def=partitions_def,
+        partition_mappings=MappingProxyType(b.mappings),
         output_format=output_format,
         code_version=code_version,
         metadata=MappingProxyType(dict(metadata or {})),
@@ -533,7 +546,7 @@ def asset(
     io_manager_def: object | None = None,
     io_manager_key: str | None = None,
     dagster_type: object | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
+    partitions_def: PartitionsDefinition | None = None,
     op_tags: Mapping[str, Any] | None = None,
     group_name: str | None = None,
     output_required: bool = True,
@@ -571,7 +584,7 @@ def asset(
     io_manager_def: object | None = None,
     io_manager_key: str | None = None,
     dagster_type: object | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
+    partitions_def: PartitionsDefinition | None = None,
     op_tags: Mapping[str, Any] | None = None,
     group_name: str | None = None,
     output_required: bool = True,
@@ -680,7 +693,7 @@ class AssetSpec:
     owners: tuple[str, ...]
     tags: Mapping[str, str]
     kinds: frozenset[str]
-    partitions_def: DailyPartitionsDefinition | None
+    partitions_def: PartitionsDefinition | None
 
     def __init__(
         self,
@@ -696,7 +709,7 @@ class AssetSpec:
         owners: Sequence[str] | None = None,
         tags: Mapping[str, str] | None = None,
         kinds: Iterable[str] | None = None,
-        partitions_def: DailyPartitionsDefinition | None = None,
+        partitions_def: PartitionsDefinition | None = None,
         freshness_policy: object | None = None,
         is_virtual: bool = False,
     ) -> None:
@@ -789,7 +802,7 @@ def multi_asset(
     config_schema: type[Any] | None = None,
     required_resource_keys: Iterable[str] | None = None,
     internal_asset_deps: Mapping[str, object] | None = None,
-    partitions_def: DailyPartitionsDefinition | None = None,
+    partitions_def: PartitionsDefinition | None = None,
     hooks: object | None = None,
     backfill_policy: object | None = None,
     op_tags: Mapping[str, Any] | None = None,
@@ -895,6 +908,7 @@ def multi_asset(
                 resource_params=tuple(b.resource_params),
                 required_resource_keys=resource_keys | set(b.resource_params),
                 partitions_def=s.partitions_def or partitions_def,
+                partition_mappings=MappingProxyType(dict(b.mappings)),
                 output_format=output_format,
                 code_version=s.code_version or code_version,
                 metadata=s.metadata,
@@ -1086,6 +1100,14 @@ class Definitions:
                     f"{where} requires resource {missing[0]!r}, which"
                     " Definitions(resources=...) does not provide"
                 )
+        for a in self.assets.values():
+            for up, mapping in a.partition_mappings.items():
+                check_partition_mapping(
+                    mapping,
+                    a.partitions_def,
+                    self.assets[up].partitions_def if up in self.assets else None,
+                    f"asset {a.key.to_user_string()!r}, input {up.to_user_string()!r}",
+                )
         for job in by_name.values():
             keys = job.resolve(self.graph)
             used = {self.assets[k].partitions_def for k in keys} - {None}
@@ -1186,7 +1208,7 @@ class AssetExecutionContext:
     resources: SimpleNamespace
     log: logging.Logger
     storage_dir: Path
-    partitions_def: DailyPartitionsDefinition | None = None
+    partitions_def: PartitionsDefinition | None = None
     run_tags: Mapping[str, str] = field(default_factory=dict)
     #: The assets this call materializes: those of a ``multi_asset`` the run selected
     #: (empty for an asset called directly).

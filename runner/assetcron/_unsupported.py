@@ -21,8 +21,9 @@ _AUTOMATION = (
     " and a ScheduleDefinition"
 )
 _PARTITIONS = (
-    "assetcron supports DailyPartitionsDefinition only (a run materializes one partition,"
-    " derived from the tick)"
+    "assetcron supports hourly, daily, weekly, monthly, cron (TimeWindow) and static"
+    " partitions with the identity, time-window, all and last partition mappings; a run"
+    " materializes one partition, derived from the tick or given explicitly"
 )
 _IO = (
     "storage is configured per run by --storage / ASSETCRON_STORAGE (a directory, or an"
@@ -64,14 +65,7 @@ UNSUPPORTED: dict[str, str] = {
     **dict.fromkeys(
         (
             "DynamicPartitionsDefinition",
-            "StaticPartitionsDefinition",
             "MultiPartitionsDefinition",
-            "HourlyPartitionsDefinition",
-            "WeeklyPartitionsDefinition",
-            "MonthlyPartitionsDefinition",
-            "TimeWindowPartitionsDefinition",
-            "PartitionMapping",
-            "TimeWindowPartitionMapping",
             "PartitionKeyRange",
             "BackfillPolicy",
         ),

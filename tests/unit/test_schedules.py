@@ -20,11 +20,15 @@ from assetcron import (
     DailyPartitionsDefinition,
     DefaultScheduleStatus,
     Definitions,
+    HourlyPartitionsDefinition,
     InvalidDefinitionError,
+    MonthlyPartitionsDefinition,
     RunRequest,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
+    StaticPartitionsDefinition,
+    WeeklyPartitionsDefinition,
     asset,
     build_schedule_context,
     build_schedule_from_partitioned_job,
@@ -433,17 +437,54 @@ def test_schedule_from_partitioned_job_asks_for_the_last_complete_day() -> None:
 def test_schedule_from_partitioned_job_refusals() -> None:
     with pytest.raises(InvalidDefinitionError, match="the job needs partitions"):
         build_schedule_from_partitioned_job(define_asset_job("plain"))
-    with pytest.raises(InvalidDefinitionError, match="assetcron's are daily"):
+    with pytest.raises(InvalidDefinitionError, match="day_of_week or day_of_month with daily"):
         build_schedule_from_partitioned_job(
             define_asset_job("days", partitions_def=DAILY), day_of_week=1
         )
+    with pytest.raises(InvalidDefinitionError, match="cannot provide cron_schedule"):
+        build_schedule_from_partitioned_job(
+            define_asset_job("days", partitions_def=DAILY), cron_schedule="0 1 * * *"
+        )
+    with pytest.raises(InvalidDefinitionError, match="requires a cron schedule"):
+        build_schedule_from_partitioned_job(
+            define_asset_job("regions", partitions_def=StaticPartitionsDefinition(["eu", "us"]))
+        )
+
+
+def test_schedule_from_partitioned_job_uses_the_partitions_cadence() -> None:
+    weekly = WeeklyPartitionsDefinition("2024-01-07", day_offset=1, timezone="America/New_York")
+    sched = build_schedule_from_partitioned_job(
+        define_asset_job("weeks", partitions_def=weekly), hour_of_day=3
+    )
+    assert (sched.cron_schedule, sched.execution_timezone) == ("0 3 * * 1", "America/New_York")
+    data = sched.evaluate_tick(tick(2024, 5, 6, 7))  # Monday 03:00 EDT
+    assert [r.partition_key for r in data.run_requests] == ["2024-04-29"]
+    monthly = MonthlyPartitionsDefinition("2024-01-01")
+    msched = build_schedule_from_partitioned_job(
+        define_asset_job("months", partitions_def=monthly), day_of_month=2
+    )
+    assert msched.cron_schedule == "0 0 2 * *"
+    hourly = HourlyPartitionsDefinition("2024-01-01-00:00", minute_offset=15)
+    assert (
+        build_schedule_from_partitioned_job(define_asset_job("hours", partitions_def=hourly))
+    ).cron_schedule == "15 * * * *"
+
+
+def test_static_partitions_tick_says_to_set_the_key() -> None:
+    static = StaticPartitionsDefinition(["eu", "us"])
+    sched = build_schedule_from_partitioned_job(
+        define_asset_job("regions", partitions_def=static), cron_schedule="0 6 * * *"
+    )
+    data = sched.evaluate_tick(tick(2024, 5, 1, 6))
+    assert data.run_requests == []
+    assert "set the partition key explicitly" in (data.skip_message or "")
 
 
 @pytest.mark.parametrize(
     ("name", "fragment"),
     [
         ("sensor", "long-running daemon"),
-        ("DynamicPartitionsDefinition", "DailyPartitionsDefinition only"),
+        ("DynamicPartitionsDefinition", "static partitions with the identity"),
         ("AutomationCondition", "define_asset_job and a ScheduleDefinition"),
         ("IOManager", "ASSETCRON_STORAGE"),
         ("op", "write @asset or multi_asset"),

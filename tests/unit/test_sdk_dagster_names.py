@@ -311,7 +311,7 @@ def test_asset_takes_metadata_compute_kind_and_ins() -> None:
         ({"output_required": False}, "on every run"),
         ({"kinds": {"sql"}, "compute_kind": "python"}, "kinds or compute_kind"),
         ({"ins": {"nope": AssetIn("x")}}, "ins names 'nope', which is not a parameter"),
-        ({"partitions_def": object()}, "dynamic, static and multi partitions are not supported"),
+        ({"partitions_def": object()}, "dynamic and multi partitions are not supported"),
         ({"retry_policy": 3}, "retry_policy must be a RetryPolicy"),
     ],
 )
