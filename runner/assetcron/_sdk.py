@@ -1007,6 +1007,14 @@ class Definitions:
         self.assets: Mapping[AssetKey, AssetsDefinition] = MappingProxyType(
             {a.key: a for a in bound}
         )
+        for a in self.assets.values():
+            for up, mapping in a.partition_mappings.items():
+                check_partition_mapping(
+                    mapping,
+                    a.partitions_def,
+                    self.assets[up].partitions_def if up in self.assets else None,
+                    f"asset {a.key.to_user_string()!r}, input {up.to_user_string()!r}",
+                )
         self.asset_checks: Mapping[AssetCheckKey, AssetChecksDefinition] = MappingProxyType({})
         self._checks_by_asset: dict[AssetKey, tuple[AssetChecksDefinition, ...]] = {}
         if checks:
@@ -1099,14 +1107,6 @@ class Definitions:
                 raise InvalidDefinitionError(
                     f"{where} requires resource {missing[0]!r}, which"
                     " Definitions(resources=...) does not provide"
-                )
-        for a in self.assets.values():
-            for up, mapping in a.partition_mappings.items():
-                check_partition_mapping(
-                    mapping,
-                    a.partitions_def,
-                    self.assets[up].partitions_def if up in self.assets else None,
-                    f"asset {a.key.to_user_string()!r}, input {up.to_user_string()!r}",
                 )
         for job in by_name.values():
             keys = job.resolve(self.graph)
