@@ -61,8 +61,10 @@ DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 DEFAULT_HOURLY_FORMAT = "%Y-%m-%d-%H:%M"
 #: Dagster's INVALID_PARTITION_SUBSTRINGS, plus what cannot be one storage path segment.
 _INVALID_SUBSTRINGS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0", "/")
-#: No zone is more than 14 hours from UTC: a wall time maps to an instant within this.
-_MAX_OFFSET = 15 * 3600
+#: How far a zone's UTC offset may move from its value at the start of an iteration
+#: (daylight saving moves it by at most 2 hours; zones that jumped a whole day, such as
+#: Pacific/Apia in 2011, are not iterated across that jump correctly).
+_SLACK = timedelta(hours=3)
 
 
 class PartitionKeyError(AssetcronError):
@@ -335,21 +337,31 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
 
     # -- ticks ---------------------------------------------------------------------
 
-    def _candidates(self, naive: datetime) -> list[datetime]:
-        """The instants Dagster gives a naive wall-clock cron match."""
+    def _candidates(self, naive: datetime) -> list[float]:
+        """The instants (Unix seconds) Dagster gives a naive wall-clock cron match.
+
+        PEP 495: in a spring-forward gap ``fold=0`` reads the wall time with the offset
+        before the change, so it lands later than ``fold=1``; a repeated wall time is the
+        other way round; elsewhere the two agree."""
         tz = self._zoneinfo
-        dt = naive.replace(tzinfo=tz)
-        if not _exists(dt):
-            if self.__dict__["_hourly"]:
+        t0 = naive.replace(tzinfo=tz, fold=0).timestamp()
+        t1 = naive.replace(tzinfo=tz, fold=1).timestamp()
+        if t0 == t1:
+            return [t0]
+        hourly = self.__dict__["_hourly"]
+        if t0 > t1:  # does not exist
+            if hourly:
                 return []
             # Dagster apply_post_transition: the start of the hour plus the DST amount.
+            dt = naive.replace(tzinfo=tz)
             dst = tz.dst(dt + timedelta(hours=1)) or timedelta(0)
-            return [dt.replace(minute=0) + dst]
-        if _ambiguous(dt):
-            if self.__dict__["_hourly"]:
-                return [dt.replace(fold=0), dt.replace(fold=1)]
-            return [dt.replace(fold=1)]
-        return [dt]
+            return [(dt.replace(minute=0) + dst).timestamp()]
+        return [t0, t1] if hourly else [t1]
+
+    def _offset(self, ts: float) -> float:
+        """The zone's UTC offset at ``ts``, in seconds."""
+        off = datetime.fromtimestamp(ts, self._zoneinfo).utcoffset()
+        return off.total_seconds() if off is not None else 0.0
 
     def _naive(self, ts: float) -> datetime:
         return datetime.fromtimestamp(ts, self._zoneinfo).replace(tzinfo=None, fold=0)
@@ -360,17 +372,18 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         tz = self._zoneinfo
         heap: list[float] = []
         last = float("-inf")
-        cursor: datetime | None = (self._naive(ts) - timedelta(days=1)).replace(tzinfo=UTC)
+        base = self._offset(ts)
+        cursor: datetime | None = (self._naive(ts) - _SLACK).replace(tzinfo=UTC)
         while True:
             cursor = sched.next(cursor) if cursor is not None else None
             if cursor is None:
                 bound = float("inf")
             else:
-                for c in self._candidates(cursor.replace(tzinfo=None)):
-                    t = c.timestamp()
+                for t in self._candidates(cursor.replace(tzinfo=None)):
                     if t >= ts:
                         heapq.heappush(heap, t)
-                bound = cursor.timestamp() - _MAX_OFFSET
+                # Later wall times give instants at or after this one.
+                bound = cursor.timestamp() - base - _SLACK.total_seconds()
             while heap and heap[0] < bound:
                 t = heapq.heappop(heap)
                 if t > last:
@@ -385,17 +398,17 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         tz = self._zoneinfo
         heap: list[float] = []
         last = float("inf")
-        cursor: datetime | None = (self._naive(ts) + timedelta(days=1)).replace(tzinfo=UTC)
+        base = self._offset(ts)
+        cursor: datetime | None = (self._naive(ts) + _SLACK).replace(tzinfo=UTC)
         while True:
             cursor = sched.prev(cursor) if cursor is not None else None
             if cursor is None:
                 bound = float("-inf")
             else:
-                for c in self._candidates(cursor.replace(tzinfo=None)):
-                    t = c.timestamp()
+                for t in self._candidates(cursor.replace(tzinfo=None)):
                     if t <= ts:
                         heapq.heappush(heap, -t)
-                bound = cursor.timestamp() + _MAX_OFFSET
+                bound = cursor.timestamp() - base + _SLACK.total_seconds()
             while heap and -heap[0] > bound:
                 t = -heapq.heappop(heap)
                 if t < last:
