@@ -15,7 +15,12 @@ from zoneinfo import ZoneInfo
 
 from assetcron import AssetcronError, render_run_config
 from assetcron._errors import InvalidDefinitionError
-from assetcron._materialize import configure_resources, run_partition_key, validate_run_config
+from assetcron._materialize import (
+    configure_resources,
+    run_partition_key,
+    run_partition_window,
+    validate_run_config,
+)
 from assetcron._schedules import build_schedule_context
 from assetcron._selection import plan
 from assetcron_operator import naming, validation
@@ -153,6 +158,11 @@ def preview_ticks(
                 timezone=spec.time_zone,
                 cron_schedule=cron,
                 partition_key=entry["partitionKey"],
+                partition_window=(
+                    run_partition_window(definitions, planned, entry["partitionKey"])
+                    if planned is not None and definitions is not None
+                    else None
+                ),
             )
             if request is not None and request.run_config:
                 entry["runConfig"] = merge_run_config(entry["runConfig"], request.run_config)

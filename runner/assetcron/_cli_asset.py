@@ -539,6 +539,7 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
                 timezone=tz_name,
                 cron_schedule=cron,
                 partition_key=partition_key,
+                partition_window=m.run_partition_window(defs, plan, partition_key),
             )
         if request is not None and request.run_config:
             run_config = deep_merge(run_config, dict(request.run_config))
@@ -658,6 +659,7 @@ def _materialize_dagster(
                 timezone=tz_name,
                 cron_schedule=cron,
                 partition_key=partition_key,
+                partition_window=plan.partition_window(partition_key),
             )
         run_config = plan.run_config(rendered)
         storage, lock_wait, lock_ttl = _open_storage(args, env, run)

@@ -414,6 +414,16 @@ class DagsterPlan:
             )
         return key
 
+    def partition_window(self, partition_key: str | None) -> tuple[datetime, datetime] | None:
+        """The time window of ``partition_key`` (``partition_start``/``partition_end`` in
+        run-config templates) by Dagster's ``time_window_for_partition_key``; None for
+        other partitions or none."""
+        pd = self.partitions_def
+        if partition_key is None or not isinstance(pd, dg.TimeWindowPartitionsDefinition):
+            return None
+        window = pd.time_window_for_partition_key(partition_key)
+        return window.start, window.end
+
     @cached_property
     def job(self) -> dg.JobDefinition:
         """The asset job over the selected keys (module docstring, "Execution")."""

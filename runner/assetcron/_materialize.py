@@ -71,6 +71,7 @@ __all__ = [
     "materialize",
     "run_id_for",
     "run_partition_key",
+    "run_partition_window",
     "run_resources",
     "validate_run_config",
 ]
@@ -150,6 +151,21 @@ def run_partition_key(
     if explicit:
         return defs_used[0].validate_key(explicit)
     return defs_used[0].key_for_schedule_tick(scheduled_time)
+
+
+def run_partition_window(
+    defs: Definitions, plan: Sequence[AssetKey], partition_key: str | None
+) -> tuple[datetime, datetime] | None:
+    """The time window of the run's partition (``partition_start``/``partition_end`` in
+    run-config templates), or None for static or no partitions."""
+    if partition_key is None:
+        return None
+    for key in plan:
+        pd = defs.assets[key].partitions_def
+        if isinstance(pd, TimeWindowPartitionsDefinition):
+            start, end = pd.time_window(partition_key)
+            return start, end
+    return None
 
 
 def validate_run_config(

@@ -16,14 +16,21 @@ DESIGN.md adopts:
   schedule's zone: :meth:`assetcron.CronSchedule.prev`) and the
   scheduled time itself; without a cron both equal ``scheduled_time``;
 * ``partition_key``: the run's partition key (a string) or ``None``;
+* ``partition_start`` / ``partition_end``: the run's time partition window (aware
+  datetimes in the partitions' zone; hourly, daily, weekly, monthly or cron partitions),
+  or ``None`` for static or no partitions;
 * ``timezone``: the schedule's IANA zone name.
 
 Filters for date arithmetic without code (each accepts an aware datetime, a date or an
-ISO 8601 string such as a daily partition key): ``days_ago(n)`` / ``add_days(n)``
-(calendar days, wall clock kept across DST as Python's aware arithmetic does),
-``add_hours(n)`` (elapsed hours, computed in UTC), ``ds`` (``YYYY-MM-DD``), ``ds_nodash``
-(``YYYYMMDD``), ``strftime(fmt)``, ``to_timezone(tz)``, ``start_of_day``,
-``start_of_month``. ``ds``/``ds_nodash`` are Airflow's macro names.
+ISO 8601 string such as a daily partition key, or an hourly key ``YYYY-MM-DD-HH:MM``):
+``days_ago(n)`` / ``add_days(n)`` (calendar days, wall clock kept across DST as
+Python's aware arithmetic does), ``add_weeks(n)``, ``add_months(n)`` (calendar months,
+the day clamped to the month's last), ``add_hours(n)`` (elapsed hours, computed in UTC),
+``ds`` (``YYYY-MM-DD``), ``ds_nodash`` (``YYYYMMDD``), ``strftime(fmt)``,
+``to_timezone(tz)``, ``start_of_hour``, ``start_of_day``, ``start_of_week(day_offset)``
+(``day_offset`` 0 = Sunday, as Dagster's weekly partitions; default 1 = Monday),
+``start_of_month``, ``end_of_month`` (the last day). ``ds``/``ds_nodash`` are Airflow's
+macro names. docs/templates.md is the user-facing reference.
 
 Jinja2 is imported on first use so that ``assetcron asset ...`` without run config
 starts without it.
@@ -61,6 +68,8 @@ VARIABLES = frozenset(
         "data_interval_start",
         "data_interval_end",
         "partition_key",
+        "partition_start",
+        "partition_end",
         "timezone",
     }
 )
@@ -74,6 +83,8 @@ def _as_datetime(value: object) -> datetime | date:
         try:
             if len(value) == 10:  # YYYY-MM-DD, a daily partition key
                 return date.fromisoformat(value)
+            if len(value) == 16 and value[10] == "-":  # YYYY-MM-DD-HH:MM, an hourly key
+                return datetime.fromisoformat(f"{value[:10]}T{value[11:]}")
             return datetime.fromisoformat(value)
         except ValueError:
             pass
@@ -92,6 +103,28 @@ def days_ago(value: object, n: int = 1) -> datetime | date:
 def add_days(value: object, n: int = 1) -> datetime | date:
     """``value`` plus ``n`` calendar days (negative ``n`` goes back)."""
     return _days(value, int(n))
+
+
+def add_weeks(value: object, n: int = 1) -> datetime | date:
+    """``value`` plus ``n`` weeks (7 calendar days each; negative ``n`` goes back)."""
+    return _days(value, 7 * int(n))
+
+
+def add_months(value: object, n: int = 1) -> datetime | date:
+    """``value`` plus ``n`` calendar months, the day clamped to the target month's last
+    (``2024-01-31 | add_months(1)`` is ``2024-02-29``); the wall clock is kept."""
+    dt = _as_datetime(value)
+    months = dt.year * 12 + (dt.month - 1) + int(n)
+    year, month = divmod(months, 12)
+    if not 1 <= year <= 9999:
+        raise TemplateError(f"add_months({n}) leaves the years 1..9999")
+    day = min(dt.day, _days_in_month(year, month + 1))
+    return dt.replace(year=year, month=month + 1, day=day)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    return (nxt - timedelta(days=1)).day
 
 
 def add_hours(value: object, n: int = 1) -> datetime:
@@ -144,6 +177,39 @@ def start_of_day(value: object) -> datetime | date:
     return datetime.combine(dt.date(), time(), tzinfo=dt.tzinfo)
 
 
+def start_of_hour(value: object) -> datetime:
+    """``value`` with minutes, seconds and microseconds cleared (a date: its midnight)."""
+    dt = _as_datetime(value)
+    if not isinstance(dt, datetime):
+        return datetime.combine(dt, time())
+    return dt.replace(minute=0, second=0, microsecond=0)
+
+
+def start_of_week(value: object, day_offset: int = 1) -> datetime | date:
+    """The latest day at or before ``value`` that is weekday ``day_offset`` (0 = Sunday
+    .. 6 = Saturday, cron's and Dagster's ``WeeklyPartitionsDefinition(day_offset=)``
+    numbering; default 1 = Monday), at midnight for datetimes."""
+    offset = int(day_offset)
+    if not 0 <= offset <= 6:
+        raise TemplateError(f"start_of_week: day_offset must be 0..6 (0 = Sunday), got {offset}")
+    dt = _as_datetime(value)
+    day = dt.date() if isinstance(dt, datetime) else dt
+    cron_weekday = (day.weekday() + 1) % 7  # Python: Monday == 0; cron: Sunday == 0
+    first = day - timedelta(days=(cron_weekday - offset) % 7)
+    if not isinstance(dt, datetime):
+        return first
+    return datetime.combine(first, time(), tzinfo=dt.tzinfo)
+
+
+def end_of_month(value: object) -> datetime | date:
+    """The last day of ``value``'s month, at midnight for datetimes."""
+    dt = _as_datetime(value)
+    last = dt.replace(day=_days_in_month(dt.year, dt.month))
+    if not isinstance(last, datetime):
+        return last
+    return datetime.combine(last.date(), time(), tzinfo=last.tzinfo)
+
+
 def start_of_month(value: object) -> datetime | date:
     """The first day of ``value``'s month, at midnight for datetimes."""
     dt = _as_datetime(value)
@@ -157,12 +223,17 @@ FILTERS: Mapping[str, Any] = {
     "days_ago": days_ago,
     "add_days": add_days,
     "add_hours": add_hours,
+    "add_weeks": add_weeks,
+    "add_months": add_months,
     "ds": ds,
     "ds_nodash": ds_nodash,
     "strftime": strftime,
     "to_timezone": to_timezone,
+    "start_of_hour": start_of_hour,
     "start_of_day": start_of_day,
+    "start_of_week": start_of_week,
     "start_of_month": start_of_month,
+    "end_of_month": end_of_month,
 }
 
 
@@ -256,8 +327,12 @@ def template_context(
     timezone: str = "UTC",
     cron_schedule: str | None = None,
     partition_key: str | None = None,
+    partition_window: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
     """The variables a run-config template sees (see the module docstring).
+
+    ``partition_window`` is the run's time partition ``(start, end)`` (aware), shown as
+    ``partition_start``/``partition_end``; None for static or no partitions.
 
     ``scheduled_time`` must be aware (any zone; it is converted to ``timezone``).
     ``data_interval_start`` is the previous tick of ``cron_schedule`` by the Kubernetes
@@ -291,6 +366,8 @@ def template_context(
         "data_interval_start": start,
         "data_interval_end": local,
         "partition_key": partition_key,
+        "partition_start": partition_window[0] if partition_window else None,
+        "partition_end": partition_window[1] if partition_window else None,
         "timezone": timezone,
     }
 
@@ -389,6 +466,7 @@ def render_run_config(
     timezone: str = "UTC",
     cron_schedule: str | None = None,
     partition_key: str | None = None,
+    partition_window: tuple[datetime, datetime] | None = None,
     limits: RenderLimits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Render every string leaf of ``template`` for one tick; return a new dict.
@@ -420,6 +498,7 @@ def render_run_config(
         timezone=timezone,
         cron_schedule=cron_schedule,
         partition_key=partition_key,
+        partition_window=partition_window,
     )
     if _has_jinja(template):
         return _render_in_child(template, context, limits)

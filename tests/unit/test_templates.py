@@ -325,3 +325,50 @@ def test_a_template_without_delimiters_renders_in_process(monkeypatch: pytest.Mo
         "b": [1, None, {"c": True}],
         "d": 2.5,
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{ '2024-01-31' | add_months(1) | ds }}", "2024-02-29"),
+        ("{{ '2024-03-31' | add_months(-1) | ds }}", "2024-02-29"),
+        ("{{ '2023-12-15' | add_months(2) | ds }}", "2024-02-15"),
+        ("{{ '2024-01-01' | add_months(-13) | ds }}", "2022-12-01"),
+        ("{{ '2024-03-10' | add_weeks(-2) | ds }}", "2024-02-25"),
+        ("{{ '2024-06-12' | start_of_week | ds }}", "2024-06-10"),  # Wednesday -> Monday
+        ("{{ '2024-06-10' | start_of_week | ds }}", "2024-06-10"),
+        ("{{ '2024-06-12' | start_of_week(0) | ds }}", "2024-06-09"),  # -> Sunday
+        ("{{ '2024-06-15' | start_of_week(6) | ds }}", "2024-06-15"),  # Saturday
+        ("{{ '2024-02-10' | end_of_month | ds }}", "2024-02-29"),
+        ("{{ '2023-12-31' | end_of_month | ds }}", "2023-12-31"),
+        (
+            "{{ '2024-03-10-05:00' | add_hours(2) | strftime('%Y-%m-%d-%H:%M') }}",
+            "2024-03-10-07:00",
+        ),
+        ("{{ scheduled_time | start_of_hour | strftime('%H:%M:%S') }}", "06:00:00"),
+        ("{{ scheduled_time | start_of_week | ds }}", "2015-06-01"),
+        ("{{ scheduled_time | add_months(1) | ds }}", "2015-07-02"),
+    ],
+)
+def test_hour_week_month_filters(text: str, expected: str) -> None:
+    assert render(text) == expected
+    check_template({"v": text})
+
+
+def test_start_of_week_refuses_a_day_outside_the_week() -> None:
+    with pytest.raises(TemplateError, match=r"day_offset must be 0\.\.6"):
+        render("{{ scheduled_time | start_of_week(7) }}")
+
+
+def test_partition_window_variables() -> None:
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    window = (datetime(2024, 3, 10, tzinfo=ny), datetime(2024, 3, 11, tzinfo=ny))
+    text = "{{ partition_start.isoformat() }}/{{ (partition_end - partition_start) }}"
+    assert render(text, partition_window=window) == "2024-03-10T00:00:00-05:00/1 day, 0:00:00"
+    assert render("{{ partition_start }}|{{ partition_end }}") == "None|None"
+    check_template({"v": text})
+    # A 23-hour day in elapsed time (spring forward).
+    hours = "{{ ((partition_end.timestamp() - partition_start.timestamp()) / 3600) | int }}"
+    assert render(hours, partition_window=window) == "23"
