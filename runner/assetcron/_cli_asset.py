@@ -1,4 +1,4 @@
-"""``assetcron asset list|materialize``: the runner CLI every CronJob pod executes.
+"""``assetcron asset list|status|materialize``: the runner CLI every CronJob pod executes.
 
 Follows the Dagster CLI (``-f``/``-m``/``-a``, ``--select``, ``-c``) and DESIGN.md's
 "Runner CLI". Exit codes: 0 success, 1 an asset failed (or was skipped because of
@@ -79,8 +79,11 @@ def _add_location_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``asset`` command group (``list`` and ``materialize``) to ``subparsers``."""
-    asset = subparsers.add_parser("asset", help="list or materialize assets of a code location")
+    """Add the ``asset`` command group (``list``, ``status`` and ``materialize``) to
+    ``subparsers``."""
+    asset = subparsers.add_parser(
+        "asset", help="list, show the status of, or materialize assets of a code location"
+    )
     sub = asset.add_subparsers(dest="asset_command", metavar="SUBCOMMAND")
     sub.required = True
 
@@ -89,6 +92,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ls.add_argument("--select", default="*", metavar="EXPR", help="asset selection (default *)")
     ls.add_argument("--json", action="store_true", help="print JSON with each asset's metadata")
     ls.set_defaults(func=cmd_list)
+
+    st = sub.add_parser(
+        "status", help="which partitions of the selected assets are materialized (records)"
+    )
+    _add_location_args(st)
+    st.add_argument("--select", default="*", metavar="EXPR", help="asset selection (default *)")
+    st.add_argument(
+        "--storage",
+        metavar="URI",
+        help="storage: a directory, file://, s3://, gs:// or az:// URI (default: "
+        "$ASSETCRON_STORAGE, else ./.assetcron/storage)",
+    )
+    st.add_argument(
+        "--at",
+        metavar="ISO8601",
+        help="time at which the partitions are listed (with an offset; default: now)",
+    )
+    st.add_argument("--json", action="store_true", help="print JSON with every partition")
+    st.set_defaults(func=cmd_status)
 
     mat = sub.add_parser("materialize", help="materialize the selected assets for one tick")
     _add_location_args(mat)
@@ -195,6 +217,61 @@ def cmd_list(args: argparse.Namespace) -> int:
             }
         )
     print(json.dumps(rows, indent=2))
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """``assetcron asset status``: per asset, which partitions the records say are
+    materialized, failed, in progress or missing (:mod:`assetcron._partition_status`); a
+    table, or ``--json``. Native code locations only. Exit 2 for bad input or a storage
+    that cannot be read."""
+    from datetime import UTC, datetime
+
+    from assetcron._errors import AssetcronError, InvalidDefinitionError
+    from assetcron._partition_status import asset_status, format_table
+    from assetcron._records import RecordStore
+    from assetcron._sdk import Definitions
+    from assetcron._selection import plan as resolve
+    from assetcron._storage import DEFAULT_STORAGE, ENV_STORAGE, open_storage
+
+    try:
+        if args.at:
+            try:
+                now = datetime.fromisoformat(args.at)
+            except ValueError:
+                raise InvalidDefinitionError(f"--at {args.at!r} is not an ISO 8601 time") from None
+            if now.tzinfo is None:
+                raise InvalidDefinitionError(f"--at {args.at!r} needs an offset (e.g. Z)")
+        else:
+            now = datetime.now(UTC)
+        defs, _ = _load(args)
+        if not isinstance(defs, Definitions):
+            raise InvalidDefinitionError(
+                "asset status reads native code locations; for a Dagster one, use Dagster's"
+                " own tools on the run's instance"
+            )
+        plan = resolve(defs.graph, args.select)
+        storage = open_storage(args.storage or os.environ.get(ENV_STORAGE) or DEFAULT_STORAGE)
+        records = RecordStore(storage)
+        rows = []
+        for key in plan:
+            user_key = key.to_user_string()
+            rows.append(
+                asset_status(
+                    user_key,
+                    defs.assets[key].partitions_def,
+                    records.partition_states(user_key),
+                    now,
+                )
+            )
+    except AssetcronError as exc:
+        return _bad_input(exc)
+    if args.json:
+        import json
+
+        print(json.dumps([r.to_json() for r in rows], indent=2))
+    else:
+        print(format_table(rows))
     return EXIT_OK
 
 

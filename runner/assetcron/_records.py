@@ -40,7 +40,13 @@ from typing import Any
 from assetcron._graph import AssetKey
 from assetcron._storage import ObjectStorage, object_parts
 
-__all__ = ["RECORD_STATUSES", "CurrentVersion", "MaterializationRecord", "RecordStore"]
+__all__ = [
+    "RECORD_STATUSES",
+    "CurrentVersion",
+    "MaterializationRecord",
+    "PartitionState",
+    "RecordStore",
+]
 
 RECORD_STATUSES = ("Started", "Materialized", "Failed", "Interrupted")
 _VERSION = 1
@@ -149,6 +155,16 @@ def version_path(asset_key: str, partition_key: str | None) -> str:
     """The object path of an asset partition's :class:`CurrentVersion`."""
     parts = object_parts(AssetKey.from_user_string(asset_key), partition_key)
     return "/".join(("versions", *parts[:-1], f"{parts[-1]}.json"))
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    """What the records say about one asset partition: the latest attempt's record
+    (newest by the store's modification time) and whether a value is stored now (its
+    :class:`CurrentVersion` says ``Stored``)."""
+
+    latest: MaterializationRecord
+    stored: bool
 
 
 class RecordStore:
@@ -279,3 +295,29 @@ class RecordStore:
             found.append(rec)
         found.sort(key=lambda r: r.start_time, reverse=True)
         return found
+
+    def partition_states(self, asset_key: str) -> dict[str | None, PartitionState]:
+        """The :class:`PartitionState` of every partition of ``asset_key`` that has a
+        record (``None``: the unpartitioned value). Costs one listing of the key's
+        records and two reads per partition (its newest record and its version), not one
+        per record."""
+        key = AssetKey.from_user_string(asset_key)
+        prefix = "/".join(("records", *key.path)) + "/"
+        newest: dict[str, tuple[datetime, str]] = {}
+        for path, modified in self.storage.list_modified(prefix):
+            rest = path[len(prefix) :].split("/")
+            if len(rest) != 2 or not rest[1].endswith(".json"):
+                continue  # a record of a longer key below this one's folder
+            seen = newest.get(rest[0])
+            if seen is None or modified > seen[0]:
+                newest[rest[0]] = (modified, path)
+        out: dict[str | None, PartitionState] = {}
+        for _, path in newest.values():
+            rec = self._load(path)
+            if rec is None or rec.asset_key != asset_key:
+                continue
+            current = self.current(asset_key, rec.partition_key)
+            out[rec.partition_key] = PartitionState(
+                rec, current is not None and current.status == "Stored"
+            )
+        return out

@@ -306,6 +306,23 @@ class ObjectStorage:
                 f"cannot rename {self.location(src)}: {describe_error(exc)}"
             ) from None
 
+    def list_modified(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """``(path, last modified)`` of every object under ``prefix`` (a ``/``-ended
+        folder path; times aware, as the store reports them). Raises
+        :class:`StorageIOError` when listing fails."""
+        import obstore
+
+        try:
+            for chunk in obstore.list(self.store, prefix=prefix.rstrip("/")):
+                for meta in chunk:
+                    yield meta["path"], meta["last_modified"]
+        except FileNotFoundError:
+            return
+        except Exception as exc:
+            raise StorageIOError(
+                f"cannot list {self.location(prefix)}: {describe_error(exc)}"
+            ) from None
+
     def list_paths(self, prefix: str) -> Iterator[str]:
         """The paths of every object under ``prefix`` (a ``/``-ended folder path).
         Raises :class:`StorageIOError` when listing fails."""
