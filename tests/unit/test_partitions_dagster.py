@@ -479,3 +479,28 @@ def test_unsupported_mapping_combinations_are_refused_when_defined() -> None:
         ac.Definitions(assets=[b_up, ny_down])
     with pytest.raises(ac.InvalidDefinitionError, match="must be an assetcron PartitionMapping"):
         ac.AssetIn(partition_mapping=dg.IdentityPartitionMapping())
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [d for d in DEFINITIONS if d[0] in ("hourly-ny", "weekly-ny", "monthly-ny", "cron-4h-ny")],
+    ids=["hourly", "weekly", "monthly", "cron"],
+)
+def test_dagster_code_locations_pick_dagsters_tick_partition(name: str, make: Factory) -> None:
+    """A Dagster code location's run (``assetcron._dagster``) asks Dagster itself; the
+    key equals what Dagster's own schedule requests for every partition type."""
+    from assetcron._dagster import DagsterCodeLocation
+
+    theirs = make(dg)
+    plan = DagsterCodeLocation.wrap(_dagster_defs(theirs), "test").plan("*")
+    for tick in TICKS[::9]:
+        expected = _dagster_schedule_key(theirs, tick)
+        if expected is None:
+            with pytest.raises(ac.PartitionKeyError):
+                plan.partition_key(tick, None)
+        else:
+            assert plan.partition_key(tick, None) == expected, tick
+    key = plan.partition_key(TICKS[-1], None)
+    assert key is not None
+    window = theirs.time_window_for_partition_key(key)
+    assert plan.partition_window(key) == (window.start, window.end)
