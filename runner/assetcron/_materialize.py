@@ -555,6 +555,7 @@ class _Runner:
                 log=log,
                 storage_dir=self.storage.root,
                 partitions_def=a.partitions_def,
+                input_partitions={param: mapped[up] for param, up in a.inputs.items()},
                 selected_asset_keys=frozenset(m.key for m in group),
             )
             if a.context_param:

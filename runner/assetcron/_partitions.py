@@ -315,7 +315,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             raise InvalidDefinitionError(
                 f"{name}: invalid cron schedule {cron_schedule!r}: {exc}"
             ) from None
-        if not sched._can_match():
+        if not sched._can_match() or sched.next(datetime(2000, 1, 1, tzinfo=UTC)) is None:
             raise InvalidDefinitionError(f"{name}: cron schedule {cron_schedule!r} never fires")
         object.__setattr__(self, "start", _parse_time(start, fmt, tz, "start"))
         object.__setattr__(self, "end", None if not end else _parse_time(end, fmt, tz, "end"))

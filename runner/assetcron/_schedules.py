@@ -218,7 +218,7 @@ def define_asset_job(  # noqa: PLR0917 - Dagster's signature, positional paramet
     :class:`AssetSelection`, or keys (``"a/b"`` is the two-part key) and asset
     definitions; ``None`` selects every asset. ``config``: static run config (a mapping
     or a ``RunConfig``). ``tags``/``run_tags``: string tags of its runs.
-    ``partitions_def``: the daily partitions its assets share (checked when
+    ``partitions_def``: the partitions its assets share (checked when
     ``Definitions`` is built).
 
     Refused, with what to use instead: ``executor_def`` (each run is one pod: set its
@@ -725,8 +725,9 @@ class ScheduleDefinition:
 
     def _static_request(self, context: ScheduleEvaluationContext) -> ScheduleExecutionData:
         """The request of a schedule without function: its run config and tags, and,
-        for a job with daily partitions and a known tick, the partition the runner derives
-        from the tick (the last complete day, Dagster's rule for partitioned schedules)."""
+        for a partitioned job and a known tick, the partition the runner derives from the
+        tick (the last partition at the tick, Dagster's rule for partitioned schedules; a
+        skip saying to set the key for static partitions)."""
         when = context.scheduled_execution_time
         partitions = self._job.partitions_def if self._job is not None else None
         key = None

@@ -623,8 +623,8 @@ def asset(
     ``"io_manager"`` and ``io_manager_def`` (storage is per run: ``--storage`` /
     ``ASSETCRON_STORAGE``), ``resource_defs``, ``hooks``, ``dagster_type``,
     ``op_tags``, ``automation_condition``, ``freshness_policy``, ``backfill_policy``,
-    ``check_specs``, ``pool``, ``is_virtual``, ``output_required=False``, partitions
-    other than :class:`DailyPartitionsDefinition`.
+    ``check_specs``, ``pool``, ``is_virtual``, ``output_required=False``, dynamic and
+    multi partitions (``partitions_def`` is any :class:`PartitionsDefinition`).
 
     Raises :class:`InvalidDefinitionError` for an inconsistent or refused definition.
     """
@@ -1190,7 +1190,8 @@ class AssetExecutionContext:
     """What an asset's ``context`` parameter receives (Dagster's AssetExecutionContext).
 
     ``scheduled_time`` is the tick (aware, in the schedule's zone); ``partition_key``
-    the run's daily partition (``YYYY-MM-DD``) for a partitioned asset, else ``None``;
+    the run's partition key for a partitioned asset (``2024-03-10``, ``2024-03-10-05:00``,
+    a static key), else ``None``;
     ``run_config`` the whole rendered run config; ``op_config`` this asset's
     ``ops.<op>.config`` (a dict); ``config`` the validated config model (or the dict);
     ``resources`` the resources by attribute (``context.resources.db``); ``log`` a
@@ -1210,6 +1211,9 @@ class AssetExecutionContext:
     storage_dir: Path
     partitions_def: PartitionsDefinition | None = None
     run_tags: Mapping[str, str] = field(default_factory=dict)
+    #: The upstream partitions each input parameter reads (None: an unpartitioned
+    #: upstream), after the partition mappings; empty for an asset called directly.
+    input_partitions: Mapping[str, list[str] | None] = field(default_factory=dict)
     #: The assets this call materializes: those of a ``multi_asset`` the run selected
     #: (empty for an asset called directly).
     selected_asset_keys: frozenset[AssetKey] = frozenset()
@@ -1256,6 +1260,30 @@ class AssetExecutionContext:
         if self.partitions_def is None or self.partition_key is None:
             raise ValueError(f"asset {self.asset_key.to_user_string()!r} is not partitioned")
         return self.partitions_def.time_window(self.partition_key)
+
+    def asset_partition_keys_for_input(self, input_name: str) -> list[str]:
+        """The upstream partition keys input ``input_name`` reads, in partition order
+        (Dagster's method; after the partition mapping). Raises ``ValueError`` for an
+        unknown input or an unpartitioned upstream."""
+        if input_name not in self.input_partitions:
+            raise ValueError(
+                f"asset {self.asset_key.to_user_string()!r} has no input {input_name!r}"
+            )
+        keys = self.input_partitions[input_name]
+        if keys is None:
+            raise ValueError(f"input {input_name!r} is not partitioned")
+        return list(keys)
+
+    def asset_partition_key_for_input(self, input_name: str) -> str:
+        """The one upstream partition key input ``input_name`` reads (Dagster's method);
+        raises ``ValueError`` when it reads none or several."""
+        keys = self.asset_partition_keys_for_input(input_name)
+        if len(keys) != 1:
+            raise ValueError(
+                f"input {input_name!r} reads {len(keys)} partitions; use"
+                " asset_partition_keys_for_input"
+            )
+        return keys[0]
 
 
 @dataclass(frozen=True)
