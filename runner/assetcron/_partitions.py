@@ -339,11 +339,22 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         start: str | date | datetime,
         fmt: str,
         end: str | date | datetime | None = None,
+        schedule_type: object | None = None,
         timezone: str | None = None,
         end_offset: int = 0,
+        minute_offset: int | None = None,
+        hour_offset: int | None = None,
+        day_offset: int | None = None,
         cron_schedule: str | None = None,
         exclusions: Sequence[Any] | None = None,
     ) -> None:
+        if schedule_type is not None or any(
+            o is not None for o in (minute_offset, hour_offset, day_offset)
+        ):
+            raise InvalidDefinitionError(
+                "TimeWindowPartitionsDefinition: give cron_schedule (schedule_type and the"
+                " offsets are for Hourly/Daily/Weekly/MonthlyPartitionsDefinition)"
+            )
         self._setup(start, fmt, end, timezone, end_offset, cron_schedule, exclusions)
 
     def _setup(  # noqa: PLR0917 - the constructor's arguments, in its order

@@ -47,6 +47,7 @@ __all__ = [
     "AssetCheckExecutionContext",
     "AssetCheckKey",
     "AssetChecksDefinition",
+    "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
     "AssetSpec",
@@ -61,7 +62,7 @@ __all__ = [
 
 #: What ``deps`` lists: keys (``"a/b"`` has two parts) and asset definitions or specs.
 CoercibleToAssetDep: TypeAlias = (
-    "CoercibleToAssetKey | AssetsDefinition | MultiAssetsDefinition | AssetSpec"
+    "CoercibleToAssetKey | AssetsDefinition | MultiAssetsDefinition | AssetSpec | AssetDep"
 )
 
 #: How an asset's output is stored: Python pickle (any object) or JSON (plain data).
@@ -294,6 +295,7 @@ class AssetIn:
                 f" LastPartitionMapping), got {type(partition_mapping).__name__}"
             )
         object.__setattr__(self, "partition_mapping", partition_mapping)
+        object.__setattr__(self, "metadata", MappingProxyType(dict(metadata or {})))
         if dagster_type is not None:
             raise InvalidDefinitionError(
                 "AssetIn(dagster_type=...) is not supported: annotate the parameter instead"
@@ -517,7 +519,7 @@ def _build(
         resource_params=tuple(b.resource_params),
         required_resource_keys=resource_keys | set(b.resource_params),
         partitions_def=partitions_def,
-        partition_mappings=MappingProxyType(b.mappings),
+        partition_mappings=MappingProxyType({**_dep_mappings(deps), **b.mappings}),
         output_format=output_format,
         code_version=code_version,
         metadata=MappingProxyType(dict(metadata or {})),
@@ -783,8 +785,53 @@ class MultiAssetsDefinition:
         return f"MultiAssetsDefinition({self.op_name!r}: {keys})"
 
 
+@dataclass(frozen=True, init=False)
+class AssetDep:
+    """A dependency whose value the asset does not take (Dagster's ``AssetDep``):
+    ``deps=[AssetDep("raw", partition_mapping=TimeWindowPartitionMapping(start_offset=-1))]``.
+    ``asset`` is a key, an asset definition or an ``AssetSpec`` of one asset. The
+    mapping is checked when ``Definitions`` is built like an ``AssetIn``'s; since no
+    value is read, it does not change what a run does (an assetcron run orders and
+    skips by dependency, not by partition)."""
+
+    asset_key: AssetKey
+    partition_mapping: PartitionMapping | None
+    metadata: Mapping[str, Any]
+
+    def __init__(
+        self,
+        asset: Any,
+        *,
+        partition_mapping: PartitionMapping | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        keys = _dep_keys(asset)
+        if len(keys) != 1:
+            raise InvalidDefinitionError(
+                f"AssetDep({asset!r}): give one asset (this definition has {len(keys)})"
+            )
+        if partition_mapping is not None and not isinstance(partition_mapping, PartitionMapping):
+            raise InvalidDefinitionError(
+                "AssetDep(partition_mapping=...) must be an assetcron PartitionMapping, got"
+                f" {type(partition_mapping).__name__}"
+            )
+        object.__setattr__(self, "asset_key", keys[0])
+        object.__setattr__(self, "partition_mapping", partition_mapping)
+
+
+def _dep_mappings(deps: Iterable[Any] | None) -> dict[AssetKey, PartitionMapping]:
+    """The partition mappings given by ``AssetDep`` entries of ``deps``."""
+    return {
+        d.asset_key: d.partition_mapping
+        for d in deps or ()
+        if isinstance(d, AssetDep) and d.partition_mapping is not None
+    }
+
+
 def _dep_keys(dep: Any) -> tuple[AssetKey, ...]:
     """The keys a ``deps`` entry stands for (a definition of several assets: all)."""
+    if isinstance(dep, AssetDep):
+        return (dep.asset_key,)
     if isinstance(dep, MultiAssetsDefinition):
         return dep.keys
     if isinstance(dep, AssetSpec):
@@ -908,7 +955,7 @@ def multi_asset(
                 resource_params=tuple(b.resource_params),
                 required_resource_keys=resource_keys | set(b.resource_params),
                 partitions_def=s.partitions_def or partitions_def,
-                partition_mappings=MappingProxyType(dict(b.mappings)),
+                partition_mappings=MappingProxyType({**_dep_mappings(deps), **b.mappings}),
                 output_format=output_format,
                 code_version=s.code_version or code_version,
                 metadata=s.metadata,

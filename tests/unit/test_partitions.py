@@ -15,6 +15,7 @@ import pytest
 
 from assetcron import (
     AllPartitionMapping,
+    AssetDep,
     AssetExecutionContext,
     AssetIn,
     DailyPartitionsDefinition,
@@ -269,3 +270,28 @@ def test_mapping_refusals_when_defined() -> None:
         Definitions(assets=[plain, down])
     with pytest.raises(InvalidDefinitionError, match="must be an assetcron PartitionMapping"):
         AssetIn(partition_mapping="identity")
+
+
+def test_asset_dep_carries_a_checked_mapping() -> None:
+    @asset(partitions_def=DAILY)
+    def raw() -> int:
+        return 1
+
+    last2 = TimeWindowPartitionMapping(start_offset=-1)
+
+    @asset(partitions_def=DAILY, deps=[AssetDep(raw, partition_mapping=last2)])
+    def cleaned() -> int:
+        return 2
+
+    defs = Definitions(assets=[raw, cleaned])
+    assert defs.assets[cleaned.key].deps == (raw.key,)
+    assert defs.assets[cleaned.key].partition_mappings == {raw.key: last2}
+
+    regions = StaticPartitionsDefinition(["eu"])
+
+    @asset(partitions_def=regions, deps=[AssetDep("raw", partition_mapping=last2)])
+    def regional() -> int:
+        return 3
+
+    with pytest.raises(InvalidDefinitionError, match="needs time-window partitions"):
+        Definitions(assets=[raw, regional])
