@@ -372,3 +372,34 @@ def test_partition_window_variables() -> None:
     # A 23-hour day in elapsed time (spring forward).
     hours = "{{ ((partition_end.timestamp() - partition_start.timestamp()) / 3600) | int }}"
     assert render(hours, partition_window=window) == "23"
+
+
+def test_the_reference_page_documents_every_variable_and_filter_and_its_examples_render() -> None:
+    import re
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    import yaml
+
+    from assetcron._templates import FILTERS, VARIABLES
+
+    page = (Path(__file__).parents[2] / "docs" / "templates.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z_]+)", page, re.M))
+    assert documented >= VARIABLES, VARIABLES - documented
+    assert set(FILTERS) <= documented, set(FILTERS) - documented
+    ny = ZoneInfo("America/New_York")
+    window = (datetime(2024, 3, 10, tzinfo=ny), datetime(2024, 3, 11, tzinfo=ny))
+    blocks = re.findall(r"```yaml\n(.*?)```", page, re.S)
+    assert blocks
+    for block in blocks:
+        doc = yaml.safe_load(block)
+        check_template(doc)
+        out = render_run_config(
+            doc,
+            scheduled_time=TICK,
+            timezone="America/New_York",
+            cron_schedule="0 6 * * *",
+            partition_key="2024-03-10",
+            partition_window=window,
+        )
+        assert "{{" not in str(out)
