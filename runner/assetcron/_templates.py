@@ -22,7 +22,8 @@ DESIGN.md adopts:
 * ``timezone``: the schedule's IANA zone name.
 
 Filters for date arithmetic without code (each accepts an aware datetime, a date or an
-ISO 8601 string such as a daily partition key, or an hourly key ``YYYY-MM-DD-HH:MM``):
+ISO 8601 string such as a daily partition key, or an hourly key ``YYYY-MM-DD-HH:MM``,
+with Dagster's ``-0500``-style suffix for the second of a repeated hour):
 ``days_ago(n)`` / ``add_days(n)`` (calendar days, wall clock kept across DST as
 Python's aware arithmetic does), ``add_weeks(n)``, ``add_months(n)`` (calendar months,
 the day clamped to the month's last), ``add_hours(n)`` (elapsed hours, computed in UTC),
@@ -83,7 +84,9 @@ def _as_datetime(value: object) -> datetime | date:
         try:
             if len(value) == 10:  # YYYY-MM-DD, a daily partition key
                 return date.fromisoformat(value)
-            if len(value) == 16 and value[10] == "-":  # YYYY-MM-DD-HH:MM, an hourly key
+            if len(value) in (16, 21) and value[10] == "-":
+                # YYYY-MM-DD-HH:MM, an hourly key (the second of a repeated hour has its
+                # UTC offset appended: 2024-11-03-01:00-0500)
                 return datetime.fromisoformat(f"{value[:10]}T{value[11:]}")
             return datetime.fromisoformat(value)
         except ValueError:

@@ -346,6 +346,7 @@ def test_a_template_without_delimiters_renders_in_process(monkeypatch: pytest.Mo
             "2024-03-10-07:00",
         ),
         ("{{ scheduled_time | start_of_hour | strftime('%H:%M:%S') }}", "06:00:00"),
+        ("{{ '2024-11-03-01:00-0500' | to_timezone('UTC') | strftime('%H:%M') }}", "06:00"),
         ("{{ scheduled_time | start_of_week | ds }}", "2015-06-01"),
         ("{{ scheduled_time | add_months(1) | ds }}", "2015-07-02"),
     ],
