@@ -254,14 +254,19 @@ def cmd_status(args: argparse.Namespace) -> int:
         storage = open_storage(args.storage or os.environ.get(ENV_STORAGE) or DEFAULT_STORAGE)
         records = RecordStore(storage)
         rows = []
+        keys_of: dict[Any, list[str]] = {}  # assets sharing a definition list it once
         for key in plan:
             user_key = key.to_user_string()
+            pd = defs.assets[key].partitions_def
+            if pd is not None and pd not in keys_of:
+                keys_of[pd] = pd.get_partition_keys(now)
             rows.append(
                 asset_status(
                     user_key,
-                    defs.assets[key].partitions_def,
+                    pd,
                     records.partition_states(user_key),
                     now,
+                    keys_of.get(pd) if pd is not None else None,
                 )
             )
     except AssetcronError as exc:

@@ -104,9 +104,14 @@ def asset_status(
     pd: PartitionsDefinition | None,
     states: Mapping[str | None, PartitionState],
     now: datetime,
+    keys: Sequence[str] | None = None,
 ) -> AssetStatus:
-    """The status of asset ``key`` at ``now`` (aware) from its partition ``states``."""
-    expected: list[str | None] = [None] if pd is None else list(pd.get_partition_keys(now))
+    """The status of asset ``key`` at ``now`` (aware) from its partition ``states``;
+    ``keys`` are ``pd``'s partition keys at ``now`` when the caller has them already."""
+    if pd is None:
+        expected: list[str | None] = [None]
+    else:
+        expected = list(keys if keys is not None else pd.get_partition_keys(now))
     known = set(expected)
     extra: list[str | None] = [*sorted(k for k in states if k is not None and k not in known)]
     statuses = {k: _status(states.get(k)) for k in [*expected, *extra]}
