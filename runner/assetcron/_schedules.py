@@ -726,12 +726,14 @@ class ScheduleDefinition:
     def _static_request(self, context: ScheduleEvaluationContext) -> ScheduleExecutionData:
         """The request of a schedule without function: its run config and tags, and,
         for a partitioned job and a known tick, the partition the runner derives from the
-        tick (the last partition at the tick, Dagster's rule for partitioned schedules; a
-        skip saying to set the key for static partitions)."""
+        tick (the last partition at the tick, Dagster's rule for partitioned schedules;
+        skipped when no partition exists yet). Static partitions get no key here: the
+        AssetSchedule's ``partitionKey`` (or ``--partition-key``) gives it, and the run
+        stops with a clear error when nothing does."""
         when = context.scheduled_execution_time
         partitions = self._job.partitions_def if self._job is not None else None
         key = None
-        if partitions is not None and when is not None:
+        if isinstance(partitions, TimeWindowPartitionsDefinition) and when is not None:
             if when.tzinfo is None:
                 when = when.replace(tzinfo=ZoneInfo(self._execution_timezone))
             try:

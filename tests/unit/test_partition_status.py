@@ -195,3 +195,40 @@ def test_describe_partitions() -> None:
     assert describe_partitions(DailyPartitionsDefinition("2024-01-01", end_date="2024-02-01")) == (
         "daily from 2024-01-01 until 2024-02-01 (UTC)"
     )
+
+
+STATIC = """
+from assetcron import *
+
+regions = StaticPartitionsDefinition(["eu", "us"])
+
+
+@asset(partitions_def=regions)
+def region(context) -> str:
+    return context.partition_key
+
+
+job = define_asset_job("regions", selection="*", partitions_def=regions)
+defs = Definitions(
+    assets=[region],
+    jobs=[job],
+    schedules=[build_schedule_from_partitioned_job(job, cron_schedule="0 6 * * *")],
+)
+"""
+
+
+def test_static_partitions_on_a_schedule_need_an_explicit_key(
+    location: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(location.parent, STATIC)
+    args = ["--schedule", "regions_schedule"]
+    assert materialize(path, "*", "eu", *args) == 0
+    capsys.readouterr()
+    code = main(
+        [
+            "asset", "materialize", "-f", str(path), "--select", "*", "--scheduled-time", TICK,
+            "--storage", "st", *args,
+        ]
+    )  # fmt: skip
+    assert code == 2
+    assert "set the partition key explicitly" in capsys.readouterr().err

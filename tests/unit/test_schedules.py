@@ -470,14 +470,14 @@ def test_schedule_from_partitioned_job_uses_the_partitions_cadence() -> None:
     ).cron_schedule == "15 * * * *"
 
 
-def test_static_partitions_tick_says_to_set_the_key() -> None:
+def test_static_partitions_tick_leaves_the_key_to_the_schedule() -> None:
     static = StaticPartitionsDefinition(["eu", "us"])
     sched = build_schedule_from_partitioned_job(
         define_asset_job("regions", partitions_def=static), cron_schedule="0 6 * * *"
     )
     data = sched.evaluate_tick(tick(2024, 5, 1, 6))
-    assert data.run_requests == []
-    assert "set the partition key explicitly" in (data.skip_message or "")
+    # No key from the tick: the AssetSchedule's partitionKey or --partition-key gives it.
+    assert [r.partition_key for r in data.run_requests] == [None]
 
 
 @pytest.mark.parametrize(
