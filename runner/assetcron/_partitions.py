@@ -520,7 +520,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def get_first_partition_window(self, current_time: datetime | None = None) -> TimeWindow | None:
         """The first partition's window, or ``None`` when no partition exists yet."""
         now = self._now(current_time)
-        first = next(self._windows_from(self.start.timestamp()), None)
+        first = self._first_window()
         if first is None or (self.end is not None and self.end <= self.start):
             return None
         if self.end_offset == 0:
@@ -626,8 +626,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
 
     def time_window(self, key: str) -> TimeWindow:
         """``(start, end)`` of partition ``key`` after :meth:`validate_key`."""
-        self.validate_key(key)
-        return self._window_of_key(key)
+        return self._checked_window(key)
 
     def start_time_for_partition_key(self, partition_key: str) -> datetime:
         """The start of ``partition_key``'s window."""
@@ -637,7 +636,17 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         """The end of ``partition_key``'s window."""
         return self._window_of_key(partition_key).end
 
-    def validate_key(self, key: str) -> str:
+    def _first_window(self) -> TimeWindow | None:
+        """The first window at or after ``start`` (whatever the clock), computed once."""
+        if "_first" not in self.__dict__:
+            object.__setattr__(
+                self, "_first", next(self._windows_from(self.start.timestamp()), None)
+            )
+        first: TimeWindow | None = self.__dict__["_first"]
+        return first
+
+    def _checked_window(self, key: str) -> TimeWindow:
+        """The window of ``key`` after :meth:`validate_key`'s checks."""
         window = self._window_of_key(key)
         if self._format(window.start) != key:
             raise PartitionKeyError(
@@ -645,7 +654,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
                 f" {self._format(window.start)!r}; format {self.fmt!r}, cron"
                 f" {self.cron_schedule!r})"
             )
-        first = next(self._windows_from(self.start.timestamp()), None)
+        first = self._first_window()
         if first is None or window.start < first.start:
             shown = self._format(first.start) if first is not None else "none"
             raise PartitionKeyError(f"partition key {key} is before the first partition {shown}")
@@ -653,16 +662,19 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             raise PartitionKeyError(
                 f"partition key {key} is not before the partitions' end {self._format(self.end)}"
             )
+        return window
+
+    def validate_key(self, key: str) -> str:
+        self._checked_window(key)
         return key
 
     def has_partition_key(self, partition_key: str, current_time: datetime | None = None) -> bool:
         """Dagster ``has_partition_key`` at ``current_time``."""
         try:
-            self.validate_key(partition_key)
+            start = self._checked_window(partition_key).start
         except PartitionKeyError:
             return False
         last = self.get_last_partition_window(current_time)
-        start = self._window_of_key(partition_key).start
         return last is not None and start.timestamp() <= last.start.timestamp()
 
     def key_for_schedule_tick(self, scheduled_time: datetime) -> str:
