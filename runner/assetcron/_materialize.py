@@ -542,7 +542,7 @@ class _Runner:
                 self.records.start(
                     self.run_id, m.key.to_user_string(), self.parts[m.key], self.clock()
                 )
-            kwargs = self._values(a.inputs, mapped)
+            kwargs = self._values(a.inputs, mapped, a.allow_missing_partitions)
             context = AssetExecutionContext(
                 asset_key=a.key,
                 run_id=self.run_id,
@@ -731,14 +731,18 @@ class _Runner:
             found.append(f"{part}={v}")
         return "[" + ",".join(found) + "]"
 
-    def _read(self, up: AssetKey, part: str | None) -> Any:
+    def _read(self, up: AssetKey, part: str | None, allow_missing: bool = False) -> Any:
         """The value of ``up``/``part``: this run's, else the stored one (kept for later
-        readers when reused). Raises :class:`Failure` when it is missing."""
+        readers when reused). Raises :class:`Failure` when it is missing, unless
+        ``allow_missing`` (then :data:`_MISSING`)."""
         if up in self.result.values and part == self.parts.get(up):
             return self.result.values[up]
         try:
             value = self.storage.read(up, part)
         except MissingValueError as exc:
+            if allow_missing:
+                _log.warning("partition %s of %s is missing; left out", part, up.to_user_string())
+                return _MISSING
             why = (
                 "" if up in self.planned else " (it is not in the selection; materialize it first)"
             )
@@ -748,22 +752,32 @@ class _Runner:
         return value
 
     def _values(
-        self, inputs: Mapping[str, AssetKey], mapped: Mapping[AssetKey, list[str] | None]
+        self,
+        inputs: Mapping[str, AssetKey],
+        mapped: Mapping[AssetKey, list[str] | None],
+        allow_missing: frozenset[AssetKey] = frozenset(),
     ) -> dict[str, Any]:
         """The values of ``inputs`` (parameter -> asset) for the mapped partitions, as
         Dagster's default IO manager passes them: unpartitioned or one partition -> the
-        value; none -> ``None``; several -> ``{partition_key: value}``."""
+        value; none -> ``None``; several -> ``{partition_key: value}``. With
+        ``allow_missing_partitions`` a partition never stored is left out (one: ``None``)."""
         kwargs: dict[str, Any] = {}
         for param, up in inputs.items():
             parts = mapped[up]
+            ok = up in allow_missing
             if parts is None:
                 kwargs[param] = self._read(up, None)
             elif not parts:
                 kwargs[param] = None
             elif len(parts) == 1:
-                kwargs[param] = self._read(up, parts[0])
+                value = self._read(up, parts[0], ok)
+                kwargs[param] = None if value is _MISSING else value
             else:
-                kwargs[param] = {part: self._read(up, part) for part in parts}
+                values = {part: self._read(up, part, ok) for part in parts}
+                # As Dagster's UPath IO manager: a partition that loads as None is left out.
+                kwargs[param] = {
+                    k: v for k, v in values.items() if v is not _MISSING and v is not None
+                }
         return kwargs
 
     def _store(
@@ -961,6 +975,10 @@ def _read_outputs(
             normalize_metadata({**extra, **metadata}, f"asset {m.key.to_user_string()!r}"),
         )
     return out
+
+
+#: What :meth:`_Runner._read` returns for a missing partition an input may go without.
+_MISSING = object()
 
 
 def _mapping_time(

@@ -123,6 +123,9 @@ class AssetsDefinition:
     partitions_def: PartitionsDefinition | None = None
     #: ``AssetIn(partition_mapping=...)`` by upstream key (the default mapping otherwise).
     partition_mappings: Mapping[AssetKey, PartitionMapping] = field(default_factory=dict)
+    #: Upstream keys whose ``AssetIn(metadata={"allow_missing_partitions": True})`` lets a
+    #: partition that was never stored be left out (Dagster's UPath IO manager rule).
+    allow_missing_partitions: frozenset[AssetKey] = frozenset()
     output_format: OutputFormat = "pickle"
     code_version: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -372,6 +375,7 @@ class _Binding:
     config_param: str | None
     config_model: type[Any] | None
     mappings: dict[AssetKey, PartitionMapping] = field(default_factory=dict)
+    allow_missing: set[AssetKey] = field(default_factory=set)
 
 
 def _bind(
@@ -409,6 +413,8 @@ def _bind(
             )
             if spec.partition_mapping is not None:
                 b.mappings[b.inputs[param.name]] = spec.partition_mapping
+            if spec.metadata.get("allow_missing_partitions"):
+                b.allow_missing.add(b.inputs[param.name])
         elif param.name == _CONTEXT_PARAM:
             b.context_param = param.name
         elif _is_resource_class(annotation) or param.name in resource_keys:
@@ -520,6 +526,7 @@ def _build(
         required_resource_keys=resource_keys | set(b.resource_params),
         partitions_def=partitions_def,
         partition_mappings=MappingProxyType({**_dep_mappings(deps), **b.mappings}),
+        allow_missing_partitions=frozenset(b.allow_missing),
         output_format=output_format,
         code_version=code_version,
         metadata=MappingProxyType(dict(metadata or {})),
@@ -956,6 +963,7 @@ def multi_asset(
                 required_resource_keys=resource_keys | set(b.resource_params),
                 partitions_def=s.partitions_def or partitions_def,
                 partition_mappings=MappingProxyType({**_dep_mappings(deps), **b.mappings}),
+                allow_missing_partitions=frozenset(b.allow_missing),
                 output_format=output_format,
                 code_version=s.code_version or code_version,
                 metadata=s.metadata,

@@ -344,6 +344,22 @@ def _mapping_cases(m: Any) -> list[tuple[str, list[Any], str | None]]:
     def week(up: Any) -> Any:  # daily -> weekly, default mapping
         return up
 
+    @m.asset(partitions_def=daily)
+    def sparse(context) -> str:  # type: ignore[no-untyped-def]
+        return f"s@{context.partition_key}"
+
+    @m.asset(
+        partitions_def=daily,
+        ins={
+            "sparse": m.AssetIn(
+                partition_mapping=m.TimeWindowPartitionMapping(start_offset=-3),
+                metadata={"allow_missing_partitions": True},
+            )
+        },
+    )
+    def sparse_window(sparse: Any) -> Any:
+        return sparse
+
     @m.asset(ins={"up": m.AssetIn(partition_mapping=m.AllPartitionMapping())})
     def everything(up: Any) -> Any:
         return up
@@ -352,7 +368,10 @@ def _mapping_cases(m: Any) -> list[tuple[str, list[Any], str | None]]:
     def unpartitioned_default(up: Any) -> Any:  # default for an unpartitioned downstream: all
         return up
 
-    assets = [up, hourly_up, last3, same, from_hours, week, everything, unpartitioned_default]
+    assets = [
+        *[up, hourly_up, last3, same, from_hours, week, everything, unpartitioned_default],
+        *[sparse, sparse_window],
+    ]
     return [
         ("last3", assets, "2024-03-09"),
         ("last3", assets, "2024-03-04"),  # clipped at the upstream's first partition
@@ -361,16 +380,24 @@ def _mapping_cases(m: Any) -> list[tuple[str, list[Any], str | None]]:
         ("week", assets, "2024-03-03"),
         ("everything", assets, None),
         ("unpartitioned_default", assets, None),
+        ("sparse_window", assets, "2024-03-09"),  # 03-07 and 03-08 never stored
+        ("sparse_window", assets, "2024-03-11"),  # only 03-09 of 03-08..03-11 stored
     ]
+
+
+#: The partitions of ``sparse`` that are materialized (the others never are).
+SPARSE_KEYS = ("2024-03-05", "2024-03-06", "2024-03-09")
 
 
 def _dagster_value(tmp: Path, assets: list[Any], name: str, key: str | None) -> Any:
     io = dg.FilesystemIOManager(base_dir=str(tmp))
     by_name = {a.key.path[-1]: a for a in assets}
     target = by_name[name]
-    for up_name in ("up", "hourly_up"):
+    for up_name in ("up", "hourly_up", "sparse"):
         up = by_name[up_name]
         for k in up.partitions_def.get_partition_keys():
+            if up_name == "sparse" and k not in SPARSE_KEYS:
+                continue
             if not (tmp / up_name / k).exists():
                 dg.materialize([up], partition_key=k, resources={"io_manager": io})
     result = dg.materialize(
@@ -382,10 +409,12 @@ def _dagster_value(tmp: Path, assets: list[Any], name: str, key: str | None) -> 
 def _ours_value(tmp: Path, assets: list[Any], name: str, key: str | None) -> Any:
     defs = ac.Definitions(assets=assets)
     storage = ObjectStorage.local(tmp)
-    for up_name in ("up", "hourly_up"):
+    for up_name in ("up", "hourly_up", "sparse"):
         pd = defs.assets[ac.AssetKey(up_name)].partitions_def
         assert pd is not None
         for k in pd.get_partition_keys(TICK):
+            if up_name == "sparse" and k not in SPARSE_KEYS:
+                continue
             if not storage.exists(ac.AssetKey(up_name), k):
                 _run(defs, storage, up_name, k)
     result = _run(defs, storage, name, key)
@@ -413,7 +442,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return tmp_path_factory.mktemp("dagster"), tmp_path_factory.mktemp("assetcron")
 
 
-@pytest.mark.parametrize("case", range(7))
+@pytest.mark.parametrize("case", range(9))
 def test_mapped_inputs_equal_dagster_materialize(case: int, stores: tuple[Path, Path]) -> None:
     name, d_assets, key = _mapping_cases(dg)[case]
     _, o_assets, _ = _mapping_cases(ac)[case]
