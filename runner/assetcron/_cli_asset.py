@@ -644,8 +644,20 @@ def _materialize_dagster(
     try:
         run.doing = "resolving the selection"
         plan = code_location.plan(args.select)
+        tick = None
+        schedule_name = args.schedule or env.get(ENV_SCHEDULE_DEFINITION) or None
+        if schedule_name:
+            run.doing = f"evaluating schedule {schedule_name!r} for the tick"
+            evaluated = code_location.evaluate_schedule(schedule_name, scheduled)
+            if isinstance(evaluated, str):
+                return _skipped(run, schedule_name, evaluated)
+            tick = evaluated
+            if tick.asset_keys is not None:
+                plan = plan.only(tick.asset_keys)
         run.doing = "rendering the run config"
-        explicit_key = _explicit_partition_key(args, env, run, tz_name, cron)
+        explicit_key = (tick.partition_key if tick is not None else None) or (
+            _explicit_partition_key(args, env, run, tz_name, cron)
+        )
         partition_key = plan.partition_key(scheduled, explicit_key)
         run.partition_key = partition_key
         rendered: dict[str, Any] = {}
@@ -659,6 +671,8 @@ def _materialize_dagster(
                 cron_schedule=cron,
                 partition_key=partition_key,
             )
+        if tick is not None and tick.run_config:
+            rendered = deep_merge(rendered, tick.run_config)
         run_config = plan.run_config(rendered)
         storage, lock_wait, lock_ttl = _open_storage(args, env, run)
     except AssetcronError as exc:
