@@ -143,18 +143,15 @@ class AssetsDefinition:
         # The graph's view of this asset is fixed once it is defined: build (and
         # validate) it here, once, so Definitions over 100,000 assets does not rebuild
         # 100,000 nodes (benchmarks/selection.py). dataclasses.replace re-runs this.
-        object.__setattr__(
-            self,
-            "_node",
-            AssetNode(
-                key=self.key,
-                deps=self.deps,
-                group_name=self.group_name,
-                tags=self.tags,
-                owners=self.owners,
-                kinds=self.kinds,
-            ),
+        node = AssetNode._of(
+            self.key,
+            self.deps,
+            group_name=self.group_name,
+            tags=self.tags,
+            owners=self.owners,
+            kinds=self.kinds,
         )
+        object.__setattr__(self, "_node", node)
 
     def node(self) -> AssetNode:
         """The :class:`AssetNode` the graph and the selection see."""

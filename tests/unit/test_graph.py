@@ -86,6 +86,48 @@ def test_node_normalises_its_fields() -> None:
     assert {node: 1}[same] == 1
 
 
+def test_key_fast_paths_make_the_same_keys_and_errors() -> None:
+    """One-part keys and user strings skip the general checks; the result is the same."""
+    assert AssetKey("a").path == ("a",)
+    assert hash(AssetKey("a")) == hash(AssetKey(["a"]))
+    assert AssetKey.from_user_string("a/b/c").path == ("a", "b", "c")
+    assert type(AssetKey.from_user_string("a")) is AssetKey
+    with pytest.raises(InvalidDefinitionError, match=r"^invalid asset key \['a', ''\]"):
+        AssetKey.from_user_string("a/")
+    with pytest.raises(InvalidDefinitionError, match=r"^invalid asset key ''"):
+        AssetKey("")
+
+
+@pytest.mark.parametrize(
+    ("deps", "group", "tags", "owners", "kinds"),
+    [
+        ((AssetKey("a"), AssetKey(["x", "y"])), "g", {"t": "1"}, ("o",), frozenset({"sql"})),
+        ((), "default", {}, (), frozenset()),
+        ((AssetKey("a"), AssetKey("a")), "g", {}, (), frozenset()),  # duplicates: dropped
+        (("a", ("x", "y")), "g", {}, ["o"], {"sql"}),  # not normalised: coerced
+    ],
+)
+def test_node_of_is_the_constructor(
+    deps: tuple[object, ...], group: str, tags: dict[str, str], owners: object, kinds: object
+) -> None:
+    """``AssetNode._of`` (what @asset uses) makes the node the constructor makes."""
+    key = AssetKey("k")
+    made = AssetNode._of(key, deps, group_name=group, tags=tags, owners=owners, kinds=kinds)  # type: ignore[arg-type]
+    same = AssetNode(key, deps, group, tags, owners, kinds)  # type: ignore[arg-type]
+    assert made == same
+    assert hash(made) == hash(same)
+    assert type(made.tags) is type(same.tags)
+    assert type(made.deps) is tuple
+    tags["t"] = "changed"  # the node keeps its own copy
+    assert made.tags == same.tags
+
+
+@pytest.mark.parametrize("group", ["", 5])
+def test_node_of_rejects_a_bad_group_as_the_constructor_does(group: object) -> None:
+    with pytest.raises(InvalidDefinitionError, match="group_name must be a non-empty string"):
+        AssetNode._of(AssetKey("k"), (), group_name=group, tags={}, owners=(), kinds=frozenset())  # type: ignore[arg-type]
+
+
 def test_node_rejects_an_empty_group() -> None:
     with pytest.raises(InvalidDefinitionError, match="group_name"):
         AssetNode(AssetKey("a"), group_name="")
