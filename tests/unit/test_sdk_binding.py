@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from assetcron import AssetKey, InvalidDefinitionError, asset
-from assetcron._sdk import _parameters
+from assetcron._sdk import _dep_keys, _deps_keys, _docstring, _parameters
 
 
 def plain(a: int, b: int = 1) -> int:
@@ -79,6 +79,48 @@ def test_parameters_agree_with_inspect_signature(fn: Callable[..., Any]) -> None
         tuple(p.name for p in params),
         tuple(p.name for p in params if p.kind not in var),
     )
+
+
+class Base:
+    def run(self) -> None:
+        """Inherited documentation."""
+
+
+class Derived(Base):
+    def run(self) -> None:
+        return None
+
+
+def documented() -> None:
+    """First line.
+
+    Indented detail.
+    """
+
+
+def nested() -> Callable[..., Any]:
+    def inner() -> None:
+        return None
+
+    return inner
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [*CALLABLES, documented, nested(), Derived.run, Derived().run, Base.run],
+    ids=lambda f: getattr(f, "__qualname__", type(f).__name__),
+)
+def test_docstring_is_inspect_getdoc(fn: Callable[..., Any]) -> None:
+    assert _docstring(fn) == inspect.getdoc(fn)
+
+
+def test_deps_keys_is_dep_keys_of_each_entry() -> None:
+    a = asset(name="x")(lambda: 0)
+    deps: list[Any] = ["a", "p/q", AssetKey(["k", "l"]), ("t", "u"), ["v"], a]
+    assert _deps_keys(deps) == [k for d in deps for k in _dep_keys(d)]
+    assert _deps_keys(None) == []
+    with pytest.raises(InvalidDefinitionError, match="invalid asset key"):
+        _deps_keys(["a//b"])
 
 
 def test_decorated_function_binds_the_wrapped_signature() -> None:
