@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 
 import pytest
 
@@ -12,7 +13,7 @@ from assetcron._errors import (
     InvalidDefinitionError,
     UnknownAssetKeyError,
 )
-from assetcron._graph import AssetGraph, AssetKey, AssetNode
+from assetcron._graph import AssetGraph, AssetKey, AssetNode, _bfs
 
 
 def graph(edges: dict[str, list[str]]) -> AssetGraph:
@@ -228,6 +229,39 @@ def test_toposort_small_and_large_shares_of_a_big_graph_agree() -> None:
         keys = [AssetKey(k) for k in picked]
         assert g.toposort(keys) == [k for k in whole if k in set(keys)]
         assert g.toposort(k.to_user_string() for k in keys) == g.toposort(keys)
+
+
+def test_toposort_of_a_large_key_set_is_one_pass_with_the_same_errors() -> None:
+    edges = {f"n{i:02d}": [f"n{i - 1:02d}"] if i else [] for i in range(40)}
+    g = graph(edges)
+    whole = g.toposort(list(g.keys))
+    assert g.toposort(g.keys) == whole
+    assert g.toposort(set(whole[5:])) == whole[5:]
+    assert g.toposort({*whole[5:], "n00"}) == [whole[0], *whole[5:]]  # a str: coerced
+    with pytest.raises(UnknownAssetKeyError, match="'nope'"):
+        g.toposort({*whole, AssetKey("nope")})
+
+
+def random_graph(n: int, seed: int) -> AssetGraph:
+    rnd = random.Random(seed)
+    keys = [AssetKey(f"k{i}") for i in range(n)]
+    return AssetGraph.build(
+        AssetNode(k, tuple({keys[rnd.randrange(i)] for _ in range(rnd.randint(0, 3))}) if i else ())
+        for i, k in enumerate(keys)
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_unbounded_traversals_equal_breadth_first_search(seed: int) -> None:
+    """Unbounded traversals switch from breadth-first search to a sweep in topological
+    order once the result is large: starting small or large, the result is the same."""
+    g = random_graph(300, seed)
+    rnd = random.Random(seed)
+    for size in (1, 3, 30, 150):
+        start = set(rnd.sample(range(len(g)), size))
+        assert g._upstream(start, None) == _bfs(g._parents, start, None)
+        assert g._downstream(start, None) == _bfs(g._children, start, None)
+    assert g._upstream(set(), None) == set()
 
 
 def test_toposort_unknown_key() -> None:
