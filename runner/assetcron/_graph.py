@@ -78,11 +78,14 @@ class AssetKey:
         """Parse ``"a/b"`` into ``AssetKey(["a", "b"])`` (Dagster's
         ``AssetKey.from_user_string``). Raises :class:`InvalidDefinitionError` for an
         empty string or an empty part (``"a//b"``)."""
-        parts = text.split(KEY_DELIMITER)
-        if "" in parts:
-            return cls(parts)  # raises, naming the parts
-        key = object.__new__(cls)  # the parts of a split str are non-empty strs: valid
-        path = tuple(parts)
+        if type(text) is str and text and KEY_DELIMITER not in text:
+            path: tuple[str, ...] = (text,)  # the caller's str itself (often interned)
+        else:
+            parts = text.split(KEY_DELIMITER)
+            if "" in parts:
+                return cls(parts)  # raises, naming the parts
+            path = tuple(parts)
+        key = object.__new__(cls)  # non-empty strs: a valid key
         _set_path(key, path)
         _set_hash(key, hash(path))
         return key
