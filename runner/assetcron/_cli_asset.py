@@ -149,7 +149,10 @@ def _load(args: argparse.Namespace) -> tuple[Definitions | DagsterCodeLocation, 
     from assetcron._loader import load_code_location
 
     return load_code_location(
-        python_file=args.python_file, module_name=args.module_name, attribute=args.attribute
+        python_file=args.python_file,
+        module_name=args.module_name,
+        attribute=args.attribute,
+        permanent=True,  # a run keeps its code location until the process exits
     )
 
 
