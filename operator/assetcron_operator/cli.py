@@ -289,14 +289,14 @@ def _load_code(
     key = (module, attribute)
     if key not in cache:
         from assetcron import AssetcronError
-        from assetcron._loader import load_definitions
+        from assetcron._loader import load_code_location
 
         root = str(Path(working_directory).resolve())
         added = root not in sys.path
         if added:
             sys.path.insert(0, root)
         try:
-            cache[key] = (load_definitions(module_name=module, attribute=attribute)[0], None)
+            cache[key] = (load_code_location(module_name=module, attribute=attribute)[0], None)
         except AssetcronError as exc:
             why = " ".join(str(exc).split())
             cache[key] = (

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from assetcron import AssetcronError, render_run_config
+from assetcron import AssetcronError, Definitions, render_run_config
 from assetcron._errors import InvalidDefinitionError
 from assetcron._materialize import (
     configure_resources,
@@ -28,7 +28,7 @@ from assetcron_operator.render import merge_run_config
 from assetcron_operator.status import next_ticks
 
 if TYPE_CHECKING:
-    from assetcron import Definitions
+    from assetcron._dagster import DagsterCodeLocation
 
 __all__ = ["PreviewError", "preview_ticks"]
 
@@ -47,7 +47,7 @@ def preview_ticks(
     *,
     count: int,
     after: datetime,
-    definitions: Definitions | None = None,
+    definitions: Definitions | DagsterCodeLocation | None = None,
     code_note: str | None = None,
 ) -> list[dict[str, Any]]:
     """The next ``count`` ticks of ``schedule`` strictly after ``after``, each rendered.
@@ -62,7 +62,9 @@ def preview_ticks(
             imported here). With it each tick is checked as the runner checks it: the
             selection is resolved, the partition key derived (Dagster's rule for a
             partitioned job without ``spec.partitionKey``) and the rendered run config
-            validated against the assets' typed config.
+            validated against the assets' typed config. A Dagster code location
+            (``assetcron._dagster.DagsterCodeLocation``) is checked with Dagster's
+            own selection, partitions, ``evaluate_tick`` and ``validate_run_config``.
         code_note: why ``definitions`` is missing, repeated as each tick's ``note``.
 
     Returns:
@@ -101,10 +103,15 @@ def preview_ticks(
     template = (
         merge_run_config(job_spec.run_config, spec.run_config) if job_spec else spec.run_config
     )
-    planned = None
+    planned: Any = None
+    native = definitions if isinstance(definitions, Definitions) else None
+    dagster: Any = definitions if native is None else None  # Dagster's own rules
     if definitions is not None and job_spec is not None:
         try:
-            planned = plan(definitions.graph, job_spec.selection)
+            if dagster is not None:
+                planned = dagster.plan(job_spec.selection)
+            elif native is not None:
+                planned = plan(native.graph, job_spec.selection)
         except AssetcronError as exc:
             msg = f"AssetJob spec.selection {job_spec.selection!r}: {exc}"
             raise PreviewError(msg) from exc
@@ -127,8 +134,15 @@ def preview_ticks(
                         f"schedule function {spec.schedule_definition!r} not evaluated: the"
                         " code location is not loaded here"
                     )
-                else:
-                    data = definitions.get_schedule_def(spec.schedule_definition).evaluate_tick(
+                elif dagster is not None:
+                    evaluated = dagster.evaluate_schedule(spec.schedule_definition, local)
+                    if isinstance(evaluated, str):
+                        entry["skipped"] = evaluated
+                        out.append(entry)
+                        continue
+                    request = evaluated
+                elif native is not None:
+                    data = native.get_schedule_def(spec.schedule_definition).evaluate_tick(
                         build_schedule_context(scheduled_execution_time=local)
                     )
                     if not data.run_requests:
@@ -148,26 +162,31 @@ def preview_ticks(
                     timezone=spec.time_zone,
                     cron_schedule=cron,
                 )["partitionKey"].strip()
-            if planned is not None and definitions is not None:
+            if planned is not None and dagster is not None:
+                entry["partitionKey"] = planned.partition_key(local, entry["partitionKey"])
+            elif planned is not None and native is not None:
                 entry["partitionKey"] = run_partition_key(
-                    definitions, planned, local, entry["partitionKey"]
+                    native, planned, local, entry["partitionKey"]
                 )
+            window = None
+            if planned is not None and dagster is not None:
+                window = planned.partition_window(entry["partitionKey"])
+            elif planned is not None and native is not None:
+                window = run_partition_window(native, planned, entry["partitionKey"])
             entry["runConfig"] = render_run_config(
                 template,
                 scheduled_time=local,
                 timezone=spec.time_zone,
                 cron_schedule=cron,
                 partition_key=entry["partitionKey"],
-                partition_window=(
-                    run_partition_window(definitions, planned, entry["partitionKey"])
-                    if planned is not None and definitions is not None
-                    else None
-                ),
+                partition_window=window,
             )
             if request is not None and request.run_config:
                 entry["runConfig"] = merge_run_config(entry["runConfig"], request.run_config)
-            if planned is not None and definitions is not None:
-                configured = configure_resources(definitions, entry["runConfig"])
+            if planned is not None and dagster is not None:
+                planned.run_config(entry["runConfig"])  # Dagster's validate_run_config
+            elif planned is not None and native is not None:
+                configured = configure_resources(native, entry["runConfig"])
                 validate_run_config(configured, planned, entry["runConfig"])
         except AssetcronError as exc:
             entry["error"] = " ".join(str(exc).split())

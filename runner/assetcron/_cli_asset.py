@@ -171,7 +171,10 @@ def _load(args: argparse.Namespace) -> tuple[Definitions | DagsterCodeLocation, 
     from assetcron._loader import load_code_location
 
     return load_code_location(
-        python_file=args.python_file, module_name=args.module_name, attribute=args.attribute
+        python_file=args.python_file,
+        module_name=args.module_name,
+        attribute=args.attribute,
+        permanent=True,  # a run keeps its code location until the process exits
     )
 
 
@@ -727,8 +730,20 @@ def _materialize_dagster(
     try:
         run.doing = "resolving the selection"
         plan = code_location.plan(args.select)
+        tick = None
+        schedule_name = args.schedule or env.get(ENV_SCHEDULE_DEFINITION) or None
+        if schedule_name:
+            run.doing = f"evaluating schedule {schedule_name!r} for the tick"
+            evaluated = code_location.evaluate_schedule(schedule_name, scheduled)
+            if isinstance(evaluated, str):
+                return _skipped(run, schedule_name, evaluated)
+            tick = evaluated
+            if tick.asset_keys is not None:
+                plan = plan.only(tick.asset_keys)
         run.doing = "rendering the run config"
-        explicit_key = _explicit_partition_key(args, env, run, tz_name, cron)
+        explicit_key = (tick.partition_key if tick is not None else None) or (
+            _explicit_partition_key(args, env, run, tz_name, cron)
+        )
         partition_key = plan.partition_key(scheduled, explicit_key)
         run.partition_key = partition_key
         rendered: dict[str, Any] = {}
@@ -743,6 +758,8 @@ def _materialize_dagster(
                 partition_key=partition_key,
                 partition_window=plan.partition_window(partition_key),
             )
+        if tick is not None and tick.run_config:
+            rendered = deep_merge(rendered, tick.run_config)
         run_config = plan.run_config(rendered)
         storage, lock_wait, lock_ttl = _open_storage(args, env, run)
     except AssetcronError as exc:

@@ -77,6 +77,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -90,9 +91,12 @@ from assetcron._summary import AssetOutcome
 __all__ = [
     "MIN_VERSION",
     "DagsterCodeLocation",
+    "DagsterJobInfo",
     "DagsterLocationError",
     "DagsterPlan",
     "DagsterRunResult",
+    "DagsterScheduleInfo",
+    "DagsterTick",
     "ObjectStorageIOManager",
 ]
 
@@ -295,6 +299,198 @@ class DagsterCodeLocation:
             raise EmptySelectionError(select)
         return DagsterPlan(self, select, keys)
 
+    # ------------------------------------------------------------ jobs and schedules
+    def jobs_and_schedules(
+        self,
+    ) -> tuple[list[DagsterJobInfo], list[DagsterScheduleInfo], list[str]]:
+        """The code location's asset jobs and schedules as ``assetcron manifests`` writes
+        them: ``(jobs, schedules, left_out)``, each list in name order; ``left_out`` says,
+        one line each, what cannot run under assetcron and why (op jobs, schedules of
+        them, schedules with several cron strings).
+
+        A job's selection is its ``AssetSelection`` in Dagster's string syntax
+        (``to_selection_str``) when that string resolves to the same assets on this
+        code location, else the explicit keys (``key:"a" or key:"b"``). A schedule
+        targeting assets directly (``target=``) gets an anonymous job of the same name.
+        Raises :class:`DagsterLocationError` when Dagster cannot resolve the schedules.
+        """
+        jobs: dict[str, DagsterJobInfo] = {}
+        left_out: list[str] = []
+        for job in self.defs.jobs or []:
+            info = self._job_info(job, job.name)
+            if isinstance(info, str):
+                left_out.append(info)
+            else:
+                jobs[info.name] = info
+        schedules: list[DagsterScheduleInfo] = []
+        for schedule in self.defs.schedules or []:
+            try:
+                with _quiet():
+                    resolved = self.defs.resolve_schedule_def(schedule.name)
+            except dg.DagsterError as exc:
+                raise DagsterLocationError(
+                    f"{self.location}: schedule {schedule.name!r}: {_one_line(str(exc))}"
+                ) from None
+            job_name = resolved.job_name
+            if job_name not in jobs and resolved.has_anonymous_job:
+                info = self._job_info(resolved.job, schedule.name)
+                if isinstance(info, str):
+                    left_out.append(info)
+                    continue
+                jobs[info.name] = info
+                job_name = info.name
+            if job_name not in jobs:
+                left_out.append(f"schedule {schedule.name}: its job {job_name} is not an asset job")
+                continue
+            cron = resolved.cron_schedule
+            if not isinstance(cron, str):
+                left_out.append(
+                    f"schedule {schedule.name}: {len(cron)} cron strings; an AssetSchedule "
+                    "has one (write one schedule per cron string)"
+                )
+                continue
+            schedules.append(
+                DagsterScheduleInfo(
+                    name=schedule.name,
+                    job_name=job_name,
+                    cron_schedule=cron,
+                    execution_timezone=resolved.execution_timezone,
+                    running=resolved.default_status == dg.DefaultScheduleStatus.RUNNING,
+                    description=resolved.description,
+                    tags=dict(resolved.tags),
+                )
+            )
+        return (
+            sorted(jobs.values(), key=lambda j: j.name),
+            sorted(schedules, key=lambda s: s.name),
+            left_out,
+        )
+
+    def _job_info(self, job: Any, name: str) -> DagsterJobInfo | str:
+        """One asset job as :class:`DagsterJobInfo`, or why it is left out (``str``)."""
+        selection = getattr(job, "selection", None)
+        if not isinstance(selection, dg.AssetSelection):
+            return f"job {job.name}: an op job; assetcron runs assets (define_asset_job)"
+        graph = self.asset_graph
+        with _quiet():
+            wanted = set(selection.resolve(graph))
+            text = selection.to_selection_str()
+            try:
+                same = set(dg.AssetSelection.from_string(text).resolve(graph)) == wanted
+            except (dg.DagsterError, ValueError):
+                same = False
+        if not same:
+            ordered = [k for k in graph.toposorted_asset_keys if k in wanted]
+            text = " or ".join(f'key:"{user_key(k)}"' for k in ordered)
+        if not text:
+            return f"job {job.name}: selects no asset"
+        return DagsterJobInfo(
+            name=name,
+            selection=text,
+            description=getattr(job, "description", None),
+            config=getattr(job, "config", None),
+            tags={str(k): str(v) for k, v in (getattr(job, "tags", None) or {}).items()},
+        )
+
+    def evaluate_schedule(self, name: str, scheduled: datetime) -> DagsterTick | str:
+        """Evaluate Dagster schedule ``name`` for the tick at ``scheduled`` (aware), as
+        Dagster's daemon does: ``ScheduleDefinition.evaluate_tick`` with a context whose
+        ``scheduled_execution_time`` is the tick in the schedule's
+        ``execution_timezone`` (UTC when it has none) and the code location's repository
+        (resources included). Returns the one run request as :class:`DagsterTick`, or
+        the skip message (``str``) when the schedule asked for no run.
+
+        Raises:
+            DagsterLocationError: no schedule ``name``, the schedule function raised
+                (its message, one line), or it asked for several runs in one tick (each
+                would be its own run; one AssetSchedule per run is the way).
+        """
+        try:
+            with _quiet(), warnings.catch_warnings():
+                # Dagster's partitioned schedules call its own deprecated API
+                # (run_request_for_partition): nothing for the user to act on.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                schedule = self.defs.resolve_schedule_def(name)
+                tick = scheduled.astimezone(ZoneInfo(schedule.execution_timezone or "UTC"))
+                context = dg.build_schedule_context(
+                    scheduled_execution_time=tick,
+                    repository_def=self.defs.get_repository_def(),
+                )
+                data = schedule.evaluate_tick(context)
+        except (dg.DagsterError, KeyError) as exc:
+            known = sorted(s.name for s in self.defs.schedules or [])
+            if not any(s == name for s in known):
+                hint = did_you_mean(name, known)
+                also = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+                raise DagsterLocationError(
+                    f"{self.location} has no schedule {name!r}{also}"
+                ) from None
+            cause = exc.__cause__ or exc
+            raise DagsterLocationError(
+                f"schedule {name!r} failed for the tick {scheduled.isoformat()}: "
+                f"{_one_line(str(cause))}"
+            ) from None
+        requests = list(data.run_requests or [])
+        if not requests:
+            return data.skip_message or "the schedule function asked for no run"
+        if len(requests) > 1:
+            raise DagsterLocationError(
+                f"schedule {name!r} asked for {len(requests)} runs in one tick; one run per "
+                "tick is supported (return one RunRequest, or one AssetSchedule per run)"
+            )
+        request = requests[0]
+        return DagsterTick(
+            run_config=dict(request.run_config or {}),
+            partition_key=request.partition_key,
+            asset_keys=(
+                None
+                if request.asset_selection is None
+                else [user_key(k) for k in request.asset_selection]
+            ),
+            tags=dict(request.tags or {}),
+        )
+
+
+@dataclass(frozen=True)
+class DagsterJobInfo:
+    """A Dagster asset job as an AssetJob says it: ``name`` (Dagster's), ``selection``
+    (Dagster's string syntax), ``description``, ``config`` (the job's static run config:
+    a dict or ``RunConfig``) and ``tags``."""
+
+    name: str
+    selection: str
+    description: str | None
+    config: Any
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DagsterScheduleInfo:
+    """A Dagster schedule as an AssetSchedule says it: its ``name``, its asset job's
+    ``job_name``, one ``cron_schedule``, ``execution_timezone`` (None: UTC, Dagster's
+    default), ``running`` (``default_status`` is RUNNING), ``description``, ``tags``.
+    Its run config is always evaluated at the tick (:meth:`evaluate_schedule`)."""
+
+    name: str
+    job_name: str
+    cron_schedule: str
+    execution_timezone: str | None
+    running: bool
+    description: str | None
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DagsterTick:
+    """What a Dagster schedule asked for at one tick (its ``RunRequest``): the run
+    config, the partition key (None: the runner's rule), the asset keys to run (``a/b``
+    strings; None: the whole selection) and the request's tags."""
+
+    run_config: dict[str, Any]
+    partition_key: str | None
+    asset_keys: list[str] | None
+    tags: dict[str, str]
+
 
 # ---------------------------------------------------------------- a plan
 @dataclass
@@ -339,6 +535,16 @@ class DagsterPlan:
     def user_keys(self) -> list[str]:
         """The keys as ``a/b`` strings."""
         return [user_key(k) for k in self.keys]
+
+    def only(self, user_keys: Sequence[str]) -> DagsterPlan:
+        """This plan narrowed to ``user_keys`` (``a/b`` strings; a schedule's
+        ``RunRequest.asset_selection``), in plan order. Raises
+        :class:`EmptySelectionError` when none of them is in the plan."""
+        wanted = set(user_keys)
+        keys = [k for k in self.keys if user_key(k) in wanted]
+        if not keys:
+            raise EmptySelectionError(f"{self.select} and the run request's asset_selection")
+        return DagsterPlan(self.code_location, self.select, keys)
 
     def rows(self) -> list[dict[str, Any]]:
         """``asset list --json`` rows (the fields native rows have)."""

@@ -27,13 +27,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+import operator
 import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from inspect import CO_VARARGS, CO_VARKEYWORDS
 from pathlib import Path
-from types import MappingProxyType, SimpleNamespace
+from types import FunctionType, MappingProxyType, SimpleNamespace
 from typing import Any, Literal, TypeAlias, TypeVar, overload
 
 from assetcron._errors import InvalidDefinitionError, RunConfigError, did_you_mean
@@ -149,18 +151,15 @@ class AssetsDefinition:
         # The graph's view of this asset is fixed once it is defined: build (and
         # validate) it here, once, so Definitions over 100,000 assets does not rebuild
         # 100,000 nodes (benchmarks/selection.py). dataclasses.replace re-runs this.
-        object.__setattr__(
-            self,
-            "_node",
-            AssetNode(
-                key=self.key,
-                deps=self.deps,
-                group_name=self.group_name,
-                tags=self.tags,
-                owners=self.owners,
-                kinds=self.kinds,
-            ),
+        node = AssetNode._of(
+            self.key,
+            self.deps,
+            group_name=self.group_name,
+            tags=self.tags,
+            owners=self.owners,
+            kinds=self.kinds,
         )
+        object.__setattr__(self, "_node", node)
 
     def node(self) -> AssetNode:
         """The :class:`AssetNode` the graph and the selection see."""
@@ -251,11 +250,86 @@ def _dep_key(dep: CoercibleToAssetKey | AssetsDefinition) -> AssetKey:
     return AssetKey.from_coercible(dep)
 
 
+def _deps_keys(deps: Iterable[Any] | None) -> list[AssetKey]:
+    """The keys of a ``deps`` list, in order (:func:`_dep_keys` of each entry); the
+    usual entries, strings and keys, without the general dispatch."""
+    out: list[AssetKey] = []
+    for dep in deps or ():
+        kind = type(dep)
+        if kind is str:
+            out.append(AssetKey.from_user_string(dep))
+        elif kind is AssetKey:
+            out.append(dep)
+        else:
+            out.extend(_dep_keys(dep))
+    return out
+
+
+def _docstring(fn: Callable[..., Any]) -> str | None:
+    """``inspect.getdoc(fn)``. A function defined at module level without a docstring
+    has none to inherit, so the search of classes for one (5 us per asset, cProfile) is
+    skipped."""
+    doc = getattr(fn, "__doc__", None)
+    if isinstance(doc, str):
+        return inspect.cleandoc(doc)
+    if doc is None and type(fn) is FunctionType and "." not in fn.__qualname__:
+        return None
+    return inspect.getdoc(fn)
+
+
 def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(fn)
     except Exception:  # unresolvable forward references: fall back to raw annotations
         return dict(getattr(fn, "__annotations__", {}))
+
+
+#: Function attributes that make ``inspect.signature`` look past ``__code__``.
+_SIGNATURE_OVERRIDES = frozenset(
+    {"__wrapped__", "__signature__", "_partialmethod", "__partialmethod__"}
+)
+
+
+def _parameters(fn: Callable[..., Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(every parameter name, the names that can bind)`` of ``fn``, in signature
+    order; ``*args`` and ``**kwargs`` are in the first and not in the second.
+
+    A plain function (no ``__wrapped__``/``__signature__``) is read from its code
+    object, which is what ``inspect.signature`` does for it at about twenty times the
+    cost; 20,000 ``@asset`` definitions spent a fifth of their time there (cProfile,
+    benchmarks/selection.py). Anything else goes through ``inspect.signature``.
+    """
+    if type(fn) is FunctionType and not _SIGNATURE_OVERRIDES.intersection(fn.__dict__):
+        code = fn.__code__
+        flags, names = code.co_flags, code.co_varnames
+        positional, count = code.co_argcount, code.co_argcount + code.co_kwonlyargcount
+        bindable = names[:count]
+        if not flags & (CO_VARARGS | CO_VARKEYWORDS):
+            return bindable, bindable
+        star = (names[count],) if flags & CO_VARARGS else ()
+        stars = (names[count + len(star)],) if flags & CO_VARKEYWORDS else ()
+        return names[:positional] + star + names[positional:count] + stars, bindable
+    params = inspect.signature(fn).parameters.values()
+    var = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return tuple(p.name for p in params), tuple(p.name for p in params if p.kind not in var)
+
+
+def _annotation_hints(fn: Callable[..., Any], names: Iterable[str]) -> Mapping[str, Any]:
+    """The evaluated annotations (``typing.get_type_hints``, raw ones if that fails) of
+    ``fn``, where binding can use them: for the parameters ``names``.
+
+    Binding asks of an annotation only whether it is a ``ConfigurableResource`` or a
+    pydantic model class, which it cannot be before pydantic is imported (see the module
+    docstring). So the hints are evaluated only when one of ``names`` is annotated and
+    pydantic is loaded: evaluating string annotations (``from __future__ import
+    annotations``) compiles each one, which cost 25 us per asset (cProfile).
+    """
+    if "pydantic" not in sys.modules and "assetcron._configurable" not in sys.modules:
+        return {}
+    annotations = getattr(fn, "__annotations__", None) or {}
+    if not any(name in annotations for name in names):
+        return {}
+    return _type_hints(fn)
 
 
 @dataclass(frozen=True, init=False)
@@ -390,47 +464,47 @@ def _bind(
 ) -> _Binding:
     if config_schema is not None and not _is_pydantic_model(config_schema):
         raise InvalidDefinitionError(f"{where}: config_schema must be a pydantic BaseModel class")
+    b = _Binding({}, [], None, None, config_schema)
+    every, bindable = _parameters(fn)
+    if not every and not ins:
+        return b  # nothing to bind (no hints to read either)
     by_last_part = {d.path[-1]: d for d in explicit_deps}
-    hints = _type_hints(fn)
-    params = inspect.signature(fn).parameters
     ins_map = dict(ins or {})
     for name, spec in ins_map.items():
-        if name not in params:
+        if name not in every:
             raise InvalidDefinitionError(
                 f"{where}: ins names {name!r}, which is not a parameter of the function"
             )
         if not isinstance(spec, AssetIn):
             raise InvalidDefinitionError(f"{where}: ins[{name!r}] must be an AssetIn")
-    b = _Binding({}, [], None, None, config_schema)
-    for param in params.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        annotation = hints.get(param.name)
-        if param.name in ins_map:
-            spec = ins_map[param.name]
-            b.inputs[param.name] = spec.key or AssetKey(
-                [*(spec.key_prefix if spec.key_prefix is not None else prefix), param.name]
+    hints = _annotation_hints(fn, [n for n in bindable if n not in ins_map and n != _CONTEXT_PARAM])
+    for name in bindable:
+        annotation = hints.get(name)
+        if name in ins_map:
+            spec = ins_map[name]
+            b.inputs[name] = spec.key or AssetKey(
+                [*(spec.key_prefix if spec.key_prefix is not None else prefix), name]
             )
             if spec.partition_mapping is not None:
-                b.mappings[b.inputs[param.name]] = spec.partition_mapping
+                b.mappings[b.inputs[name]] = spec.partition_mapping
             if spec.metadata.get("allow_missing_partitions"):
-                b.allow_missing.add(b.inputs[param.name])
-        elif param.name == _CONTEXT_PARAM:
-            b.context_param = param.name
-        elif _is_resource_class(annotation) or param.name in resource_keys:
-            b.resource_params.append(param.name)  # Dagster binds resources by annotation too
+                b.allow_missing.add(b.inputs[name])
+        elif name == _CONTEXT_PARAM:
+            b.context_param = name
+        elif _is_resource_class(annotation) or name in resource_keys:
+            b.resource_params.append(name)  # Dagster binds resources by annotation too
         elif _is_pydantic_model(annotation):
             if b.config_param is not None:
                 raise InvalidDefinitionError(f"{where}: more than one config parameter")
             if config_schema is not None and annotation is not config_schema:
                 raise InvalidDefinitionError(
-                    f"{where}: config parameter {param.name!r} does not match config_schema"
+                    f"{where}: config parameter {name!r} does not match config_schema"
                 )
-            b.config_param, b.config_model = param.name, annotation
-        elif param.name in by_last_part:
-            b.inputs[param.name] = by_last_part[param.name]
+            b.config_param, b.config_model = name, annotation
+        elif name in by_last_part:
+            b.inputs[name] = by_last_part[name]
         else:
-            b.inputs[param.name] = AssetKey([*prefix, param.name])
+            b.inputs[name] = AssetKey([*prefix, name])
     return b
 
 
@@ -495,7 +569,7 @@ def _build(
     where = f"asset {asset_key.to_user_string()!r}"
     _refuse_options(where, refused)
     _check_common(where, output_format, partitions_def, retry_policy)
-    explicit_deps = [k for d in (deps or ()) for k in _dep_keys(d)]
+    explicit_deps = _deps_keys(deps)
     resource_keys = frozenset(_coerce_strs(required_resource_keys))
     b = _bind(
         fn,
@@ -518,7 +592,7 @@ def _build(
         tags=MappingProxyType(dict(tags or {})),
         owners=_coerce_strs(owners),
         kinds=_kinds(kinds, compute_kind, where),
-        description=description if description is not None else inspect.getdoc(fn),
+        description=description if description is not None else _docstring(fn),
         config_model=b.config_model,
         config_param=b.config_param,
         context_param=b.context_param,
@@ -739,7 +813,7 @@ class AssetSpec:
         )
         _check_common(where, "pickle", partitions_def, None)
         object.__setattr__(self, "key", spec_key)
-        object.__setattr__(self, "deps", tuple(k for d in (deps or ()) for k in _dep_keys(d)))
+        object.__setattr__(self, "deps", tuple(_deps_keys(deps)))
         object.__setattr__(self, "description", description)
         object.__setattr__(self, "metadata", MappingProxyType(dict(metadata or {})))
         object.__setattr__(self, "group_name", group_name)
@@ -955,7 +1029,7 @@ def multi_asset(
                 tags=s.tags,
                 owners=s.owners,
                 kinds=s.kinds,
-                description=s.description or description or inspect.getdoc(fn),
+                description=s.description or description or _docstring(fn),
                 config_model=b.config_model,
                 config_param=b.config_param,
                 context_param=b.context_param,
@@ -976,6 +1050,11 @@ def multi_asset(
         return MultiAssetsDefinition(op, fn, members)
 
     return decorator
+
+
+_NODE = operator.attrgetter("_node")  # AssetsDefinition.node(), without a call per asset
+_KEY = operator.attrgetter("key")
+_REQUIRES_RESOURCES = operator.attrgetter("required_resource_keys")
 
 
 class Definitions:
@@ -1055,12 +1134,17 @@ class Definitions:
                 raise InvalidDefinitionError(
                     f"Definitions(assets=...) expects @asset definitions, got {item!r}"
                 )
-        defined = {a.key for a in listed}
-        bound = [self._bind_resources(a, defined) for a in listed]
+        if self.resources:
+            defined = {a.key for a in listed}
+            bound = [self._bind_resources(a, defined) for a in listed]
+        else:  # nothing to bind; an asset that requires a resource is an error
+            bound = listed
+            for a in filter(_REQUIRES_RESOURCES, listed):
+                self._bind_resources(a, set())  # raises
         # Duplicate keys would collapse in the mapping: the graph reports them first.
-        self.graph: AssetGraph = AssetGraph.build(a.node() for a in bound)
+        self.graph: AssetGraph = AssetGraph.build(map(_NODE, bound))
         self.assets: Mapping[AssetKey, AssetsDefinition] = MappingProxyType(
-            {a.key: a for a in bound}
+            dict(zip(map(_KEY, bound), bound, strict=True))
         )
         for a in self.assets.values():
             for up, mapping in a.partition_mappings.items():

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import reduce
 
 from assetcron._errors import EmptySelectionError, UnknownAssetKeyError
-from assetcron._graph import AssetGraph, AssetKey, CoercibleToAssetKey, _bfs
+from assetcron._graph import AssetGraph, AssetKey, CoercibleToAssetKey
 
 __all__ = ["AssetSelection", "parse_selection", "plan"]
 
@@ -532,7 +532,7 @@ class SinksSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         base = self.child._resolve(graph)
         parents = graph._parents
-        return base - _bfs(parents, set().union(*map(parents.__getitem__, base)), None)
+        return base - graph._upstream(set().union(*map(parents.__getitem__, base)), None)
 
     def __str__(self) -> str:
         return f"sinks({self.child})"
@@ -547,7 +547,7 @@ class RootsSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         base = self.child._resolve(graph)
         children = graph._children
-        return base - _bfs(children, set().union(*map(children.__getitem__, base)), None)
+        return base - graph._downstream(set().union(*map(children.__getitem__, base)), None)
 
     def __str__(self) -> str:
         return f"roots({self.child})"
@@ -587,7 +587,8 @@ def plan(
     if isinstance(selection, AssetSelection):
         indices = selection._indices(graph, allow_empty=allow_empty)
     else:
-        indices = graph._indices_of(selection)
-        if not indices and not allow_empty:
+        order = graph._plan_indices(selection)
+        if not order and not allow_empty:
             raise EmptySelectionError("(no keys)")
+        return list(map(graph._keys.__getitem__, order))
     return list(map(graph._keys.__getitem__, graph._toposort_indices(indices)))

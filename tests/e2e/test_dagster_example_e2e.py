@@ -13,13 +13,18 @@ volume are then compared with what the project computes in this process.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import pickle
+import subprocess
+import sys
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from assetcron_dev.s3 import S3Settings
 from tests.conftest import ROOT, poll
 from tests.e2e.conftest import System
 
@@ -27,6 +32,7 @@ pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
 
 PROJECT = ROOT / "examples" / "dagster_project"
 MANIFESTS = PROJECT / "manifests"
+IMAGE = "ghcr.io/assetcron/assetcron-dagster-example:0.1.0"
 #: A tick of the daily schedule (06:00 UTC): it materializes the day before.
 TICK = "2024-06-04T06:00:00Z"
 DAY = "2024-06-03"
@@ -120,3 +126,75 @@ def test_a_triggered_tick_runs_the_dagster_project_and_lands_in_status(
     # A run that succeeds deletes its Dagster instance: nothing is left to resume.
     runs = storage / "dagster" / "runs"
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_manifests_apply_unchanged_and_a_scheduled_tick_evaluates_the_schedule(
+    system: System, plane_s3: S3Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `assetcron manifests` for the project's own jobs and schedules, applied as printed:
+    # both schedules become CronJobs (suspended: Dagster's default STOPPED).
+    prefix = f"dagster-{uuid.uuid4().hex[:8]}"
+    system.apply(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s3"},
+         "stringData": {k: v for k, v in plane_s3.env().items() if k.startswith("AWS_")}}
+    )  # fmt: skip
+    env = {**system.cp.env, "PYTHONPATH": str(PROJECT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "assetcron.cli", "manifests", "-m", "dagster_project.definitions",
+         "--image", IMAGE, "-n", system.namespace, "--storage", f"{plane_s3.url}/{prefix}",
+         "--env-from-secret", "s3"],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    system.kubectl("apply", "-f", "-", input=proc.stdout)
+    names = {d["metadata"]["name"]: d for d in yaml.safe_load_all(proc.stdout)}
+    assert set(names) == {
+        "hackernews-job", "signups-job", "hackernews-schedule", "signups-daily-schedule",
+    }  # fmt: skip
+    for schedule in ("hackernews-schedule", "signups-daily-schedule"):
+        cronjob = poll(lambda s=schedule: system.status(s).get("cronJobName"), 60, schedule)
+        assert system.get("cronjob", cronjob)["spec"]["suspend"] is True
+        ready = {c["type"]: c for c in system.status(schedule)["conditions"]}["Ready"]
+        assert ready["status"] == "True", ready
+
+    # A real tick of the CronJob controller: every minute, turned on. The pod evaluates
+    # signups_daily_schedule for the tick with Dagster's evaluate_tick: the partition is
+    # the day before the tick and the title is the function's, not a template's.
+    name = "signups-daily-schedule"
+    system.kubectl(
+        "patch", "assetschedule", name, "--type=merge",
+        "-p", '{"spec":{"cronSchedule":"* * * * *","suspend":false}}',
+    )  # fmt: skip
+    run = poll(
+        lambda: next(
+            (
+                r
+                for r in system.status(name).get("recentRuns") or []
+                if r.get("trigger") == "Scheduled" and r.get("phase") in ("Succeeded", "Failed")
+            ),
+            None,
+        ),
+        240,
+        f"a scheduled run of {name} (operator log: see {system.log})",
+    )
+    off = '{"spec":{"suspend":true}}'
+    system.kubectl("patch", "assetschedule", name, "--type=merge", "-p", off)
+    assert run["phase"] == "Succeeded", (run, system.operator_log())
+    tick = datetime.fromisoformat(run["scheduledTime"].replace("Z", "+00:00"))
+    day = (tick - timedelta(days=1)).date().isoformat()
+    assert run["partitionKey"] == day
+    assert {a["key"]: a["outcome"] for a in run["assets"]} == {
+        "signups": "Materialized",
+        "signup_summary": "Materialized",
+    }
+    # The controller named the Job for the tick: <cronjob>-<unix minutes>.
+    cronjob = system.status(name)["cronJobName"]
+    assert run["name"] == f"{cronjob}-{int(tick.timestamp()) // 60}"
+
+    monkeypatch.syspath_prepend(str(PROJECT))
+    from dagster_project.resources import SignupsGenerator
+
+    store = plane_s3.store(f"{plane_s3.url}/{prefix}")
+    summary = pickle.loads(bytes(store.get(f"assets/signup_summary/{day}.pickle").bytes()))
+    assert summary["title"] == f"Signups on {day}"  # the RunRequest's run config
+    assert summary["signups"] == len(SignupsGenerator().get_signups(date.fromisoformat(day)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import random
 
 import pytest
 
@@ -12,7 +13,7 @@ from assetcron._errors import (
     InvalidDefinitionError,
     UnknownAssetKeyError,
 )
-from assetcron._graph import AssetGraph, AssetKey, AssetNode
+from assetcron._graph import AssetGraph, AssetKey, AssetNode, _bfs
 
 
 def graph(edges: dict[str, list[str]]) -> AssetGraph:
@@ -84,6 +85,48 @@ def test_node_normalises_its_fields() -> None:
     assert node == same
     assert hash(node) == hash(same)
     assert {node: 1}[same] == 1
+
+
+def test_key_fast_paths_make_the_same_keys_and_errors() -> None:
+    """One-part keys and user strings skip the general checks; the result is the same."""
+    assert AssetKey("a").path == ("a",)
+    assert hash(AssetKey("a")) == hash(AssetKey(["a"]))
+    assert AssetKey.from_user_string("a/b/c").path == ("a", "b", "c")
+    assert type(AssetKey.from_user_string("a")) is AssetKey
+    with pytest.raises(InvalidDefinitionError, match=r"^invalid asset key \['a', ''\]"):
+        AssetKey.from_user_string("a/")
+    with pytest.raises(InvalidDefinitionError, match=r"^invalid asset key ''"):
+        AssetKey("")
+
+
+@pytest.mark.parametrize(
+    ("deps", "group", "tags", "owners", "kinds"),
+    [
+        ((AssetKey("a"), AssetKey(["x", "y"])), "g", {"t": "1"}, ("o",), frozenset({"sql"})),
+        ((), "default", {}, (), frozenset()),
+        ((AssetKey("a"), AssetKey("a")), "g", {}, (), frozenset()),  # duplicates: dropped
+        (("a", ("x", "y")), "g", {}, ["o"], {"sql"}),  # not normalised: coerced
+    ],
+)
+def test_node_of_is_the_constructor(
+    deps: tuple[object, ...], group: str, tags: dict[str, str], owners: object, kinds: object
+) -> None:
+    """``AssetNode._of`` (what @asset uses) makes the node the constructor makes."""
+    key = AssetKey("k")
+    made = AssetNode._of(key, deps, group_name=group, tags=tags, owners=owners, kinds=kinds)  # type: ignore[arg-type]
+    same = AssetNode(key, deps, group, tags, owners, kinds)  # type: ignore[arg-type]
+    assert made == same
+    assert hash(made) == hash(same)
+    assert type(made.tags) is type(same.tags)
+    assert type(made.deps) is tuple
+    tags["t"] = "changed"  # the node keeps its own copy
+    assert made.tags == same.tags
+
+
+@pytest.mark.parametrize("group", ["", 5])
+def test_node_of_rejects_a_bad_group_as_the_constructor_does(group: object) -> None:
+    with pytest.raises(InvalidDefinitionError, match="group_name must be a non-empty string"):
+        AssetNode._of(AssetKey("k"), (), group_name=group, tags={}, owners=(), kinds=frozenset())  # type: ignore[arg-type]
 
 
 def test_node_rejects_an_empty_group() -> None:
@@ -186,6 +229,39 @@ def test_toposort_small_and_large_shares_of_a_big_graph_agree() -> None:
         keys = [AssetKey(k) for k in picked]
         assert g.toposort(keys) == [k for k in whole if k in set(keys)]
         assert g.toposort(k.to_user_string() for k in keys) == g.toposort(keys)
+
+
+def test_toposort_of_a_large_key_set_is_one_pass_with_the_same_errors() -> None:
+    edges = {f"n{i:02d}": [f"n{i - 1:02d}"] if i else [] for i in range(40)}
+    g = graph(edges)
+    whole = g.toposort(list(g.keys))
+    assert g.toposort(g.keys) == whole
+    assert g.toposort(set(whole[5:])) == whole[5:]
+    assert g.toposort({*whole[5:], "n00"}) == [whole[0], *whole[5:]]  # a str: coerced
+    with pytest.raises(UnknownAssetKeyError, match="'nope'"):
+        g.toposort({*whole, AssetKey("nope")})
+
+
+def random_graph(n: int, seed: int) -> AssetGraph:
+    rnd = random.Random(seed)
+    keys = [AssetKey(f"k{i}") for i in range(n)]
+    return AssetGraph.build(
+        AssetNode(k, tuple({keys[rnd.randrange(i)] for _ in range(rnd.randint(0, 3))}) if i else ())
+        for i, k in enumerate(keys)
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_unbounded_traversals_equal_breadth_first_search(seed: int) -> None:
+    """Unbounded traversals switch from breadth-first search to a sweep in topological
+    order once the result is large: starting small or large, the result is the same."""
+    g = random_graph(300, seed)
+    rnd = random.Random(seed)
+    for size in (1, 3, 30, 150):
+        start = set(rnd.sample(range(len(g)), size))
+        assert g._upstream(start, None) == _bfs(g._parents, start, None)
+        assert g._downstream(start, None) == _bfs(g._children, start, None)
+    assert g._upstream(set(), None) == set()
 
 
 def test_toposort_unknown_key() -> None:

@@ -1,7 +1,9 @@
 """Jobs and schedules, as the Dagster daemon would run them.
 
-Under assetcron these are not evaluated: the AssetJob and AssetSchedule in
-``manifests/`` say the same thing to the operator (see ``docs/from-dagster.md``).
+Under assetcron, ``assetcron manifests`` writes an AssetJob and an AssetSchedule for
+each, and the run pod evaluates the schedule at each tick with Dagster's own
+``evaluate_tick``; the hand-written pair in ``manifests/`` says the same with templates
+(see ``docs/from-dagster.md``).
 
 * ``hackernews_job`` every hour (``hackernews_schedule``, the tutorial's schedule);
 * ``signups_job`` every day at 06:00 UTC for the day before, with a title naming that
