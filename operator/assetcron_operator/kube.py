@@ -25,6 +25,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import kubernetes
@@ -321,3 +322,62 @@ class Kube:
                 _preload_content=False,
             )
         )
+
+    # ------------------------------------------------------------------ events
+    def post_event(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        involved: Mapping[str, Any],
+        type_: str,
+        reason: str,
+        message: str,
+        component: str,
+        now: datetime,
+        series: bool = False,
+    ) -> bool:
+        """Create the ``core/v1`` Event ``name`` about ``involved`` (an object reference).
+
+        The name is deterministic (:func:`assetcron_operator.events.event_name`), so an
+        Event that exists already (409) was posted before: nothing more is done, unless
+        ``series``, in which case its ``count`` is bumped and ``lastTimestamp`` set to
+        ``now`` (how ``kubectl describe`` shows a repeated event: ``(x2 over 5m)``).
+        Returns True when something was written. Other API errors propagate.
+        """
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body: Any = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": dict(involved),
+            "type": type_,
+            "reason": reason,
+            "message": message,
+            "count": 1,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "reportingInstance": component,
+        }
+        self._count("event")
+        try:
+            self._core.create_namespaced_event(namespace, body, _preload_content=False)
+            return True
+        except kubernetes.client.ApiException as exc:
+            if exc.status != _CONFLICT:
+                raise
+        if not series:
+            return False
+        existing = self._json(
+            self._core.read_namespaced_event(name, namespace, _preload_content=False)
+        )
+        self._count("event")
+        self._core.patch_namespaced_event(
+            name,
+            namespace,
+            {"count": int(existing.get("count") or 1) + 1, "lastTimestamp": stamp},
+            _preload_content=False,
+        )
+        return True
