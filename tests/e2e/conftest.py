@@ -67,7 +67,8 @@ class System:
         return next((r for r in runs if r.get("name") == job_name), None)
 
     def trigger(self, schedule: str, scheduled_time: str) -> subprocess.CompletedProcess[str]:
-        """``assetcron schedule trigger`` for ``schedule`` at ``scheduled_time`` (waits ≤ 60 s)."""
+        """``assetcron schedule trigger`` for ``schedule`` at ``scheduled_time`` (waits ≤ 60 s
+        for the Job's creation, not for its result)."""
         return subprocess.run(
             [
                 sys.executable,
@@ -83,6 +84,8 @@ class System:
                 scheduled_time,
                 "--wait",
                 "60",
+                "--until",
+                "created",
             ],
             capture_output=True,
             text=True,
