@@ -499,7 +499,8 @@ def test_a_schedule_made_invalid_suspends_its_cronjob_and_refuses_triggers(
 
     exe = Path(sys.executable).parent / "assetcron"
     proc = subprocess.run(
-        [str(exe), "schedule", "trigger", "turns-bad", "-n", namespace, "--wait", "60", "--until", "created"],
+        [str(exe), "schedule", "trigger", "turns-bad", "-n", namespace, "--wait", "60",
+         "--until", "created"],
         env=control_plane.env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout
@@ -608,7 +609,8 @@ def test_manual_runs_cause_no_unexpected_job_warnings(
     wait_for(lambda: (r := cluster.ready("stuck")) and r["status"] == "True", "stuck Ready")
     exe = Path(sys.executable).parent / "assetcron"
     proc = subprocess.run(
-        [str(exe), "schedule", "trigger", "stuck", "-n", namespace, "--wait", "60", "--until", "created"],
+        [str(exe), "schedule", "trigger", "stuck", "-n", namespace, "--wait", "60",
+         "--until", "created"],
         env=control_plane.env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
