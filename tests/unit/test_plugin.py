@@ -155,3 +155,14 @@ def test_assetcron_schedule_has_the_same_commands() -> None:
     assert not hasattr(args, "namespace")  # read with _opt: no default overwrote it
     assert parser.parse_args(["schedule", "suspend", "x"]).suspend is True
     assert parser.parse_args(["schedule", "resume", "x"]).suspend is False
+
+
+def test_the_package_installs_the_plugin_as_kubectl_expects() -> None:
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    scripts = pyproject["project"]["scripts"]
+    # kubectl runs `kubectl-<name>` from PATH as `kubectl <name>` (krew naming).
+    assert scripts["kubectl-assetcron"] == "assetcron_operator.plugin:entry"
+    assert callable(plugin.entry)
