@@ -33,6 +33,7 @@ class System:
             ASSETCRON_WATCH_NAMESPACES=self.namespace,
             ASSETCRON_LOG_FORMAT="text",
             ASSETCRON_LIVENESS_ENDPOINT=f"http://127.0.0.1:{_free_port()}/healthz",
+            ASSETCRON_METRICS_PORT="0",  # several operators share the host: no fixed port
             ASSETCRON_DEV_PLANE=str(self.cp.state_dir.resolve()),
         )
         with self.log.open("ab") as fh:

@@ -70,6 +70,7 @@ class Operator:
             ASSETCRON_STATUS_INTERVAL="2",
             ASSETCRON_LOG_FORMAT="json",
             ASSETCRON_RUN_HISTORY_LIMIT="5",
+            ASSETCRON_METRICS_PORT="0",  # several operators share the host: no fixed port
         )
         exe = Path(sys.executable).parent / "assetcron-operator"
         with self.log_path.open("ab") as log:
