@@ -383,6 +383,7 @@ class Kube:
             name,
             namespace,
             {"count": int(existing.get("count") or 1) + 1, "lastTimestamp": stamp},
+            _content_type=_MERGE,
             _preload_content=False,
         )
         return True
