@@ -268,6 +268,8 @@ def test_metrics_port_service_and_optional_monitors_render(
     monitor = by_kind["ServiceMonitor"]
     assert monitor["metadata"]["labels"]["release"] == "kps"
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    # The metrics' own `namespace` label (the schedule's) must win over the target's.
+    assert monitor["spec"]["endpoints"][0]["honorLabels"] is True
     assert (
         monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     )
@@ -285,7 +287,8 @@ def test_metrics_port_service_and_optional_monitors_render(
         "--set", "metrics.prometheusRule.enabled=true",
     )  # fmt: skip
     by_kind = {d["kind"]: d for d in docs}
-    assert by_kind["PodMonitor"]["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+    endpoint = by_kind["PodMonitor"]["spec"]["podMetricsEndpoints"][0]
+    assert (endpoint["port"], endpoint["honorLabels"]) == ("metrics", True)
     rules = {r["alert"]: r for r in by_kind["PrometheusRule"]["spec"]["groups"][0]["rules"]}
     assert 'job="ops/t-assetcron"' in rules["AssetcronOperatorDown"]["expr"]
 
