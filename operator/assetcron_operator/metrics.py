@@ -13,10 +13,10 @@ Counters and histograms of runs (labels ``namespace``, ``schedule``):
 * ``assetcron_run_duration_seconds`` (histogram, + ``result``): Job start to completion;
 * ``assetcron_asset_outcomes_total`` (+ ``outcome``: ``Materialized``, ``Reused``,
   ``Failed``, ``Skipped``): the assets of finished runs, from the runner's summary;
-* ``assetcron_schedule_job_lag_seconds`` (histogram): tick (scheduled time) to Job
-  creation, scheduled runs only;
-* ``assetcron_schedule_pod_start_lag_seconds`` (histogram): Job creation to the run
-  container's start.
+* ``assetcron_schedule_job_lag_seconds`` (histogram, ``namespace`` only): tick
+  (scheduled time) to Job creation, scheduled runs only;
+* ``assetcron_schedule_pod_start_lag_seconds`` (histogram, ``namespace`` only): Job
+  creation to the run container's start.
 
 Gauges per schedule, computed at scrape time from the schedules' status:
 
@@ -60,6 +60,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
     start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -83,7 +84,7 @@ __all__ = [
 #: within seconds on a warm node, minutes when an image is pulled or a node scales up.
 LAG_BUCKETS = (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800)
 #: Seconds; asset runs take from seconds to hours.
-RUN_DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600, 86400)
+RUN_DURATION_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600)
 
 _OUTCOMES = (("materialized", "Materialized"), ("reused", "Reused"), ("failed", "Failed"),
              ("skipped", "Skipped"))  # fmt: skip
@@ -199,6 +200,9 @@ class OperatorMetrics:
     """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # No `*_created` series: they double the counters' and histograms' series (per
+        # schedule) for a timestamp Prometheus does not need (benchmarks/metrics.py).
+        disable_created_metrics()
         if registry is None:
             registry = CollectorRegistry()
             ProcessCollector(registry=registry)
@@ -227,17 +231,20 @@ class OperatorMetrics:
             ["namespace", "schedule", "outcome"],
             registry=registry,
         )
+        # The lags are the cluster's (controller, scheduler, kubelet, image pulls): by
+        # namespace, not per schedule, which would add ~30 series per schedule to every
+        # scrape (benchmarks/metrics.py); a schedule's own stuck pod is in its status.
         self.job_lag = Histogram(
             "assetcron_schedule_job_lag_seconds",
             "Tick (scheduled time) to Job creation, scheduled runs.",
-            ["namespace", "schedule"],
+            ["namespace"],
             buckets=LAG_BUCKETS,
             registry=registry,
         )
         self.pod_lag = Histogram(
             "assetcron_schedule_pod_start_lag_seconds",
             "Job creation to the start of the run container.",
-            ["namespace", "schedule"],
+            ["namespace"],
             buckets=LAG_BUCKETS,
             registry=registry,
         )
@@ -288,9 +295,9 @@ class OperatorMetrics:
                 own = [p for p in pods if _job_of(p) == name]
                 to_job, to_pod = lags(run, job, own)
                 if to_job is not None:
-                    self.job_lag.labels(namespace, schedule).observe(to_job)
+                    self.job_lag.labels(namespace).observe(to_job)
                 if to_pod is not None:
-                    self.pod_lag.labels(namespace, schedule).observe(to_pod)
+                    self.pod_lag.labels(namespace).observe(to_pod)
                 continue
             (self.runs_succeeded if t.kind == "Succeeded" else self.runs_failed).labels(
                 *labels

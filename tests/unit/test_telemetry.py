@@ -247,9 +247,10 @@ def test_record_runs_counts_durations_assets_and_lags() -> None:
     assert get("assetcron_run_duration_seconds_sum", {**base, "result": "Failed"}) == 60
     assert get("assetcron_asset_outcomes_total", {**base, "outcome": "Skipped"}) == 3
     assert get("assetcron_asset_outcomes_total", {**base, "outcome": "Materialized"}) == 2
-    assert get("assetcron_schedule_job_lag_seconds_sum", base) == 2
-    assert get("assetcron_schedule_pod_start_lag_seconds_sum", base) == 4  # its own pod
-    assert get("assetcron_schedule_pod_start_lag_seconds_bucket", {**base, "le": "5.0"}) == 1
+    ns = {"namespace": "data"}  # the lags are the cluster's: by namespace
+    assert get("assetcron_schedule_job_lag_seconds_sum", ns) == 2
+    assert get("assetcron_schedule_pod_start_lag_seconds_sum", ns) == 4  # its own pod
+    assert get("assetcron_schedule_pod_start_lag_seconds_bucket", {**ns, "le": "5.0"}) == 1
 
 
 def test_schedule_gauges_age_since_success_or_creation_and_interval() -> None:
