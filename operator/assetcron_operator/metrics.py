@@ -202,7 +202,7 @@ class OperatorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         # No `*_created` series: they double the counters' and histograms' series (per
         # schedule) for a timestamp Prometheus does not need (benchmarks/metrics.py).
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client
         if registry is None:
             registry = CollectorRegistry()
             ProcessCollector(registry=registry)
