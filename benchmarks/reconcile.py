@@ -154,6 +154,7 @@ def main() -> None:
             env,
             ASSETCRON_WATCH_NAMESPACES=ns_op,
             ASSETCRON_LIVENESS_ENDPOINT=f"http://127.0.0.1:{port}/healthz",
+            ASSETCRON_METRICS_PORT=str(_free_port()),  # served, as in the chart
             ASSETCRON_STATUS_INTERVAL=str(args.interval),
             ASSETCRON_LOG_FORMAT="json",
         )

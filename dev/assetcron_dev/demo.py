@@ -217,6 +217,7 @@ def main() -> int:
             f"--kubeconfig={plane.kubeconfig}",
             f"--scheduled-time={SCHEDULED_TIME}",
             "--wait=60",
+            "--until=created",
         ]
     )
     if rc != 0:

@@ -11,7 +11,7 @@ Components, started in this order and stopped in reverse:
    the in-cluster configuration unchanged with no kube-proxy (generated certificates,
    client-cert authentication, the RBAC authorizer, service-account token signing);
 3. ``kube-controller-manager`` with the controllers a cluster needs for assetcron and
-   for Deployments (:data:`CONTROLLERS`);
+   for Deployments and Services (:data:`CONTROLLERS`);
 4. ``kube-scheduler``;
 5. the node (:mod:`assetcron_dev.node`): ``containerd`` with runc and the CNI bridge,
    and a ``kubelet`` registered as Node ``assetcron-dev``; the images found in the
@@ -85,6 +85,11 @@ CONTROLLERS = (
     "persistentvolume-binder-controller",
     "persistentvolume-protection-controller",
     "persistentvolumeclaim-protection-controller",
+    # Services: their Endpoints/EndpointSlices, which the API server's service proxy
+    # (/api/v1/namespaces/NS/services/NAME:PORT/proxy/..., how the operator's /metrics is
+    # read without kube-proxy) resolves a Service to a pod through.
+    "endpoints-controller",
+    "endpointslice-controller",
 )
 
 #: Kubernetes' name rules (RFC 1123), for names that become paths here.

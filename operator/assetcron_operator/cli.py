@@ -4,19 +4,32 @@
   settings from the environment: ``kopf run -m assetcron_operator --standalone`` plus
   ``--namespace`` per watched namespace (or ``--all-namespaces``), the liveness endpoint
   and the log format. Exit code 2 with one line on stderr for a bad setting.
-* ``assetcron schedule trigger|preview`` (:func:`register`, through the ``assetcron.cli``
-  entry-point group of the runner's CLI):
+* ``assetcron schedule COMMAND`` (:func:`register`, through the ``assetcron.cli``
+  entry-point group of the runner's CLI) and ``kubectl assetcron COMMAND``
+  (:mod:`assetcron_operator.plugin`): the same commands, :func:`add_schedule_commands`:
 
-  ``assetcron schedule trigger NAME [-n NS] [--scheduled-time T] [--wait SECONDS]``
+  ``status [NAME] [-A]``
+      the schedules as a table, or one in detail (conditions, next runs, runs).
+  ``runs NAME [-o table|json]``
+      the run history (``status.recentRuns``): scheduled time, start, duration, result,
+      per-asset counts, why a run failed.
+  ``logs NAME [RUN] [-f]``
+      the run pod's log (every attempt's) through the API server.
+  ``trigger NAME [--scheduled-time T] [--wait [SECONDS]] [--until finished|created]``
       sets ``assetcron.dev/trigger`` on the AssetSchedule (the operator creates one Job
-      per value, like Dagster's "Test Schedule"); with ``--wait`` it waits for the
-      operator's answer in ``status.lastTrigger`` and prints the Job name.
-  ``assetcron schedule preview NAME|FILE [--count N] [-n NS] [--job FILE]``
+      per value, like Dagster's "Test Schedule"); with ``--wait`` it waits for the run's
+      result and prints it (``--until created``: only for the Job's creation).
+  ``suspend NAME`` / ``resume NAME``
+      set ``spec.suspend``.
+  ``preview NAME|FILE [--count N] [--job FILE]``
       prints the next N ticks and the run config each would render (like Dagster's
       ``evaluate_tick``); with a manifest file it needs no cluster.
 
-Exit codes follow the rest of the CLI: 0 success, 1 the operator refused or timed out,
-2 bad input (one ``error: ...`` line on stderr).
+  Every command takes ``-n/--namespace``, ``--kubeconfig`` and ``--context`` as kubectl
+  does (``$KUBECONFIG``, then ``~/.kube/config``; the context's namespace by default).
+
+Exit codes follow the rest of the CLI: 0 success, 1 the run failed or the operator
+refused or the wait ran out, 2 bad input (one ``error: ...`` line on stderr).
 """
 
 from __future__ import annotations
@@ -30,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run_operator"]
+__all__ = ["add_cluster_args", "add_schedule_commands", "register", "run_operator"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -118,10 +131,57 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
 
 # ---------------------------------------------------------------------------- assetcron schedule
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``schedule`` command group (``trigger``, ``preview``) to ``subparsers``."""
-    group = subparsers.add_parser("schedule", help="trigger or preview an AssetSchedule")
+    """Add the ``schedule`` command group to ``subparsers`` (the commands of
+    :func:`add_schedule_commands`, which ``kubectl assetcron`` offers too)."""
+    group = subparsers.add_parser(
+        "schedule", help="status, runs, logs, trigger, suspend/resume or preview AssetSchedules"
+    )
     sub = group.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
     sub.required = True
+    add_schedule_commands(sub)
+
+
+def add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``status``, ``runs``, ``logs``, ``trigger``, ``suspend``, ``resume`` and
+    ``preview`` to ``sub``: the same code behind ``assetcron schedule COMMAND`` and
+    ``kubectl assetcron COMMAND`` (:mod:`assetcron_operator.plugin`)."""
+    st = sub.add_parser(
+        "status",
+        help="AssetSchedules as a table, or one in detail",
+        description="Without NAME: the namespace's AssetSchedules (ready, next run, last"
+        " result, last success). With NAME: its settings, conditions, next runs and runs.",
+    )
+    st.add_argument("name", metavar="NAME", nargs="?", help="AssetSchedule name")
+    st.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="list every namespace's schedules"
+    )
+    _add_cluster_args(st)
+    st.set_defaults(func=cmd_status)
+
+    runs = sub.add_parser(
+        "runs",
+        help="the run history of a schedule",
+        description="The schedule's recent runs (status.recentRuns), newest first: scheduled"
+        " time, start, duration, result and the per-asset counts of the runner's summary.",
+    )
+    runs.add_argument("name", metavar="NAME", help="AssetSchedule name")
+    runs.add_argument(
+        "-o", "--output", choices=("table", "json"), default="table", help="table or json"
+    )
+    _add_cluster_args(runs)
+    runs.set_defaults(func=cmd_runs)
+
+    logs = sub.add_parser(
+        "logs",
+        help="the log of a run's pod",
+        description="The log of RUN's pod (default: the newest run of the schedule); every"
+        " attempt's when the Job retried. Read through the API server, like kubectl logs.",
+    )
+    logs.add_argument("name", metavar="NAME", help="AssetSchedule name")
+    logs.add_argument("run", metavar="RUN", nargs="?", help="the run (its Job name)")
+    logs.add_argument("-f", "--follow", action="store_true", help="stream the newest attempt")
+    _add_cluster_args(logs)
+    logs.set_defaults(func=cmd_logs)
 
     trig = sub.add_parser("trigger", help="run a schedule now (one manual Job)")
     trig.add_argument("name", metavar="NAME", help="AssetSchedule name")
@@ -134,9 +194,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     trig.add_argument(
         "--wait",
         type=float,
+        nargs="?",
+        const=DEFAULT_WAIT,
         default=0.0,
         metavar="SECONDS",
-        help="wait up to SECONDS for the operator to create the Job and print its name",
+        help="wait for the run's result (up to SECONDS, default"
+        f" {DEFAULT_WAIT:g}) and print it; exit 0 if it succeeded, 1 if not",
+    )
+    trig.add_argument(
+        "--until",
+        choices=("finished", "created"),
+        default="finished",
+        help="with --wait: wait until the run finished (default) or only until its Job is created",
     )
     trig.add_argument(
         "--force",
@@ -144,6 +213,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="recompute every selected asset, reusing nothing stored (asset materialize --force)",
     )
     trig.set_defaults(func=cmd_trigger)
+
+    for verb, value in (("suspend", True), ("resume", False)):
+        p = sub.add_parser(
+            verb,
+            help=f"{verb} a schedule (sets spec.suspend to {str(value).lower()})",
+            description=f"Set spec.suspend to {str(value).lower()}: the operator"
+            f" {'suspends' if value else 'resumes'} the CronJob; runs in progress go on.",
+        )
+        p.add_argument("name", metavar="NAME", help="AssetSchedule name")
+        _add_cluster_args(p)
+        p.set_defaults(func=cmd_suspend, suspend=value)
 
     prev = sub.add_parser(
         "preview",
@@ -184,9 +264,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     prev.set_defaults(func=cmd_preview)
 
 
+#: Seconds ``trigger --wait`` (without a value) waits for the run's result.
+DEFAULT_WAIT = 3600.0
+
+
+def add_cluster_args(p: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """``-n/--namespace``, ``--kubeconfig`` and ``--context``, as kubectl spells them.
+
+    With ``suppress`` an option not given leaves no attribute (so that a subcommand's
+    parser does not overwrite what the top-level parser of ``kubectl assetcron`` read:
+    ``kubectl assetcron -n data runs NAME``); read them with :func:`_opt`.
+    """
+    default: Any = argparse.SUPPRESS if suppress else None
+    p.add_argument(
+        "-n",
+        "--namespace",
+        default=default,
+        help="namespace (default: the kubeconfig context's)",
+    )
+    p.add_argument(
+        "--kubeconfig",
+        default=default,
+        help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)",
+    )
+    p.add_argument(
+        "--context", default=default, help="the kubeconfig context to use (default: current)"
+    )
+
+
 def _add_cluster_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's)")
-    p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
+    add_cluster_args(p, suppress=True)
+
+
+def _opt(args: argparse.Namespace, name: str) -> Any:
+    return getattr(args, name, None)
 
 
 def _error(message: str) -> int:
@@ -200,19 +311,131 @@ def _cluster(args: argparse.Namespace) -> tuple[Any, str]:
 
     from assetcron_operator.kube import Kube, make_api_client
 
-    namespace = args.namespace
+    kubeconfig, context = _opt(args, "kubeconfig"), _opt(args, "context")
+    namespace = _opt(args, "namespace")
     if not namespace:
         config: Any = kubernetes.config
         try:
-            _contexts, active = config.list_kube_config_contexts(config_file=args.kubeconfig)
+            contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)
+            if context:
+                active = next((c for c in contexts or [] if c.get("name") == context), None)
             namespace = (active or {}).get("context", {}).get("namespace") or "default"
         except config.ConfigException:
             namespace = "default"
-    return Kube(make_api_client(kubeconfig=args.kubeconfig, pool_size=2)), namespace
+    client = make_api_client(kubeconfig=kubeconfig, context=context, pool_size=2)
+    return Kube(client), namespace
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _get_schedule(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]] | int:
+    """(Kube, namespace, the AssetSchedule ``args.name``) or an exit code after saying
+    why not (one line)."""
+    try:
+        kube, namespace = _cluster(args)
+        body = kube.get_schedule(namespace, args.name)
+    except Exception as exc:  # kubeconfig problems come in many exception types
+        return _error(f"cannot reach the cluster: {' '.join(str(exc).split())}")
+    if body is None:
+        return _error(f"AssetSchedule {args.name!r} not found in namespace {namespace!r}")
+    return kube, namespace, body
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """``status [NAME]``: the schedules as a table, or one schedule in detail."""
+    from assetcron_operator.tables import schedule_detail, schedules_table
+
+    if args.name:
+        got = _get_schedule(args)
+        if isinstance(got, int):
+            return got
+        sys.stdout.write(schedule_detail(got[2], _now()))
+        return EXIT_OK
+    try:
+        kube, namespace = _cluster(args)
+        items = kube.list_schedules(None if args.all_namespaces else namespace)
+    except Exception as exc:  # kubeconfig problems come in many exception types
+        return _error(f"cannot reach the cluster: {' '.join(str(exc).split())}")
+    sys.stdout.write(schedules_table(items, _now(), all_namespaces=args.all_namespaces))
+    return EXIT_OK
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """``runs NAME``: the schedule's run history as a table (or JSON)."""
+    from assetcron_operator.tables import runs_table
+
+    got = _get_schedule(args)
+    if isinstance(got, int):
+        return got
+    runs = (got[2].get("status") or {}).get("recentRuns") or []
+    if args.output == "json":
+        print(json.dumps(runs, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(runs_table(runs, _now()))
+    return EXIT_OK
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """``logs NAME [RUN]``: the log of the run's pod(s), through the API server."""
+    from assetcron_operator.render import CONTAINER_NAME
+
+    got = _get_schedule(args)
+    if isinstance(got, int):
+        return got
+    kube, namespace, body = got
+    runs = (body.get("status") or {}).get("recentRuns") or []
+    run = args.run
+    if not run:
+        if not runs:
+            return _error(f"AssetSchedule {args.name!r} has no runs yet")
+        run = str(runs[0]["name"])
+    elif run not in {r.get("name") for r in runs}:
+        print(f"warning: {run} is not in the schedule's recent runs", file=sys.stderr)
+    try:
+        pods = kube.list_pods(namespace, f"batch.kubernetes.io/job-name={run}")
+    except Exception as exc:
+        return _error(f"cannot list the pods of {run}: {' '.join(str(exc).split())}")
+    if not pods:
+        return _error(f"run {run} has no pod (not started yet, or deleted with its Job)")
+    if args.follow:
+        pods = pods[-1:]
+    out = sys.stdout.buffer
+    for n, pod in enumerate(pods, start=1):
+        name = pod["metadata"]["name"]
+        if len(pods) > 1:
+            sys.stdout.write(f"==> pod/{name} (attempt {n} of {len(pods)}) <==\n")
+            sys.stdout.flush()
+        try:
+            for chunk in kube.pod_log(
+                namespace, name, container=CONTAINER_NAME, follow=args.follow
+            ):
+                out.write(chunk)
+                out.flush()
+        except Exception as exc:
+            return _error(f"cannot read the log of pod {name}: {' '.join(str(exc).split())}")
+    return EXIT_OK
+
+
+def cmd_suspend(args: argparse.Namespace) -> int:
+    """``suspend NAME`` / ``resume NAME``: set ``spec.suspend``."""
+    try:
+        kube, namespace = _cluster(args)
+        done = kube.patch_schedule(namespace, args.name, {"spec": {"suspend": args.suspend}})
+    except Exception as exc:  # kubeconfig problems come in many exception types
+        return _error(f"cannot reach the cluster: {' '.join(str(exc).split())}")
+    if done is None:
+        return _error(f"AssetSchedule {args.name!r} not found in namespace {namespace!r}")
+    print(f"assetschedule/{args.name} {'suspended' if args.suspend else 'resumed'}")
+    return EXIT_OK
 
 
 def cmd_trigger(args: argparse.Namespace) -> int:
-    """``assetcron schedule trigger``: annotate the schedule; optionally wait for the Job."""
+    """``trigger``: annotate the schedule; with ``--wait`` wait for the run's result
+    (or, ``--until created``, for its Job) and print it. Exit 0 when the run succeeded
+    (or was created), 1 when it failed, was rejected or the wait ran out, 2 bad input."""
+    from assetcron_operator.tables import run_result
     from assetcron_operator.trigger import (
         TRIGGER_ANNOTATION,
         TriggerError,
@@ -229,27 +452,41 @@ def cmd_trigger(args: argparse.Namespace) -> int:
         value = make_trigger_value(when, force=args.force)
     except TriggerError as exc:
         return _error(str(exc))
+    if args.wait < 0:
+        return _error("--wait must be >= 0 seconds")
     try:
         kube, namespace = _cluster(args)
     except Exception as exc:  # kubeconfig problems come in many exception types
         return _error(f"cannot reach the cluster: {exc}")
     if kube.annotate_schedule(namespace, args.name, {TRIGGER_ANNOTATION: value}) is None:
         return _error(f"AssetSchedule {args.name!r} not found in namespace {namespace!r}")
-    print(f"assetschedule/{args.name} triggered: {TRIGGER_ANNOTATION}={value}")
+    print(f"assetschedule/{args.name} triggered: {TRIGGER_ANNOTATION}={value}", flush=True)
     if args.wait <= 0:
         return EXIT_OK
     deadline = time.monotonic() + args.wait
+    job_name: str | None = None
     while time.monotonic() < deadline:
-        body = kube.get_schedule(namespace, args.name) or {}
-        last = (body.get("status") or {}).get("lastTrigger") or {}
-        if last.get("value") == value:
-            if last.get("result") == "Created":
-                print(f"job/{last.get('jobName')} created")
-                return EXIT_OK
-            print(f"error: trigger rejected: {last.get('message')}", file=sys.stderr)
-            return EXIT_FAILED
-        time.sleep(0.5)
-    print(f"error: no answer from the operator within {args.wait:g}s", file=sys.stderr)
+        status = (kube.get_schedule(namespace, args.name) or {}).get("status") or {}
+        if job_name is None:
+            last = status.get("lastTrigger") or {}
+            if last.get("value") == value:
+                if last.get("result") != "Created":
+                    print(f"error: trigger rejected: {last.get('message')}", file=sys.stderr)
+                    return EXIT_FAILED
+                job_name = str(last.get("jobName"))
+                print(f"job/{job_name} created", flush=True)
+                if args.until == "created":
+                    return EXIT_OK
+        if job_name is not None:
+            run = next(
+                (r for r in status.get("recentRuns") or [] if r.get("name") == job_name), None
+            )
+            if run is not None and run.get("phase") in ("Succeeded", "Failed"):
+                sys.stdout.write(run_result(run, _now()))
+                return EXIT_OK if run["phase"] == "Succeeded" else EXIT_FAILED
+        time.sleep(1.0)
+    what = "the run's result" if job_name else "an answer from the operator"
+    print(f"error: no {what} within {args.wait:g}s", file=sys.stderr)
     return EXIT_FAILED
 
 

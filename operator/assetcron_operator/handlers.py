@@ -30,17 +30,21 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
 
 import kopf
 
+from assetcron_operator import metrics as metrics_mod
 from assetcron_operator import naming, render
 from assetcron_operator import status as status_mod
+from assetcron_operator.events import EventRecorder
 from assetcron_operator.kube import GROUP, JOB_PLURAL, SCHEDULE_PLURAL, VERSION, Kube
 from assetcron_operator.kube import make_api_client as _make_api_client
 from assetcron_operator.logs import QuietEventHandlers
 from assetcron_operator.service import Observed, ScheduleService
 from assetcron_operator.settings import Settings
+from assetcron_operator.telemetry import Telemetry
 
 __all__ = [
     "Indexes",
@@ -255,7 +259,9 @@ async def start(
     * standalone: no peering objects (one replica; the chart uses ``Recreate``);
     * no namespace/CRD scanning when the namespaces are given (least privilege);
     * only warnings and errors become Kubernetes Events (each is an API write);
-    * sync handlers run in a thread pool sized for bursts of creations.
+    * sync handlers run in a thread pool sized for bursts of creations;
+    * Prometheus metrics on ``ASSETCRON_METRICS_PORT`` (:mod:`assetcron_operator.metrics`)
+      and run Events (:mod:`assetcron_operator.events`), told by the service.
     """
     ours = Settings.from_env()
     logging.getLogger("kopf.objects").addFilter(
@@ -278,10 +284,17 @@ async def start(
     settings.watching.client_timeout = 330
 
     kube = Kube(_make_api_client(pool_size=workers + 4))
-    service = ScheduleService(kube, run_history_limit=ours.run_history_limit)
+    ix = Indexes.from_kwargs(kwargs)
+    metrics = _start_metrics(ours, ix, logger)
+    service = ScheduleService(
+        kube,
+        run_history_limit=ours.run_history_limit,
+        telemetry=Telemetry(events=EventRecorder(kube, clock=_utcnow), metrics=metrics),
+    )
     memo["service"] = service
+    memo["metrics"] = metrics
     memo["refresher"] = asyncio.create_task(
-        _refresh_loop(service, Indexes.from_kwargs(kwargs), interval=ours.status_interval),
+        _refresh_loop(service, ix, interval=ours.status_interval, metrics=metrics),
         name="assetcron-status-refresh",
     )
     logger.info(
@@ -290,8 +303,55 @@ async def start(
             "namespaces": list(ours.namespaces) or "*",
             "runHistoryLimit": ours.run_history_limit,
             "statusInterval": ours.status_interval,
+            "metricsPort": ours.metrics_port,
         },
     )
+
+
+def _start_metrics(ours: Settings, ix: Indexes, logger: kopf.Logger) -> metrics_mod.OperatorMetrics:
+    # The registry always exists (handlers count into it); it is served unless the port
+    # is 0. A port that cannot be bound is logged, not fatal: the scrape then fails and
+    # the "operator down" alert (up == 0) says so, while schedules keep being reconciled.
+    metrics = metrics_mod.OperatorMetrics()
+    metrics.add_schedule_collector(
+        metrics_mod.ScheduleCollector(
+            lambda: [b for key in list(ix.schedule_bodies.keys()) if (b := ix.schedule(*key))]
+        )
+    )
+    metrics_mod.WatchRestartCounter(
+        metrics.watch_restarts, verbose=logging.getLogger().isEnabledFor(logging.DEBUG)
+    ).install()
+    if ours.metrics_port:
+        try:
+            metrics_mod.serve(metrics, ours.metrics_port)
+        except OSError as exc:
+            logger.error(f"cannot serve metrics on port {ours.metrics_port}: {exc}")
+    return metrics
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _measured(resource: str) -> Callable[[F], F]:
+    """Count and time the decorated handler as a reconcile of ``resource`` (metrics
+    ``assetcron_reconcile_*``); kopf sees the same name and keyword arguments."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> None:
+            metrics = (kwargs.get("memo") or {}).get("metrics")
+            if metrics is None:
+                return fn(**kwargs)
+            with metrics.reconciling(resource):
+                return fn(**kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
 
 
 @kopf.on.cleanup()
@@ -325,6 +385,7 @@ def _has_news(body: kopf.Body, **_: Any) -> bool:
 
 
 @kopf.on.event(GROUP, VERSION, SCHEDULE_PLURAL, when=_has_news)
+@_measured("assetschedule")
 def reconcile_schedule(
     *,
     type: str,
@@ -373,13 +434,19 @@ def reconcile_schedule(
             )
         )
     if outcome.ready != "True" and "conditions" in outcome.status:
-        logger.warning(f"Not ready: {outcome.reason}: {outcome.message}")
+        # Logged only: the Warning Event (reason = the condition's) is posted, once per
+        # change, by the service's telemetry, not by kopf's logging-to-events.
+        _log.warning(
+            f"Not ready: {outcome.reason}: {outcome.message}",
+            extra={"schedule": f"{ns}/{name}"},
+        )
 
 
 # ---------------------------------------------------------------------------- asset jobs
 @kopf.on.resume(GROUP, VERSION, JOB_PLURAL)
 @kopf.on.create(GROUP, VERSION, JOB_PLURAL)
 @kopf.on.update(GROUP, VERSION, JOB_PLURAL)
+@_measured("assetjob")
 def reconcile_asset_job(
     *,
     body: kopf.Body,
@@ -454,6 +521,7 @@ def _reconcile_from_index(
 
 # ---------------------------------------------------------------------------- runs
 @kopf.on.event("batch", "v1", "jobs", labels=_MANAGED)
+@_measured("run")
 def run_changed(
     *,
     type: str,
@@ -505,7 +573,13 @@ def run_changed(
 
 
 # ---------------------------------------------------------------------------- refresh loop
-async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: float) -> None:
+async def _refresh_loop(
+    service: ScheduleService,
+    ix: Indexes,
+    *,
+    interval: float,
+    metrics: metrics_mod.OperatorMetrics | None = None,
+) -> None:
     # Every `interval` seconds, reconcile every known schedule (compare-then-write: an idle
     # pass writes nothing). Catches what no event announces: a tick passing (nextRuns), a
     # pod's termination message arriving after its Job's last event, a missed trigger.
@@ -524,7 +598,7 @@ async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: floa
             job_name = str((schedule.get("spec") or {}).get("jobRef", {}).get("name", ""))
             try:
                 await asyncio.to_thread(
-                    _refresh_one,
+                    functools.partial(_refresh_one, metrics=metrics),
                     service,
                     schedule,
                     ix.asset_job(namespace, job_name),
@@ -541,7 +615,7 @@ async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: floa
                 continue
             try:
                 await asyncio.to_thread(
-                    _refresh_job, service, job, len(ix.schedules_of(namespace, job_name))
+                    _refresh_job, metrics, service, job, len(ix.schedules_of(namespace, job_name))
                 )
             except Exception:
                 _log.exception(
@@ -559,8 +633,18 @@ async def _refresh_loop(service: ScheduleService, ix: Indexes, *, interval: floa
         )
 
 
-def _refresh_job(service: ScheduleService, job: Mapping[str, Any], schedules: int) -> None:
+def _refresh_job(
+    metrics: metrics_mod.OperatorMetrics | None,
+    service: ScheduleService,
+    job: Mapping[str, Any],
+    schedules: int,
+) -> None:
     # The AssetJob's schedule count changes with schedules created/deleted elsewhere.
+    with metrics.reconciling("assetjob") if metrics else contextlib.nullcontext():
+        _refresh_job_now(service, job, schedules)
+
+
+def _refresh_job_now(service: ScheduleService, job: Mapping[str, Any], schedules: int) -> None:
     meta = job["metadata"]
     changes = service.asset_job_status(job, schedule_count=schedules)
     if changes:
@@ -568,6 +652,19 @@ def _refresh_job(service: ScheduleService, job: Mapping[str, Any], schedules: in
 
 
 def _refresh_one(
+    service: ScheduleService,
+    schedule: Mapping[str, Any],
+    job: Mapping[str, Any] | None,
+    observed: Observed,
+    job_names: Callable[[], list[str]] | None = None,
+    *,
+    metrics: metrics_mod.OperatorMetrics | None = None,
+) -> None:
+    with metrics.reconciling("assetschedule") if metrics else contextlib.nullcontext():
+        _refresh_one_now(service, schedule, job, observed, job_names)
+
+
+def _refresh_one_now(
     service: ScheduleService,
     schedule: Mapping[str, Any],
     job: Mapping[str, Any] | None,

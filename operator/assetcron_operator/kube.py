@@ -25,6 +25,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import kubernetes
@@ -91,11 +92,14 @@ _CONFLICT = 409
 JsonDict = dict[str, Any]
 
 
-def make_api_client(*, kubeconfig: str | None = None, pool_size: int = 32) -> Any:
+def make_api_client(
+    *, kubeconfig: str | None = None, pool_size: int = 32, context: str | None = None
+) -> Any:
     """Build a :class:`kubernetes.client.ApiClient` from in-cluster config or a kubeconfig.
 
-    ``kubeconfig`` (a path) wins; otherwise the in-cluster service account is tried and
-    then ``$KUBECONFIG`` / ``~/.kube/config``. ``pool_size`` is the urllib3 connection
+    ``kubeconfig`` (a path) or ``context`` (a kubeconfig context name, as ``kubectl
+    --context``) wins; otherwise the in-cluster service account is tried and then
+    ``$KUBECONFIG`` / ``~/.kube/config``. ``pool_size`` is the urllib3 connection
     pool size: the operator calls the API from several handler threads at once.
 
     Raises:
@@ -104,8 +108,10 @@ def make_api_client(*, kubeconfig: str | None = None, pool_size: int = 32) -> An
     configuration = kubernetes.client.Configuration()
     # The config loaders carry no annotations; Any keeps mypy --strict honest about that.
     config: Any = kubernetes.config
-    if kubeconfig is not None:
-        config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    if kubeconfig is not None or context is not None:
+        config.load_kube_config(
+            config_file=kubeconfig, context=context, client_configuration=configuration
+        )
     else:
         try:
             config.load_incluster_config(client_configuration=configuration)
@@ -321,3 +327,113 @@ class Kube:
                 _preload_content=False,
             )
         )
+
+    # ------------------------------------------------------------------ events
+    def post_event(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        involved: Mapping[str, Any],
+        type_: str,
+        reason: str,
+        message: str,
+        component: str,
+        now: datetime,
+        series: bool = False,
+    ) -> bool:
+        """Create the ``core/v1`` Event ``name`` about ``involved`` (an object reference).
+
+        The name is deterministic (:func:`assetcron_operator.events.event_name`), so an
+        Event that exists already (409) was posted before: nothing more is done, unless
+        ``series``, in which case its ``count`` is bumped and ``lastTimestamp`` set to
+        ``now`` (how ``kubectl describe`` shows a repeated event: ``(x2 over 5m)``).
+        Returns True when something was written. Other API errors propagate.
+        """
+        stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body: Any = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": namespace},
+            "involvedObject": dict(involved),
+            "type": type_,
+            "reason": reason,
+            "message": message,
+            "count": 1,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "reportingInstance": component,
+        }
+        self._count("event")
+        try:
+            self._core.create_namespaced_event(namespace, body, _preload_content=False)
+            return True
+        except kubernetes.client.ApiException as exc:
+            if exc.status != _CONFLICT:
+                raise
+        if not series:
+            return False
+        existing = self._json(
+            self._core.read_namespaced_event(name, namespace, _preload_content=False)
+        )
+        self._count("event")
+        self._core.patch_namespaced_event(
+            name,
+            namespace,
+            {"count": int(existing.get("count") or 1) + 1, "lastTimestamp": stamp},
+            _content_type=_MERGE,
+            _preload_content=False,
+        )
+        return True
+
+    # ------------------------------------------------------------------ the CLI's reads
+    def list_schedules(self, namespace: str | None) -> list[JsonDict]:
+        """AssetSchedules of ``namespace`` (every namespace when ``None``), by name."""
+        if namespace is None:
+            resp = self._custom.list_cluster_custom_object(
+                GROUP, VERSION, SCHEDULE_PLURAL, _preload_content=False
+            )
+        else:
+            resp = self._custom.list_namespaced_custom_object(
+                GROUP, VERSION, namespace, SCHEDULE_PLURAL, _preload_content=False
+            )
+        items = cast(list[JsonDict], self._json(resp).get("items") or [])
+        return sorted(items, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
+
+    def patch_schedule(
+        self, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> JsonDict | None:
+        """JSON merge-patch an AssetSchedule (e.g. ``{"spec": {"suspend": true}}``);
+        ``None`` when it does not exist."""
+        self._count("patch")
+        return self._json_or_none(
+            lambda: self._custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                SCHEDULE_PLURAL,
+                name,
+                dict(patch),
+                field_manager="kubectl-assetcron",
+                _content_type=_MERGE,
+                _preload_content=False,
+            )
+        )
+
+    def list_pods(self, namespace: str, label_selector: str) -> list[JsonDict]:
+        """Pods of ``namespace`` matching ``label_selector``, oldest first."""
+        resp = self._core.list_namespaced_pod(
+            namespace, label_selector=label_selector, _preload_content=False
+        )
+        items = cast(list[JsonDict], self._json(resp).get("items") or [])
+        return sorted(items, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+
+    def pod_log(self, namespace: str, pod: str, *, container: str, follow: bool = False) -> Any:
+        """The log of ``container`` in ``pod``: an iterable of byte chunks (streamed when
+        ``follow``), from ``GET /api/v1/namespaces/NS/pods/POD/log``."""
+        resp: Any = self._core.read_namespaced_pod_log(
+            pod, namespace, container=container, follow=follow, _preload_content=False
+        )
+        return resp.stream(64 * 1024)

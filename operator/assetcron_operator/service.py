@@ -34,6 +34,7 @@ from typing import Any
 from assetcron_operator import render, validation
 from assetcron_operator import status as status_mod
 from assetcron_operator.kube import Kube, RefusedError
+from assetcron_operator.telemetry import Telemetry
 from assetcron_operator.trigger import TriggerError, parse_trigger_options, parse_trigger_value
 from assetcron_operator.validation import did_you_mean
 
@@ -167,6 +168,7 @@ class ScheduleService:
         clock: returns the current time (aware, UTC); injected for tests.
         next_count: how many upcoming ticks ``status.nextRuns`` lists.
         monotonic: seconds from a monotonic clock (how recent our own applies are).
+        telemetry: told each status computation (run metrics and Events); none by default.
     """
 
     def __init__(
@@ -177,8 +179,10 @@ class ScheduleService:
         clock: Callable[[], datetime] = _utcnow,
         next_count: int = 3,
         monotonic: Callable[[], float] = time.monotonic,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.kube = kube
+        self.telemetry = telemetry
         self.run_history_limit = run_history_limit
         self.clock = clock
         self.next_count = next_count
@@ -383,7 +387,7 @@ class ScheduleService:
         meta = schedule.get("metadata") or {}
         spec = schedule.get("spec") or {}
         current = schedule.get("status") or {}
-        return status_mod.derive_status(
+        desired = status_mod.derive_status(
             generation=meta.get("generation"),
             conditions=list(current.get("conditions") or []),
             ready=ready,
@@ -400,6 +404,12 @@ class ScheduleService:
             limit=self.run_history_limit,
             next_count=self.next_count,
         )
+        if self.telemetry is not None:
+            try:
+                self.telemetry.status_computed(schedule, desired, observed)
+            except Exception:  # metrics and Events never fail a reconcile
+                logging.getLogger("assetcron_operator.service").exception("telemetry failed")
+        return desired
 
     # ------------------------------------------------------------------ manual runs
     def pending_trigger(self, schedule: Mapping[str, Any]) -> str | None:

@@ -11,6 +11,8 @@ variable                           meaning                                    de
 ``ASSETCRON_LOG_FORMAT``           ``json`` or ``text``                       ``json``
 ``ASSETCRON_LIVENESS_ENDPOINT``    kopf's liveness probe endpoint             ``http://0.0.0.0:8080/healthz``
 ``ASSETCRON_STATUS_INTERVAL``      seconds between status refreshes (timer)   ``30``
+``ASSETCRON_METRICS_PORT``         port of the Prometheus ``/metrics``        ``8081``
+                                   endpoint (``0``: not served)
 =================================  =========================================  ==========
 
 Parsing is pure (``Settings.from_env(mapping)``) so it is unit-tested without touching
@@ -47,6 +49,8 @@ class Settings:
         liveness_endpoint: URL kopf serves its liveness probe on (``http://host:port/path``).
         status_interval: seconds between two timer refreshes of ``status.nextRuns`` and the
             run history (> 0).
+        metrics_port: TCP port of the Prometheus endpoint ``/metrics`` on all addresses
+            (0 to 65535; 0 turns it off).
     """
 
     namespaces: tuple[str, ...] = ()
@@ -54,6 +58,7 @@ class Settings:
     log_format: Literal["json", "text"] = "json"
     liveness_endpoint: str = "http://0.0.0.0:8080/healthz"
     status_interval: float = 30.0
+    metrics_port: int = 8081
 
     @property
     def clusterwide(self) -> bool:
@@ -104,12 +109,18 @@ class Settings:
             msg = f"ASSETCRON_STATUS_INTERVAL: must be > 0 seconds, got {interval_raw!r}"
             raise SettingsError(msg)
 
+        metrics_port = _int(env, "ASSETCRON_METRICS_PORT", defaults.metrics_port, minimum=0)
+        if metrics_port > 65535:
+            msg = f"ASSETCRON_METRICS_PORT: must be a TCP port (0-65535), got {metrics_port}"
+            raise SettingsError(msg)
+
         return cls(
             namespaces=namespaces,
             run_history_limit=limit,
             log_format="json" if log_format == "json" else "text",
             liveness_endpoint=liveness,
             status_interval=interval,
+            metrics_port=metrics_port,
         )
 
 

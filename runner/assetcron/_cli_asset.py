@@ -158,6 +158,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="how long to wait for partitions another run is writing "
         "(default: $ASSETCRON_LOCK_WAIT, else 300)",
     )
+    mat.add_argument(
+        "--log-format",
+        metavar="text|json",
+        help="text, or json: every stdout/stderr line one JSON object with runId, assetKey,"
+        " partitionKey and scheduledTime (default: $ASSETCRON_LOG_FORMAT, else text)",
+    )
     mat.set_defaults(func=cmd_materialize)
 
 
@@ -331,7 +337,20 @@ def load_run_config_template(env: Mapping[str, str], path: str | None) -> dict[s
     return template
 
 
+def _bind(**fields: Any) -> None:
+    from assetcron._runlog import bind
+
+    bind(**fields)
+
+
 def _progress(i: int, n: int, o: AssetOutcome) -> None:
+    from assetcron._runlog import asset_scope
+
+    with asset_scope(o.key):
+        _progress_line(i, n, o)
+
+
+def _progress_line(i: int, n: int, o: AssetOutcome) -> None:
     width = len(str(n))
     head = f"[{i:>{width}}/{n}] {o.key} ..."
     if o.outcome == "Materialized":
@@ -346,25 +365,34 @@ def _progress(i: int, n: int, o: AssetOutcome) -> None:
     print(line, flush=True)
 
 
-def _setup_logging() -> None:
+def _setup_logging(log_format: str = "text") -> None:
+    """The ``assetcron`` logger's handler: to stderr, as text or as JSON lines
+    (:mod:`assetcron._runlog`); set up once, its format follows each call."""
     import logging
 
+    from assetcron._runlog import JsonFormatter, raw_stream
+
     class StderrHandler(logging.Handler):
-        """Writes to the *current* ``sys.stderr`` (which tests and embedders swap)."""
+        """Writes to the *current* ``sys.stderr`` (which tests and embedders swap), under
+        the JSON-lines wrapper when there is one (the record is JSON already)."""
 
         def emit(self, record: logging.LogRecord) -> None:
             try:
-                sys.stderr.write(self.format(record) + "\n")
+                raw_stream(sys.stderr).write(self.format(record) + "\n")
             except Exception:  # logging must never break the run
                 self.handleError(record)
 
     root = logging.getLogger("assetcron")
     root.setLevel(logging.INFO)
-    if any(type(h).__name__ == "StderrHandler" for h in root.handlers):
-        return  # already set up (main() called twice in one process, e.g. tests)
-    handler = StderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
+    handler = next((h for h in root.handlers if type(h).__name__ == "StderrHandler"), None)
+    if handler is None:
+        handler = StderrHandler()
+        root.addHandler(handler)
+    handler.setFormatter(
+        JsonFormatter()
+        if log_format == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
 
 
 def _seconds(
@@ -416,6 +444,7 @@ class _Run:
         self.doing = "starting"
         self.final = False  # the summary of a finished run is being written: keep it
         self.stop_message: str | None = None
+        self.log_format = "text"
 
     def elapsed(self) -> float:
         """Seconds since the run started."""
@@ -473,7 +502,16 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     """``assetcron asset materialize``: one run for one tick (see the module docstring)."""
     import signal
 
+    from assetcron import _runlog
+
     run = _Run(started=time.monotonic(), log_path=os.environ.get(ENV_TERMINATION_LOG))
+    _runlog.reset()
+    try:
+        run.log_format = _runlog.resolve_log_format(args.log_format, os.environ)
+    except ValueError as exc:
+        run.stop(str(exc))
+        return _bad_input(exc)
+    restore_streams = _runlog.install(run.log_format)
     try:
         previous = signal.signal(signal.SIGTERM, run.on_sigterm)
     except ValueError:  # not the main thread (an embedder): no handler, no summary on SIGTERM
@@ -484,9 +522,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
         print(f"error: {run.stop_message}", file=sys.stderr)
         return EXIT_TERMINATED
     except Exception as exc:
-        import traceback
-
-        traceback.print_exc()  # the pod log keeps the whole story, unredacted
+        _log_traceback(run)  # the pod log keeps the whole story, unredacted
         text = " ".join(str(exc).split())
         error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         run.stop(f"unexpected error while {run.doing}: {error}")
@@ -494,6 +530,21 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        restore_streams()
+
+
+def _log_traceback(run: _Run) -> None:
+    """The current exception's traceback on stderr: as text, or as one JSON line with
+    the traceback in its ``exception`` field."""
+    if run.log_format != "json":
+        import traceback
+
+        traceback.print_exc()
+        return
+    import logging
+
+    _setup_logging(run.log_format)
+    logging.getLogger("assetcron.run").exception(f"unexpected error while {run.doing}")
 
 
 def _explicit_partition_key(
@@ -585,6 +636,7 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         tz = _timing.resolve_timezone(tz_name)
         scheduled = _timing.resolve_scheduled_time(args.scheduled_time, env, tz)
         run.scheduled = scheduled
+        _bind(scheduledTime=scheduled.isoformat())
         cron = args.cron or env.get(ENV_CRON_SCHEDULE) or None
         template = load_run_config_template(env, args.config)
         run.doing = "loading the code location"
@@ -614,6 +666,7 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
         )
         partition_key = m.run_partition_key(defs, plan, scheduled, explicit_key)
         run.partition_key = partition_key
+        _bind(partitionKey=partition_key)
         run_config: dict[str, Any] = {}
         if template:
             from assetcron._templates import render_run_config
@@ -638,11 +691,12 @@ def _materialize(args: argparse.Namespace, run: _Run) -> int:
     from assetcron._locks import PartitionLocks
     from assetcron._records import RecordStore
 
-    _setup_logging()
+    _setup_logging(run.log_format)
     run_id = m.run_id_for(
         location, args.select, partition_key, scheduled, env.get(_timing.ENV_JOB_NAME)
     )
     run.run_id = run_id
+    _bind(runId=run_id)
     run.plan = [k.to_user_string() for k in plan]
     _header(run, len(plan))
 
@@ -746,6 +800,7 @@ def _materialize_dagster(
         )
         partition_key = plan.partition_key(scheduled, explicit_key)
         run.partition_key = partition_key
+        _bind(partitionKey=partition_key)
         rendered: dict[str, Any] = {}
         if template:
             from assetcron._templates import render_run_config
@@ -766,10 +821,11 @@ def _materialize_dagster(
         run.stop(str(exc))
         return _bad_input(exc)
 
-    _setup_logging()
+    _setup_logging(run.log_format)
     run.run_id = run_id_for(
         location, args.select, partition_key, scheduled, env.get(_timing.ENV_JOB_NAME)
     )
+    _bind(runId=run.run_id)
     run.plan = plan.user_keys
     _header(run, len(plan.keys))
 

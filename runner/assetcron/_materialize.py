@@ -53,6 +53,7 @@ from assetcron._partitions import (
 from assetcron._policy import RetryPolicy
 from assetcron._records import CurrentVersion, RecordStore
 from assetcron._results import AssetCheckResult, MaterializeResult, Output, normalize_metadata
+from assetcron._runlog import asset_scope
 from assetcron._sdk import (
     AssetCheckExecutionContext,
     AssetCheckKey,
@@ -435,9 +436,10 @@ class _Runner:
                     (k for k in a.siblings if k in self.planned), key=self.position.__getitem__
                 )
                 group = [self.defs.assets[k] for k in members] or [a]
-                outcomes = self._op(group)
-                ready.update(outcomes)
-                self._checks_after(outcomes)
+                with asset_scope(key.to_user_string()):  # JSON log lines name the asset
+                    outcomes = self._op(group)
+                    ready.update(outcomes)
+                    self._checks_after(outcomes)
             outcome = ready.pop(key)
             self.result.outcomes.append(outcome)
             if on_outcome is not None:

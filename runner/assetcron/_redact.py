@@ -71,6 +71,7 @@ NOT_SECRET_NAMES = frozenset(
         "ASSETCRON_SCRATCH",
         "ASSETCRON_LOCK_WAIT",
         "ASSETCRON_LOCK_TTL",
+        "ASSETCRON_LOG_FORMAT",
     }
 )
 #: Name prefixes of variables that are not secret (locale, Python, the API server).

@@ -33,6 +33,7 @@ class System:
             ASSETCRON_WATCH_NAMESPACES=self.namespace,
             ASSETCRON_LOG_FORMAT="text",
             ASSETCRON_LIVENESS_ENDPOINT=f"http://127.0.0.1:{_free_port()}/healthz",
+            ASSETCRON_METRICS_PORT="0",  # several operators share the host: no fixed port
             ASSETCRON_DEV_PLANE=str(self.cp.state_dir.resolve()),
         )
         with self.log.open("ab") as fh:
@@ -67,7 +68,8 @@ class System:
         return next((r for r in runs if r.get("name") == job_name), None)
 
     def trigger(self, schedule: str, scheduled_time: str) -> subprocess.CompletedProcess[str]:
-        """``assetcron schedule trigger`` for ``schedule`` at ``scheduled_time`` (waits ≤ 60 s)."""
+        """``assetcron schedule trigger`` for ``schedule`` at ``scheduled_time`` (waits ≤ 60 s
+        for the Job's creation, not for its result)."""
         return subprocess.run(
             [
                 sys.executable,
@@ -83,6 +85,8 @@ class System:
                 scheduled_time,
                 "--wait",
                 "60",
+                "--until",
+                "created",
             ],
             capture_output=True,
             text=True,

@@ -238,6 +238,69 @@ def test_rbac_modes_render_the_right_kinds(
     assert {d["metadata"]["namespace"] for d in docs if d["kind"] == "Role"} == {"ops"}
 
 
+def test_metrics_port_service_and_optional_monitors_render(
+    helm: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    docs = _render(helm)
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    (container,) = deploy["spec"]["template"]["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert ports["metrics"] == 8081
+    assert env["ASSETCRON_METRICS_PORT"] == "8081"
+    (service,) = [d for d in docs if d["kind"] == "Service"]
+    assert service["metadata"]["name"] == "t-assetcron-metrics"
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 8081, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+    pod_labels = deploy["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    monitoring = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+    assert not {d["kind"] for d in docs} & monitoring  # off by default
+
+    docs = _render(
+        helm, "--set", "metrics.serviceMonitor.enabled=true",
+        "--set", "metrics.prometheusRule.enabled=true",
+        "--set", "metrics.prometheusRule.noSuccessIntervals=3",
+        "--set", "metrics.serviceMonitor.labels.release=kps",
+    )  # fmt: skip
+    by_kind = {d["kind"]: d for d in docs}
+    monitor = by_kind["ServiceMonitor"]
+    assert monitor["metadata"]["labels"]["release"] == "kps"
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    # The metrics' own `namespace` label (the schedule's) must win over the target's.
+    assert monitor["spec"]["endpoints"][0]["honorLabels"] is True
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    rules = {r["alert"]: r for r in by_kind["PrometheusRule"]["spec"]["groups"][0]["rules"]}
+    assert set(rules) == {
+        "AssetcronScheduleNoRecentSuccess", "AssetcronRunsFailing", "AssetcronOperatorDown"
+    }  # fmt: skip
+    assert "3 * max by (namespace, schedule)" in rules["AssetcronScheduleNoRecentSuccess"]["expr"]
+    assert 'job="t-assetcron-metrics"' in rules["AssetcronOperatorDown"]["expr"]
+    assert "{{ $labels.schedule }}" in rules["AssetcronRunsFailing"]["annotations"]["summary"]
+
+    # A PodMonitor's targets are labelled job="<namespace>/<PodMonitor name>".
+    docs = _render(
+        helm, "--set", "metrics.podMonitor.enabled=true",
+        "--set", "metrics.prometheusRule.enabled=true",
+    )  # fmt: skip
+    by_kind = {d["kind"]: d for d in docs}
+    endpoint = by_kind["PodMonitor"]["spec"]["podMetricsEndpoints"][0]
+    assert (endpoint["port"], endpoint["honorLabels"]) == ("metrics", True)
+    rules = {r["alert"]: r for r in by_kind["PrometheusRule"]["spec"]["groups"][0]["rules"]}
+    assert 'job="ops/t-assetcron"' in rules["AssetcronOperatorDown"]["expr"]
+
+    # Off: no Service, no port, the operator serves nothing.
+    docs = _render(helm, "--set", "metrics.enabled=false")
+    assert not [d for d in docs if d["kind"] == "Service"]
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    (container,) = deploy["spec"]["template"]["spec"]["containers"]
+    assert "metrics" not in {p["name"] for p in container["ports"]}
+    assert {e["name"]: e.get("value") for e in container["env"]}["ASSETCRON_METRICS_PORT"] == "0"
+
+
 @pytest.mark.parametrize("values", [[], NAMESPACED], ids=["cluster", "namespaced"])
 def test_rendered_chart_is_accepted_by_the_api_server(
     control_plane: PlaneHandle,

@@ -70,6 +70,7 @@ class Operator:
             ASSETCRON_STATUS_INTERVAL="2",
             ASSETCRON_LOG_FORMAT="json",
             ASSETCRON_RUN_HISTORY_LIMIT="5",
+            ASSETCRON_METRICS_PORT="0",  # several operators share the host: no fixed port
         )
         exe = Path(sys.executable).parent / "assetcron-operator"
         with self.log_path.open("ab") as log:
@@ -499,7 +500,8 @@ def test_a_schedule_made_invalid_suspends_its_cronjob_and_refuses_triggers(
 
     exe = Path(sys.executable).parent / "assetcron"
     proc = subprocess.run(
-        [str(exe), "schedule", "trigger", "turns-bad", "-n", namespace, "--wait", "60"],
+        [str(exe), "schedule", "trigger", "turns-bad", "-n", namespace, "--wait", "60",
+         "--until", "created"],
         env=control_plane.env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout
@@ -555,7 +557,7 @@ def test_trigger_creates_one_manual_run_owned_by_the_schedule(
     exe = Path(sys.executable).parent / "assetcron"
     proc = subprocess.run(
         [str(exe), "schedule", "trigger", "weather-daily", "-n", namespace,
-         "--scheduled-time", "2015-06-02T13:00:00Z", "--wait", "60"],
+         "--scheduled-time", "2015-06-02T13:00:00Z", "--wait", "60", "--until", "created"],
         env=control_plane.env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -608,7 +610,8 @@ def test_manual_runs_cause_no_unexpected_job_warnings(
     wait_for(lambda: (r := cluster.ready("stuck")) and r["status"] == "True", "stuck Ready")
     exe = Path(sys.executable).parent / "assetcron"
     proc = subprocess.run(
-        [str(exe), "schedule", "trigger", "stuck", "-n", namespace, "--wait", "60"],
+        [str(exe), "schedule", "trigger", "stuck", "-n", namespace, "--wait", "60",
+         "--until", "created"],
         env=control_plane.env, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr

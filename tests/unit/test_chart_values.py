@@ -108,6 +108,8 @@ def test_schema_and_values_declare_the_same_keys() -> None:
         ("crds.install", True),
         ("crds.keep", True),
         ("watchNamespaces", []),
+        ("metrics.enabled", True),
+        ("metrics.port", 8081),  # ASSETCRON_METRICS_PORT's default
     ],
 )
 def test_defaults_match_the_operator_contract(path: str, expected: object) -> None:

@@ -15,6 +15,7 @@ def test_defaults_follow_the_contract() -> None:
     assert s.log_format == "json"
     assert s.liveness_endpoint == "http://0.0.0.0:8080/healthz"
     assert s.status_interval == 30.0
+    assert s.metrics_port == 8081
 
 
 def test_namespaces_are_split_trimmed_and_deduplicated() -> None:
@@ -34,9 +35,11 @@ def test_values_are_read() -> None:
             "ASSETCRON_LOG_FORMAT": "TEXT",
             "ASSETCRON_LIVENESS_ENDPOINT": "http://127.0.0.1:9999/live",
             "ASSETCRON_STATUS_INTERVAL": "2.5",
+            "ASSETCRON_METRICS_PORT": "0",
         }
     )
     assert (s.run_history_limit, s.log_format, s.status_interval) == (3, "text", 2.5)
+    assert s.metrics_port == 0  # not served
     assert s.liveness_endpoint == "http://127.0.0.1:9999/live"
 
 
@@ -53,6 +56,9 @@ def test_values_are_read() -> None:
         ("ASSETCRON_LIVENESS_ENDPOINT", "https://0.0.0.0:8080/healthz"),
         ("ASSETCRON_STATUS_INTERVAL", "-1"),
         ("ASSETCRON_STATUS_INTERVAL", "soon"),
+        ("ASSETCRON_METRICS_PORT", "65536"),
+        ("ASSETCRON_METRICS_PORT", "-1"),
+        ("ASSETCRON_METRICS_PORT", "http"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

@@ -118,10 +118,13 @@ tests/integration/test_chart.py runs the operator with exactly these permissions
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list", "watch"]
-# kopf posts warnings and errors as Events on the reconciled objects (core v1 events).
+# Events on the reconciled objects (core v1): kopf posts warnings and errors; the
+# operator posts one per run transition and spec problem under a deterministic name
+# (create), and counts a spec problem that comes back on its existing Event (get, patch;
+# events.py).
 - apiGroups: [""]
   resources: ["events"]
-  verbs: ["create"]
+  verbs: ["create", "get", "patch"]
 {{- end }}
 
 {{/*
