@@ -466,7 +466,7 @@ def pruning_cutoff(
         kept = starts[outcome]
         if len(kept) < limit:
             continue
-        oldest = min(kept) if kept else datetime.max.replace(tzinfo=UTC)
+        oldest = min(kept) if kept and limit > 0 else datetime.max.replace(tzinfo=UTC)
         cutoff = oldest if cutoff is None else max(cutoff, oldest)
     return cutoff
 
