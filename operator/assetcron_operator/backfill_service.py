@@ -302,12 +302,16 @@ class BackfillService:
             return rejected(f"no backfill {request.id!r} to cancel")
         if not ready or cronjob is None:
             return rejected("the schedule is not Ready (see its Ready condition)")
+        # Ticks still to come are the CronJob's to run, at their time.
+        end = min(request.end, now)
+        if end < request.start:
+            return rejected(f"the range starts after now ({_rfc3339(now)}): nothing to backfill")
         try:
             ticks = bf.backfill_ticks(
                 str(spec.get("cronSchedule") or ""),
                 str(spec.get("timeZone") or "UTC"),
                 request.start,
-                request.end,
+                end,
             )
         except bf.BackfillError as exc:
             return rejected(str(exc))
@@ -320,7 +324,7 @@ class BackfillService:
             extra={
                 "value": value,
                 "from": _rfc3339(request.start),
-                "to": _rfc3339(request.end),
+                "to": _rfc3339(end),
                 "schedule": _schedule_key({**spec, "suspend": False}),
             },
         )

@@ -344,6 +344,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         request = bf.BackfillRequest.make(
             start, end, max_concurrent=args.max_concurrent, force=args.force
         )
+        now = datetime.now(UTC)
+        if end > now:
+            print(f"note: ticks after now ({now:%Y-%m-%dT%H:%M:%SZ}) are left to the CronJob")
+            end = now
+        if end < start:
+            return _error("the range starts after now: nothing to backfill")
         ticks = bf.backfill_ticks(str(spec.get("cronSchedule") or ""), zone, start, end)
     except bf.BackfillError as exc:
         return _error(str(exc))
