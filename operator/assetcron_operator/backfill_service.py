@@ -196,9 +196,11 @@ class BackfillService:
         """Settle ``state``'s running Jobs, then submit its next ticks (when Ready)."""
         namespace = str((schedule.get("metadata") or {}).get("namespace") or "default")
         state = bf.advance(state, self._lookup(namespace, state.get("running") or [], by_name))
-        indexes = bf.to_submit(state, len(ticks))
-        if indexes and ready and cronjob is not None and "uid" in (cronjob.get("metadata") or {}):
-            cj_name = str(cronjob["metadata"]["name"])
+        if not (ready and cronjob is not None and "uid" in (cronjob.get("metadata") or {})):
+            return bf.finish(state, now=self.clock())
+        cj_name = str(cronjob["metadata"]["name"])
+        # Ticks whose Job had already finished take no room: go on until the room is full.
+        while indexes := bf.to_submit(state, len(ticks)):
             for index in indexes:
                 tick = ticks[index]
                 job_name = bf.tick_job_name(cj_name, tick)
