@@ -444,7 +444,9 @@ def render_backfill_job(
         "name": str(meta["name"]),
         "uid": str(meta["uid"]),
         "controller": True,
-        "blockOwnerDeletion": True,
+        # No blockOwnerDeletion: where OwnerReferencesPermissionEnforcement is on, setting
+        # it needs update rights on cronjobs/finalizers, and it only matters for a
+        # foreground deletion of the CronJob.
     }
     return _job_from_template(
         cronjob,

@@ -223,7 +223,6 @@ def test_the_backfill_job_is_the_controllers_job_for_that_tick() -> None:
         "name": "weather-daily",
         "uid": "cj-uid",
         "controller": True,
-        "blockOwnerDeletion": True,
     }
     assert meta["labels"]["assetcron.dev/backfill"] == "ab12"
     assert meta["labels"]["assetcron.dev/trigger"] == "backfill"
