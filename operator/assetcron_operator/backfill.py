@@ -47,6 +47,8 @@ from zoneinfo import ZoneInfo
 
 from assetcron import CronError, parse_cron
 from assetcron_operator.render import BACKFILL_ANNOTATION, LABEL_BACKFILL
+from assetcron_operator.status import rfc3339 as _rfc3339
+from assetcron_operator.trigger import TriggerError, parse_scheduled_time
 
 __all__ = [
     "BACKFILL_ANNOTATION",
@@ -206,14 +208,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _aware(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        msg = f"not an ISO 8601 time: {text!r}"
-        raise BackfillError(msg) from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        msg = f"time {text!r} has no UTC offset"
-        raise BackfillError(msg)
-    return moment.astimezone(UTC)
+        return parse_scheduled_time(text)
+    except TriggerError as exc:
+        raise BackfillError(str(exc)) from None
 
 
 def parse_time(text: str, zone: str) -> datetime:
@@ -525,10 +522,6 @@ def missed_ticks(
 def _parse(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rfc3339_list(ticks: Sequence[datetime]) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Any
 from assetcron_operator import backfill as bf
 from assetcron_operator import naming, render
 from assetcron_operator.kube import ConflictError, Kube
+from assetcron_operator.status import rfc3339 as _rfc3339
 
 __all__ = ["BackfillService"]
 
@@ -41,10 +42,6 @@ def _parse(text: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _schedule_key(spec: Mapping[str, Any]) -> str:
