@@ -830,6 +830,42 @@ class ControlPlane:
                 os.kill(pid, signal.SIGKILL)
         return stopped
 
+    @contextlib.contextmanager
+    def controllers_stopped(self, grace: float = 10.0) -> Iterator[None]:
+        """kube-controller-manager stopped for the ``with`` body, then started again.
+
+        A cluster whose controllers were down (the CronJob controller misses ticks, as
+        after a night with the cluster off) while etcd, the API server, the node and
+        its running pods stay up. The new process is recorded in ``plane.json`` in
+        place of the old, so ``down`` stops it. For tests.
+
+        Raises:
+            PlaneError: the plane records no kube-controller-manager.
+        """
+        name = "kube-controller-manager"
+        comps = self.components()
+        index = next((i for i, c in enumerate(comps) if c.name == name), None)
+        if index is None:
+            raise PlaneError(f"this plane runs no {name}")
+        old = comps[index]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(old.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and _alive(old.pid, old.start_time):
+            time.sleep(0.1)
+        if _alive(old.pid, old.start_time):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(old.pid, signal.SIGKILL)
+        proc = self._popen.pop(old.pid, None)
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        try:
+            yield
+        finally:
+            comps[index] = self._start_controller_manager(self.binaries)
+            self._save(comps)
+
     def down(self) -> list[str]:
         """Stop every process this plane started and remove the node's traces.
 

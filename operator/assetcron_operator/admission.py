@@ -14,7 +14,9 @@ identity (a ``ValidatingAdmissionPolicy``, GA since Kubernetes 1.30; its CEL has
 
 * on CREATE of an AssetJob or AssetSchedule;
 * on UPDATE when the ``spec`` changes, or when the ``assetcron.dev/trigger`` annotation
-  changes (``assetcron schedule trigger``, which starts a run);
+  changes (``assetcron schedule trigger``, which starts a run) or the
+  ``assetcron.dev/backfill`` annotation (``assetcron schedule backfill``, which starts
+  many);
 * never on status, metadata-only updates or deletes (the operator, the garbage collector
   and people tidying labels are not running anything).
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from assetcron_operator.models import GROUP
-from assetcron_operator.render import TRIGGER_ANNOTATION
+from assetcron_operator.render import BACKFILL_ANNOTATION, TRIGGER_ANNOTATION
 
 __all__ = ["POLICY_NAME", "documents"]
 
@@ -36,18 +38,20 @@ POLICY_NAME = f"{GROUP}-requires-job-rights"
 _API = "admissionregistration.k8s.io/v1"
 
 
-def _annotation(obj: str) -> str:
-    """CEL for ``obj``'s trigger annotation, ``''`` when absent."""
+def _annotation(obj: str, key: str = TRIGGER_ANNOTATION) -> str:
+    """CEL for ``obj``'s annotation ``key``, ``''`` when absent."""
     return (
-        f"(has({obj}.metadata.annotations) && '{TRIGGER_ANNOTATION}' in {obj}.metadata.annotations"
-        f" ? {obj}.metadata.annotations['{TRIGGER_ANNOTATION}'] : '')"
+        f"(has({obj}.metadata.annotations) && '{key}' in {obj}.metadata.annotations"
+        f" ? {obj}.metadata.annotations['{key}'] : '')"
     )
 
 
 #: Which requests the policy looks at (CEL ``matchConditions``): what can start a run.
 RUNS_SOMETHING = (
     "request.operation == 'CREATE' || oldObject.spec != object.spec || "
-    f"{_annotation('oldObject')} != {_annotation('object')}"
+    f"{_annotation('oldObject')} != {_annotation('object')} || "
+    f"{_annotation('oldObject', BACKFILL_ANNOTATION)}"
+    f" != {_annotation('object', BACKFILL_ANNOTATION)}"
 )
 
 #: The rule: the requesting user may create Jobs in the object's namespace.
@@ -59,7 +63,7 @@ MAY_CREATE_JOBS = (
 _MESSAGE = (
     "'an ' + request.kind.kind + ' runs pods as Jobs: ' + request.userInfo.username"
     " + ' must be allowed to create jobs.batch in namespace ' + request.namespace"
-    " + ' to create or change one (or to trigger a run)'"
+    " + ' to create or change one (or to trigger or backfill runs)'"
 )
 
 

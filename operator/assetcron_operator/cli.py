@@ -21,6 +21,11 @@
       result and prints it (``--until created``: only for the Job's creation).
   ``suspend NAME`` / ``resume NAME``
       set ``spec.suspend``.
+  ``backfill NAME --from T1 --to T2 [--dry-run] [--max-concurrent N] [--force]
+  [--no-wait] [--cancel ID]``
+      sets ``assetcron.dev/backfill``; the operator runs every tick of the range as the
+      Job the CronJob controller would make for it (:mod:`assetcron_operator.backfill`)
+      and this command prints the progress from ``status.backfill``.
   ``preview NAME|FILE [--count N] [--job FILE]``
       prints the next N ticks and the run config each would render (like Dagster's
       ``evaluate_tick``); with a manifest file it needs no cluster.
@@ -134,7 +139,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``schedule`` command group to ``subparsers`` (the commands of
     :func:`add_schedule_commands`, which ``kubectl assetcron`` offers too)."""
     group = subparsers.add_parser(
-        "schedule", help="status, runs, logs, trigger, suspend/resume or preview AssetSchedules"
+        "schedule",
+        help="status, runs, logs, trigger, backfill, suspend/resume or preview AssetSchedules",
     )
     sub = group.add_subparsers(dest="schedule_command", metavar="SUBCOMMAND")
     sub.required = True
@@ -224,6 +230,55 @@ def add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         p.add_argument("name", metavar="NAME", help="AssetSchedule name")
         _add_cluster_args(p)
         p.set_defaults(func=cmd_suspend, suspend=value)
+
+    back = sub.add_parser(
+        "backfill",
+        help="run every tick of a time range (Jobs named as the CronJob names them)",
+        description=(
+            "Run the schedule for every tick from --from to --to (inclusive), oldest first."
+            " Each tick's Job gets the name the CronJob controller gives that tick, so a tick"
+            " that already ran (or runs) is counted and not run again. The operator carries"
+            " the backfill out and shows it in the schedule's status.backfill; this command"
+            " follows it until it ends (Ctrl-C leaves it running)."
+        ),
+    )
+    back.add_argument("name", metavar="NAME", help="AssetSchedule name")
+    back.add_argument(
+        "--from",
+        dest="start",
+        metavar="TIME",
+        help="first time of the range: ISO 8601 with an offset, or without one in the"
+        " schedule's time zone (a date alone is its midnight)",
+    )
+    back.add_argument("--to", dest="end", metavar="TIME", help="last time of the range (same)")
+    back.add_argument(
+        "--dry-run", action="store_true", help="print the ticks and Job names; create nothing"
+    )
+    back.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=1,
+        metavar="N",
+        help="Jobs running at once (default 1: one tick after the other, in order)",
+    )
+    back.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute every selected asset, reusing nothing stored (asset materialize --force)",
+    )
+    back.add_argument(
+        "--no-wait", action="store_true", help="return once the operator has started it"
+    )
+    back.add_argument(
+        "--timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="stop following after SECONDS (default: until it ends; it goes on regardless)",
+    )
+    back.add_argument("--cancel", metavar="ID", help="stop backfill ID: no further Jobs start")
+    _add_cluster_args(back)
+    back.set_defaults(func=cmd_backfill)
 
     prev = sub.add_parser(
         "preview",
@@ -488,6 +543,119 @@ def cmd_trigger(args: argparse.Namespace) -> int:
     what = "the run's result" if job_name else "an answer from the operator"
     print(f"error: no {what} within {args.wait:g}s", file=sys.stderr)
     return EXIT_FAILED
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """``assetcron schedule backfill``: set ``assetcron.dev/backfill``, follow the progress.
+
+    Exit 0 when the backfill succeeded (or ``--dry-run``, ``--no-wait``, ``--cancel``),
+    1 when it failed, was rejected or canceled, or ``--timeout`` passed; 2 bad input.
+    """
+    from assetcron_operator import backfill as bf
+    from assetcron_operator.naming import cronjob_name
+
+    if args.cancel is None and (not args.start or not args.end):
+        return _error("--from and --to are required")
+    try:
+        kube, namespace = _cluster(args)
+        schedule = kube.get_schedule(namespace, args.name)
+    except Exception as exc:  # kubeconfig problems come in many exception types
+        return _error(f"cannot reach the cluster: {exc}")
+    if schedule is None:
+        return _error(f"AssetSchedule {args.name!r} not found in namespace {namespace!r}")
+    spec = schedule.get("spec") or {}
+    status = schedule.get("status") or {}
+    current = status.get("backfill") or {}
+    if args.cancel is not None:
+        request = bf.BackfillRequest(
+            id=args.cancel,
+            start=bf._EPOCH,
+            end=bf._EPOCH,
+            cancel=True,
+        )
+        kube.annotate_schedule(namespace, args.name, {bf.BACKFILL_ANNOTATION: request.value()})
+        print(f"assetschedule/{args.name}: cancel of backfill {args.cancel} requested")
+        return EXIT_OK
+    zone = str(spec.get("timeZone") or "UTC")
+    try:
+        start, end = bf.parse_time(args.start, zone), bf.parse_time(args.end, zone)
+        request = bf.BackfillRequest.make(
+            start, end, max_concurrent=args.max_concurrent, force=args.force
+        )
+        now = datetime.now(UTC)
+        if end > now:
+            print(f"note: ticks after now ({now:%Y-%m-%dT%H:%M:%SZ}) are left to the CronJob")
+            end = now
+        if end < start:
+            return _error("the range starts after now: nothing to backfill")
+        ticks = bf.backfill_ticks(str(spec.get("cronSchedule") or ""), zone, start, end)
+    except bf.BackfillError as exc:
+        return _error(str(exc))
+    cj_name = str(status.get("cronJobName") or cronjob_name(args.name))
+    names = [bf.tick_job_name(cj_name, t) for t in ticks]
+    if args.dry_run:
+        existing = {
+            j["metadata"]["name"]
+            for j in kube.list_jobs(namespace, f"assetcron.dev/schedule={args.name}")
+        }
+        rows = [
+            {
+                "scheduledTime": bf.rfc3339_list([t])[0],
+                "local": t.astimezone(_zone(zone)).isoformat(),
+                "job": n,
+                "exists": n in existing,
+            }
+            for t, n in zip(ticks, names, strict=True)
+        ]
+        print(json.dumps(rows, indent=2))
+        new = sum(not r["exists"] for r in rows)
+        print(f"{len(rows)} ticks, {new} to run, {len(rows) - new} already have a Job")
+        return EXIT_OK
+    if not ticks:
+        return _error("no tick of the schedule in that range")
+    if current.get("phase") == "Running":
+        return _error(
+            f"backfill {current.get('id')} is still running ({current.get('progress')}):"
+            f" wait for it or stop it with --cancel {current.get('id')}"
+        )
+    value = request.value()
+    kube.annotate_schedule(namespace, args.name, {bf.BACKFILL_ANNOTATION: value})
+    print(
+        f"assetschedule/{args.name}: backfill {request.id} of {len(ticks)} ticks"
+        f" ({names[0]} .. {names[-1]}) requested"
+    )
+    deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
+    shown = None
+    while deadline is None or time.monotonic() < deadline:
+        body = kube.get_schedule(namespace, args.name) or {}
+        state = (body.get("status") or {}).get("backfill") or {}
+        if state.get("value") == value:
+            line = (
+                f"{state.get('progress')}: created {state.get('created')}, already had a Job"
+                f" {state.get('existing')}, running {len(state.get('running') or [])}"
+            )
+            if line != shown:
+                print(line, flush=True)
+                shown = line
+            phase = state.get("phase")
+            if phase == "Rejected":
+                print(f"error: backfill rejected: {state.get('message')}", file=sys.stderr)
+                return EXIT_FAILED
+            if args.no_wait or phase == "Succeeded":
+                return EXIT_OK
+            if phase in ("Failed", "Canceled") and not state.get("running"):
+                failed = ", ".join(state.get("failedRuns") or [])
+                print(f"error: backfill {phase.lower()}; failed: {failed}", file=sys.stderr)
+                return EXIT_FAILED
+        time.sleep(1.0)
+    print("error: still running (it goes on: see status.backfill)", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
 
 
 def _load_manifests(path: Path) -> list[dict[str, Any]]:

@@ -172,6 +172,7 @@ KINDS: tuple[CrdKind, ...] = (
             {"name": "Next Run", "type": "string", "jsonPath": ".status.nextRuns[0]"},
             {"name": "Last Run", "type": "date", "jsonPath": ".status.lastRunTime"},
             {"name": "Last Result", "type": "string", "jsonPath": ".status.lastResult"},
+            {"name": "Backfill", "type": "string", "jsonPath": ".status.backfill.progress"},
             _READY,
             _AGE,
         ],

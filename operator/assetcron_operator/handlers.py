@@ -380,8 +380,12 @@ def _has_news(body: kopf.Body, **_: Any) -> bool:
     status = body.get("status") or {}
     if status.get("observedGeneration") != body.get("metadata", {}).get("generation"):
         return True
-    trigger = body.get("metadata", {}).get("annotations", {}).get(render.TRIGGER_ANNOTATION)
-    return bool(trigger) and trigger != (status.get("lastTrigger") or {}).get("value")
+    annotations = body.get("metadata", {}).get("annotations", {})
+    trigger = annotations.get(render.TRIGGER_ANNOTATION)
+    if trigger and trigger != (status.get("lastTrigger") or {}).get("value"):
+        return True
+    backfill = annotations.get(render.BACKFILL_ANNOTATION)
+    return bool(backfill) and backfill != (status.get("backfill") or {}).get("value")
 
 
 @kopf.on.event(GROUP, VERSION, SCHEDULE_PLURAL, when=_has_news)
@@ -440,6 +444,13 @@ def reconcile_schedule(
             f"Not ready: {outcome.reason}: {outcome.message}",
             extra={"schedule": f"{ns}/{name}"},
         )
+    service.backfills.step(
+        body,
+        jobs=ix.observed(ns, name).jobs,
+        cronjob=outcome.cronjob,
+        ready=outcome.ready == "True",
+        logger=logger,
+    )
 
 
 # ---------------------------------------------------------------------------- asset jobs
@@ -570,6 +581,20 @@ def run_changed(
             service.kube.patch_schedule_status(ns, name, changes)
         if direct is not None:
             service.prune_manual_runs(schedule, observed=observed)
+        job_name = str(body.get("metadata", {}).get("name", ""))
+        service.backfills.step(
+            schedule,
+            jobs=observed.jobs,
+            cronjob=observed.cronjob,
+            ready=_is_ready(schedule),
+            logger=logger,
+            seen={job_name: None if type == "DELETED" else dict(body)},
+        )
+
+
+def _is_ready(schedule: Mapping[str, Any]) -> bool:
+    conditions = (schedule.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 # ---------------------------------------------------------------------------- refresh loop
@@ -686,3 +711,10 @@ def _refresh_one_now(
         )
     if changes:
         service.kube.patch_schedule_status(meta["namespace"], meta["name"], changes)
+    service.backfills.step(
+        schedule,
+        jobs=observed.jobs,
+        cronjob=outcome.cronjob,
+        ready=outcome.ready == "True",
+        logger=logger,
+    )

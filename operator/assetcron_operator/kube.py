@@ -45,6 +45,11 @@ class RefusedError(Exception):
         super().__init__(self.message)
 
 
+class ConflictError(Exception):
+    """A write's ``resourceVersion`` precondition failed (HTTP 409): the object changed
+    since it was read; read it again and recompute."""
+
+
 def _is_refusal(exc: kubernetes.client.ApiException) -> bool:
     """True when the API server refused the object itself, so that a retry cannot help.
 
@@ -74,6 +79,7 @@ __all__ = [
     "JOB_PLURAL",
     "SCHEDULE_PLURAL",
     "VERSION",
+    "ConflictError",
     "Kube",
     "make_api_client",
 ]
@@ -273,14 +279,26 @@ class Kube:
         )
 
     def patch_schedule_status(
-        self, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
     ) -> JsonDict | None:
         """Merge-patch ``status`` through the AssetSchedule's status subresource.
 
         Used outside kopf handlers of the schedule itself (Job events); inside them the
         handler's ``patch.status`` is used instead. ``None`` when the schedule is gone.
+        With ``resource_version`` the patch applies only to that version of the object
+        (optimistic concurrency, for status fields computed from the previous ones).
+
+        Raises:
+            ConflictError: the object is at another ``resource_version``.
         """
-        return self._patch_custom_status(namespace, SCHEDULE_PLURAL, name, status)
+        return self._patch_custom_status(
+            namespace, SCHEDULE_PLURAL, name, status, resource_version=resource_version
+        )
 
     def patch_assetjob_status(
         self, namespace: str, name: str, status: Mapping[str, Any]
@@ -289,21 +307,48 @@ class Kube:
         return self._patch_custom_status(namespace, JOB_PLURAL, name, status)
 
     def _patch_custom_status(
-        self, namespace: str, plural: str, name: str, status: Mapping[str, Any]
+        self,
+        namespace: str,
+        plural: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
     ) -> JsonDict | None:
         self._count("status")
-        return self._json_or_none(
-            lambda: self._custom.patch_namespaced_custom_object_status(
-                GROUP,
-                VERSION,
-                namespace,
-                plural,
-                name,
-                {"status": dict(status)},
-                field_manager=FIELD_MANAGER,
-                _content_type=_MERGE,
-                _preload_content=False,
+        body: JsonDict = {"status": dict(status)}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
+        try:
+            return self._json_or_none(
+                lambda: self._custom.patch_namespaced_custom_object_status(
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    plural,
+                    name,
+                    body,
+                    field_manager=FIELD_MANAGER,
+                    _content_type=_MERGE,
+                    _preload_content=False,
+                )
             )
+        except kubernetes.client.ApiException as exc:
+            if exc.status == _CONFLICT and resource_version is not None:
+                raise ConflictError(_api_message(exc)) from exc
+            raise
+
+    def list_jobs(self, namespace: str, label_selector: str) -> list[JsonDict]:
+        """The Jobs of ``namespace`` matching ``label_selector`` (one list call)."""
+        response = self._batch.list_namespaced_job(
+            namespace, label_selector=label_selector, _preload_content=False
+        )
+        return cast(list[JsonDict], self._json(response).get("items") or [])
+
+    def get_job(self, namespace: str, name: str) -> JsonDict | None:
+        """The Job ``namespace/name``, or ``None`` when it does not exist."""
+        return self._json_or_none(
+            lambda: self._batch.read_namespaced_job(name, namespace, _preload_content=False)
         )
 
     def annotate_schedule(

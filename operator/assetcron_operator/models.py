@@ -35,6 +35,9 @@ __all__ = [
     "AssetSchedule",
     "AssetScheduleSpec",
     "AssetScheduleStatus",
+    "BackfillStatus",
+    "CatchUp",
+    "CatchUpStatus",
     "CodeLocation",
     "Condition",
     "EnvVar",
@@ -423,6 +426,37 @@ class JobRef(_Model):
     )
 
 
+#: Default and bounds of ``spec.catchUp.maxTicks``.
+CATCH_UP_MAX_TICKS_DEFAULT = 10
+CATCH_UP_MAX_TICKS_LIMIT = 100
+#: ``startingDeadlineSeconds`` given to the CronJob of a schedule with ``catchUp.policy:
+#: None`` that sets none itself: a tick not started within a minute is missed, and a
+#: missed tick never runs (the controller starts ticks within a second when it is up).
+CATCH_UP_NONE_DEADLINE_SECONDS = 60
+
+
+class CatchUp(_Model):
+    """What happens to ticks missed while the cluster (its CronJob controller) was down."""
+
+    policy: Literal["Latest", "All", "None"] = Field(
+        default="Latest",
+        description=(
+            "Latest (the CronJob controller's own behaviour: the latest missed tick runs"
+            " when it comes back, within startingDeadlineSeconds), All (the operator also"
+            " runs the earlier missed ticks, oldest first, at most maxTicks, as Jobs with"
+            " the controller's own names) or None (no missed tick runs: the CronJob gets"
+            f" startingDeadlineSeconds {CATCH_UP_NONE_DEADLINE_SECONDS} unless the schedule"
+            " sets one)."
+        ),
+    )
+    max_ticks: int = Field(
+        default=CATCH_UP_MAX_TICKS_DEFAULT,
+        ge=1,
+        le=CATCH_UP_MAX_TICKS_LIMIT,
+        description="With policy All: the most missed ticks run after one outage (the newest).",
+    )
+
+
 class AssetScheduleSpec(_Model):
     """When to run an AssetJob, and with which per-tick run config."""
 
@@ -483,6 +517,10 @@ class AssetScheduleSpec(_Model):
         description="CronJob startingDeadlineSeconds, in seconds (at least 10: the CronJob"
         " controller checks every 10 s, so a shorter deadline may never start a run).",
     )
+    catch_up: CatchUp = Field(
+        default_factory=CatchUp,
+        description="Ticks missed while the cluster was down: Latest (default), All or None.",
+    )
     successful_jobs_history_limit: int | None = Field(
         default=None,
         ge=0,
@@ -535,8 +573,8 @@ class RecentRun(_StatusModel):
     trigger: Literal["Scheduled", "Manual", "Backfill"] = Field(
         description=(
             "Scheduled (created by the CronJob), Manual (triggered for about the time it"
-            " was made) or Backfill (triggered for a scheduled time over a minute before"
-            " it was made)."
+            " was made) or Backfill (made by `schedule backfill` or catchUp All, or"
+            " triggered for a scheduled time over a minute before it was made)."
         )
     )
     phase: Literal["Pending", "Running", "Succeeded", "Failed"] = Field(
@@ -600,6 +638,97 @@ class ReplacedRun(_StatusModel):
     )
 
 
+class BackfillStatus(_StatusModel):
+    """A backfill's progress (``assetcron schedule backfill``), or a catch-up batch's."""
+
+    id: str = Field(description="The backfill's id (label assetcron.dev/backfill on its Jobs).")
+    value: str | None = Field(
+        default=None, description="The assetcron.dev/backfill annotation value handled."
+    )
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        description="First instant of the range (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    to: str | None = Field(
+        default=None,
+        description="Last instant of the range (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    schedule: str | None = Field(
+        default=None,
+        description="The time zone and cron the ticks are of (a change cancels the backfill).",
+    )
+    tick_times: list[str] = Field(
+        default_factory=list,
+        description="Catch-up only: the missed ticks being run, oldest first (RFC 3339).",
+        json_schema_extra={"items": {"format": "date-time"}},
+    )
+    max_concurrent: int | None = Field(default=None, description="Jobs running at once.")
+    force: bool | None = Field(default=None, description="Runs recompute every asset.")
+    ticks: int = Field(default=0, ge=0, description="Ticks in total.")
+    next: int = Field(default=0, ge=0, description="Ticks submitted so far (oldest first).")
+    created: int = Field(default=0, ge=0, description="Jobs this backfill created.")
+    existing: int = Field(
+        default=0,
+        ge=0,
+        description="Ticks whose Job existed already (scheduled or earlier): not run again.",
+    )
+    succeeded: int = Field(default=0, ge=0, description="Ticks whose run succeeded.")
+    failed: int = Field(default=0, ge=0, description="Ticks whose run failed (or was deleted).")
+    running: list[str] = Field(default_factory=list, description="Jobs submitted and not finished.")
+    failed_runs: list[str] = Field(
+        default_factory=list, description="The last failed Jobs (at most 10)."
+    )
+    phase: Literal["Running", "Succeeded", "Failed", "Canceled", "Rejected"] = Field(
+        description="Running, Succeeded, Failed, Canceled or Rejected (see message)."
+    )
+    progress: str | None = Field(
+        default=None, description="Phase and done/total, e.g. 'Running 3/7' (printer column)."
+    )
+    message: str | None = Field(default=None, description="Why it was rejected, one line.")
+    start_time: str | None = Field(
+        default=None,
+        description="When the operator started it (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    completion_time: str | None = Field(
+        default=None,
+        description="When its last Job finished (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
+class CatchUpStatus(_StatusModel):
+    """What ``catchUp.policy: All`` has accounted for."""
+
+    schedule: str | None = Field(
+        default=None,
+        description=(
+            "The time zone and cron (and 'suspended') the fields below belong to: a change"
+            " starts over, so an edited cron never replays ticks."
+        ),
+    )
+    since: str | None = Field(
+        default=None,
+        description="When the operator first saw this schedule (RFC 3339): no earlier tick"
+        " is caught up.",
+        json_schema_extra={"format": "date-time"},
+    )
+    last_tick: str | None = Field(
+        default=None,
+        description="The latest tick accounted for (run by the CronJob or caught up).",
+        json_schema_extra={"format": "date-time"},
+    )
+    skipped: int = Field(
+        default=0, ge=0, description="Missed ticks not run because of maxTicks (in total)."
+    )
+    run: BackfillStatus | None = Field(
+        default=None, description="The latest batch of missed ticks and its progress."
+    )
+
+
 class AssetScheduleStatus(_StatusModel):
     """Observed state of an AssetSchedule."""
 
@@ -645,6 +774,13 @@ class AssetScheduleStatus(_StatusModel):
     )
     last_trigger: TriggerRecord | None = Field(
         default=None, description="The last manual trigger handled (assetcron.dev/trigger)."
+    )
+    backfill: BackfillStatus | None = Field(
+        default=None,
+        description="The latest backfill (assetcron schedule backfill) and its progress.",
+    )
+    catch_up: CatchUpStatus | None = Field(
+        default=None, description="Missed ticks accounted for (catchUp.policy All)."
     )
     last_replaced_run: ReplacedRun | None = Field(
         default=None,

@@ -28,12 +28,21 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from assetcron_operator import naming
-from assetcron_operator.models import API_VERSION, AssetJobSpec, AssetScheduleSpec, ObjectMeta
+from assetcron_operator.models import (
+    API_VERSION,
+    CATCH_UP_NONE_DEADLINE_SECONDS,
+    AssetJobSpec,
+    AssetScheduleSpec,
+    ObjectMeta,
+)
 
 __all__ = [
+    "BACKFILL_ANNOTATION",
     "CONTAINER_NAME",
+    "LABEL_BACKFILL",
     "LABEL_JOB",
     "LABEL_MANAGED_BY",
     "LABEL_SCHEDULE",
@@ -45,6 +54,7 @@ __all__ = [
     "TRIGGER_ANNOTATION",
     "merge_run_config",
     "our_labels",
+    "render_backfill_job",
     "render_cronjob",
     "render_manual_job",
     "run_config_json",
@@ -63,6 +73,12 @@ TRIGGER_ANNOTATION = "assetcron.dev/trigger"
 SCHEDULED_TIME_ANNOTATION = "assetcron.dev/scheduled-time"
 #: Annotation ``kubectl create job --from=cronjob/...`` sets on the Jobs it creates.
 INSTANTIATE_ANNOTATION = "cronjob.kubernetes.io/instantiate"
+#: Annotation the CronJob controller puts on its Jobs: the tick in the CronJob's zone.
+CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+#: Label on backfill and catch-up Jobs: the backfill's id.
+LABEL_BACKFILL = "assetcron.dev/backfill"
+#: Annotation on an AssetSchedule asking for a backfill (:mod:`assetcron_operator.backfill`).
+BACKFILL_ANNOTATION = "assetcron.dev/backfill"
 
 CONTAINER_NAME = "assetcron"
 #: ``fsGroup`` of run pods: the assetcron image's group (the Dockerfile's ``GID``).
@@ -271,6 +287,10 @@ def render_cronjob(
     }
     if spec.starting_deadline_seconds is not None:
         cron_spec["startingDeadlineSeconds"] = spec.starting_deadline_seconds
+    elif spec.catch_up.policy == "None":
+        # A tick not started within this deadline is never started (the controller's
+        # own "missed" rule): catchUp None without a deadline of the user's.
+        cron_spec["startingDeadlineSeconds"] = CATCH_UP_NONE_DEADLINE_SECONDS
     cron_spec["successfulJobsHistoryLimit"] = (
         history
         if spec.successful_jobs_history_limit is None
@@ -356,30 +376,7 @@ def render_manual_job(
         ValueError: ``scheduled_time`` is naive.
         KeyError: the CronJob has no ``spec.jobTemplate`` or no AssetSchedule owner.
     """
-    when = _rfc3339(scheduled_time)
     meta = cronjob.get("metadata") or {}
-    template = copy.deepcopy(dict(cronjob["spec"]["jobTemplate"]))
-    tmeta = template.get("metadata") or {}
-    labels = {**dict(tmeta.get("labels") or {}), LABEL_TRIGGER: "manual"}
-    annotations = {
-        **dict(tmeta.get("annotations") or {}),
-        INSTANTIATE_ANNOTATION: "manual",
-        SCHEDULED_TIME_ANNOTATION: when,
-        TRIGGER_ANNOTATION: trigger,
-    }
-    spec: dict[str, Any] = template.get("spec") or {}
-    pod_template = spec.setdefault("template", {})
-    pod_meta = pod_template.setdefault("metadata", {})
-    pod_meta["labels"] = {**dict(pod_meta.get("labels") or {}), LABEL_TRIGGER: "manual"}
-    for container in pod_template.get("spec", {}).get("containers", []):
-        if container.get("name") != CONTAINER_NAME:
-            continue
-        ours = {"ASSETCRON_SCHEDULED_TIME", "ASSETCRON_FORCE"}
-        env = [e for e in container.get("env", []) if e.get("name") not in ours]
-        env.append({"name": "ASSETCRON_SCHEDULED_TIME", "value": when})
-        if force:
-            env.append({"name": "ASSETCRON_FORCE", "value": "true"})
-        container["env"] = env
     name = str(meta.get("name", ""))
     owner = next(
         (
@@ -398,15 +395,119 @@ def render_manual_job(
     # named like its schedule. A plain owner reference still has the Job deleted with the
     # schedule by the garbage collector.
     owner["controller"] = False
+    return _job_from_template(
+        cronjob,
+        name=naming.manual_job_name(name, trigger),
+        scheduled_time=scheduled_time,
+        trigger="manual",
+        annotations={INSTANTIATE_ANNOTATION: "manual", TRIGGER_ANNOTATION: trigger},
+        owner=owner,
+        force=force,
+    )
+
+
+def render_backfill_job(
+    cronjob: Mapping[str, Any],
+    *,
+    scheduled_time: datetime,
+    name: str,
+    backfill_id: str,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Render the Job a backfill or catch-up runs for one tick, as the CronJob controller
+    would have made it (:mod:`assetcron_operator.backfill` explains the choices).
+
+    Same content as :func:`render_manual_job` (the CronJob's ``jobTemplate`` with
+    ``ASSETCRON_SCHEDULED_TIME``), but named ``name`` (the controller's
+    ``<cronjob>-<unix minutes>``), labelled ``assetcron.dev/trigger: backfill`` and
+    ``assetcron.dev/backfill: <id>``, annotated with the controller's
+    ``batch.kubernetes.io/cronjob-scheduled-timestamp`` (the tick in the CronJob's
+    zone, RFC 3339), and *controlled* by the CronJob (its UID), so that the controller
+    adopts it when it reaches the same tick and prunes it with its own history.
+
+    Raises:
+        ValueError: ``scheduled_time`` is naive.
+        KeyError: the CronJob has no ``spec.jobTemplate``, name or uid.
+    """
+    meta = cronjob.get("metadata") or {}
+    zone_name = str((cronjob.get("spec") or {}).get("timeZone") or "UTC")
+    try:
+        zone: Any = ZoneInfo(zone_name)
+    except (KeyError, ValueError):
+        zone = UTC
+    if scheduled_time.tzinfo is None:
+        msg = f"scheduled_time must be timezone-aware, got naive {scheduled_time.isoformat()}"
+        raise ValueError(msg)
+    owner = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "name": str(meta["name"]),
+        "uid": str(meta["uid"]),
+        "controller": True,
+        # No blockOwnerDeletion: where OwnerReferencesPermissionEnforcement is on, setting
+        # it needs update rights on cronjobs/finalizers, and it only matters for a
+        # foreground deletion of the CronJob.
+    }
+    return _job_from_template(
+        cronjob,
+        name=name,
+        scheduled_time=scheduled_time,
+        trigger="backfill",
+        labels={LABEL_BACKFILL: backfill_id},
+        annotations={
+            CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION: scheduled_time.astimezone(zone).isoformat()
+        },
+        owner=owner,
+        force=force,
+    )
+
+
+def _job_from_template(
+    cronjob: Mapping[str, Any],
+    *,
+    name: str,
+    scheduled_time: datetime,
+    trigger: str,
+    owner: Mapping[str, Any],
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    # The one way a run Job is made from the CronJob's template outside the controller:
+    # the template's labels and annotations, plus the trigger label (on the pod too), the
+    # explicit scheduled time (annotation and ASSETCRON_SCHEDULED_TIME) and ASSETCRON_FORCE.
+    when = _rfc3339(scheduled_time)
+    meta = cronjob.get("metadata") or {}
+    template = copy.deepcopy(dict(cronjob["spec"]["jobTemplate"]))
+    tmeta = template.get("metadata") or {}
+    job_labels = {**dict(tmeta.get("labels") or {}), LABEL_TRIGGER: trigger, **(labels or {})}
+    job_annotations = {
+        **dict(tmeta.get("annotations") or {}),
+        SCHEDULED_TIME_ANNOTATION: when,
+        **(annotations or {}),
+    }
+    spec: dict[str, Any] = template.get("spec") or {}
+    pod_template = spec.setdefault("template", {})
+    pod_meta = pod_template.setdefault("metadata", {})
+    pod_meta["labels"] = {**dict(pod_meta.get("labels") or {}), LABEL_TRIGGER: trigger}
+    for container in pod_template.get("spec", {}).get("containers", []):
+        if container.get("name") != CONTAINER_NAME:
+            continue
+        ours = {"ASSETCRON_SCHEDULED_TIME", "ASSETCRON_FORCE"}
+        env = [e for e in container.get("env", []) if e.get("name") not in ours]
+        env.append({"name": "ASSETCRON_SCHEDULED_TIME", "value": when})
+        if force:
+            env.append({"name": "ASSETCRON_FORCE", "value": "true"})
+        container["env"] = env
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": naming.manual_job_name(name, trigger),
+            "name": name,
             "namespace": meta.get("namespace", "default"),
-            "labels": labels,
-            "annotations": annotations,
-            "ownerReferences": [owner],
+            "labels": job_labels,
+            "annotations": job_annotations,
+            "ownerReferences": [dict(owner)],
         },
         "spec": spec,
     }

@@ -33,6 +33,7 @@ from typing import Any
 
 from assetcron_operator import render, validation
 from assetcron_operator import status as status_mod
+from assetcron_operator.backfill_service import BackfillService
 from assetcron_operator.kube import Kube, RefusedError
 from assetcron_operator.telemetry import Telemetry
 from assetcron_operator.trigger import TriggerError, parse_trigger_options, parse_trigger_value
@@ -190,6 +191,8 @@ class ScheduleService:
         # (namespace, CronJob name) -> (spec hash, monotonic time) of our latest apply.
         self._applied: dict[tuple[str, str], tuple[str, float]] = {}
         self._applied_lock = threading.Lock()
+        #: Backfills and catchUp All (:mod:`assetcron_operator.backfill_service`).
+        self.backfills = BackfillService(kube, clock=self.clock)
 
     #: Seconds during which an apply we made is trusted over an index that has not yet
     #: seen its watch event (the index lags the write by one event round trip).

@@ -196,9 +196,9 @@ def _is_manual(job: Mapping[str, Any]) -> bool:
     meta = job.get("metadata") or {}
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
-    return labels.get(LABEL_TRIGGER) == "manual" or annotations.get(INSTANTIATE_ANNOTATION) == (
-        "manual"
-    )
+    return labels.get(LABEL_TRIGGER) in ("manual", "backfill") or annotations.get(
+        INSTANTIATE_ANNOTATION
+    ) == ("manual")
 
 
 def _env_scheduled_time(job: Mapping[str, Any]) -> str | None:
@@ -380,6 +380,8 @@ BACKFILL_AFTER_SECONDS = 60
 def _trigger(job: Mapping[str, Any], scheduled: str | None) -> str:
     if not _is_manual(job):
         return "Scheduled"
+    if ((job.get("metadata") or {}).get("labels") or {}).get(LABEL_TRIGGER) == "backfill":
+        return "Backfill"  # a backfill or catch-up run (assetcron_operator.backfill)
     created = _normalize((job.get("metadata") or {}).get("creationTimestamp"))
     if scheduled and created:
         late = _parse_time(created) - _parse_time(scheduled)

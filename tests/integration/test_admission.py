@@ -373,6 +373,11 @@ def test_changing_the_spec_or_triggering_needs_it_too_tidying_metadata_does_not(
                   "assetcron.dev/trigger=2026-01-01T00:00:00Z#abc")  # fmt: skip
     assert trigger.returncode != 0
     assert "must be allowed to create jobs.batch" in trigger.stderr
+    value = "2026-01-01T00:00:00Z/2026-01-07T00:00:00Z#abc"
+    backfill = _as(control_plane, narrow, namespace, "annotate", "assetschedule", name,
+                   f"assetcron.dev/backfill={value}")  # fmt: skip
+    assert backfill.returncode != 0
+    assert "or backfill runs" in backfill.stderr
     job_spec = _as(control_plane, narrow, namespace, "patch", "assetjob", name, "--type=merge",
                    "-p", '{"spec":{"selection":"*"}}')  # fmt: skip
     assert job_spec.returncode != 0

@@ -108,7 +108,8 @@ tests/integration/test_chart.py runs the operator with exactly these permissions
   resources: ["cronjobs"]
   verbs: ["get", "list", "watch", "create", "patch"]
 # Jobs: kopf index and event handler (list, watch) feed the run history; a manual
-# trigger creates a Job (create) and reads it back when it already exists (get); finished
+# trigger, a backfill and catchUp All create Jobs (create) and read one back when it
+# already exists or left the index (get); finished
 # manual runs beyond the schedule's history limits are pruned (delete), as the CronJob
 # controller prunes the runs it created.
 - apiGroups: ["batch"]
