@@ -102,6 +102,33 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def plane_cpu(state_dir: Path) -> dict[str, float]:
+    """CPU seconds so far of the dev plane's etcd, kube-apiserver and controller manager
+    (the processes carrying ``ASSETCRON_DEV_PLANE=<state_dir>``); empty for other clusters."""
+    marker = f"ASSETCRON_DEV_PLANE={state_dir.resolve()}".encode()
+    out: dict[str, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            comm = (proc / "comm").read_text().strip()
+            if comm not in ("etcd", "kube-apiserver", "kube-controller") or marker not in (
+                proc / "environ"
+            ).read_bytes().split(b"\0"):
+                continue
+            out[comm] = out.get(comm, 0.0) + cpu_seconds(int(proc.name))
+        except OSError:
+            continue
+    return out
+
+
+def print_plane_cpu(what: str, before: dict[str, float], after: dict[str, float]) -> None:
+    """Print the plane's CPU seconds between two :func:`plane_cpu` readings."""
+    if after:
+        parts = ", ".join(f"{k} {after[k] - before.get(k, 0.0):.1f} s" for k in sorted(after))
+        print(f"control plane CPU, {what}: {parts}")
+
+
 def request_counts(kubectl_get_metrics: Callable[[], str]) -> Counter[tuple[str, str]]:
     """``apiserver_request_total`` summed by (verb, resource), watches and metrics excluded."""
     counts: Counter[tuple[str, str]] = Counter()
@@ -187,11 +214,13 @@ def main() -> None:
             del cj["metadata"]["ownerReferences"]  # no owner: the GC would delete it
             manifests.append(cj)
         counted = requests()
+        plane_before = plane_cpu(kubeconfig.parent)
         t0 = time.monotonic()
         for cj in manifests:
             batch.create_namespaced_cron_job(ns_direct, cj, _preload_content=False)
         direct = time.monotonic() - t0
         print(f"direct:   {n} CronJobs created in {direct:.2f} s")
+        print_plane_cpu("direct", plane_before, plane_cpu(kubeconfig.parent))
         print_requests("direct", counted, requests(), n)
 
         # ---------------------------------------------------------------- operator
@@ -242,6 +271,7 @@ def main() -> None:
                 )  # fmt: skip
             counted = requests()
             cpu_start = cpu_seconds(proc.pid)
+            plane_before = plane_cpu(kubeconfig.parent)
             custom.create_namespaced_custom_object(
                 "assetcron.dev", "v1alpha1", ns_op, "assetjobs",
                 {**job_doc, "metadata": {"name": "weather"}},
@@ -260,6 +290,7 @@ def main() -> None:
                 f" (creating the schedules alone took {created:.2f} s)"
             )
             print(f"ratio:    {operator / direct:.2f}x (goal <= 1.3x)")
+            print_plane_cpu("operator", plane_before, plane_cpu(kubeconfig.parent))
             print(
                 f"operator CPU: {cpu_seconds(proc.pid) - cpu_start:.2f} s while converging"
                 f" ({os.cpu_count()} cores shared with etcd, kube-apiserver and this client)"
