@@ -13,6 +13,12 @@ Resources watched:
   assetcron`` — kept in indexes; a Job event refreshes its schedule's run history within
   seconds.
 
+The index functions are ``async`` although they never await: kopf runs a sync function in
+its thread pool, one thread hop per index per event, which cost more than the indexing
+itself (py-spy of ``benchmarks/reconcile.py``: ~20% of the operator's CPU in
+``run_in_executor``, ``call_soon_threadsafe`` and the executor's queue). Being pure and
+short, they run on the event loop directly.
+
 No deletion handler, no timer or daemon: both would make kopf put a finalizer on every
 AssetSchedule (kopf requires one for timers, see nolar/kopf#896), and ownerReferences
 plus the garbage collector already clean up. The periodic refresh of ``nextRuns`` and
@@ -38,6 +44,7 @@ import kopf
 from assetcron_operator import metrics as metrics_mod
 from assetcron_operator import naming, render
 from assetcron_operator import status as status_mod
+from assetcron_operator.backfill_service import BackfillService
 from assetcron_operator.events import EventRecorder
 from assetcron_operator.kube import GROUP, JOB_PLURAL, SCHEDULE_PLURAL, VERSION, Kube
 from assetcron_operator.kube import make_api_client as _make_api_client
@@ -188,7 +195,7 @@ def _owner(body: kopf.Body, kind: str) -> str | None:
 
 
 @kopf.index(GROUP, VERSION, SCHEDULE_PLURAL)
-def schedules_by_job(
+async def schedules_by_job(
     *, namespace: str | None, name: str, spec: kopf.Spec, **_: Any
 ) -> dict[Key, str]:
     """Index: (namespace, AssetJob name) -> the AssetSchedule's name."""
@@ -197,7 +204,7 @@ def schedules_by_job(
 
 
 @kopf.index(GROUP, VERSION, SCHEDULE_PLURAL)
-def schedule_bodies(
+async def schedule_bodies(
     *, namespace: str | None, name: str, body: kopf.Body, **_: Any
 ) -> dict[Key, str]:
     """Index: (namespace, name) -> the AssetSchedule (metadata, spec, status), packed."""
@@ -205,13 +212,17 @@ def schedule_bodies(
 
 
 @kopf.index(GROUP, VERSION, JOB_PLURAL)
-def asset_jobs(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, str]:
+async def asset_jobs(
+    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[Key, str]:
     """Index: (namespace, name) -> the AssetJob (metadata, spec, status), packed."""
     return {(namespace or "", name): _pack(_projection(body))}
 
 
 @kopf.index("batch", "v1", "cronjobs", labels=_MANAGED)
-def cronjobs(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> dict[Key, str]:
+async def cronjobs(
+    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[Key, str]:
     """Index: (namespace, name) -> our live CronJobs, packed."""
     return {(namespace or "", name): _pack(_projection(body))}
 
@@ -225,7 +236,7 @@ def _run_owner(body: kopf.Body) -> str | None:
 
 
 @kopf.index("batch", "v1", "jobs", labels=_MANAGED)
-def run_jobs(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, str]:
+async def run_jobs(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, str]:
     """Index: (namespace, the schedule's CronJob name) -> its Jobs (scheduled and manual),
     packed."""
     owner = _run_owner(body)
@@ -233,13 +244,35 @@ def run_jobs(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, s
 
 
 @kopf.index("", "v1", "pods", labels=_MANAGED)
-def run_pods(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, str]:
+async def run_pods(*, namespace: str | None, body: kopf.Body, **_: Any) -> dict[Key, str]:
     """Index: (namespace, owning Job name) -> its Pods (termination message), packed."""
     owner = _owner(body, "Job")
     return {(namespace or "", owner): _pack(_projection(body, spec=False))} if owner else {}
 
 
 # ---------------------------------------------------------------------------- startup
+#: Kinds we watch without change (create/update/resume) handlers: kopf needs no diff-base
+#: essence of them.
+_NO_CHANGE_HANDLERS = frozenset({"AssetSchedule", "CronJob", "Job", "Pod"})
+
+
+class _AssetJobDiffBase(kopf.AnnotationsDiffBaseStorage):
+    """kopf's last-handled-configuration storage, building essences only where they serve.
+
+    kopf builds an object's essence (a deep copy of the whole body, managedFields
+    included, then pruned) on every event of every watched kind, to diff it for change
+    handlers. Only AssetJobs have change handlers here; for the other kinds the essence is
+    built and thrown away (py-spy of ``benchmarks/reconcile.py``: ~6% of the operator's
+    CPU in ``copy.deepcopy`` under ``DiffBaseStorage.build``). An empty essence for them
+    changes nothing kopf does (no change or spawning handlers read it).
+    """
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        if body.get("kind") in _NO_CHANGE_HANDLERS:
+            return cast(kopf.BodyEssence, {})
+        return super().build(body=body, extra_fields=extra_fields)
+
+
 @kopf.on.startup()
 async def start(
     *,
@@ -268,7 +301,7 @@ async def start(
         QuietEventHandlers(("reconcile_schedule", "run_changed", "asset_job_deleted"))
     )
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = _AssetJobDiffBase(
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.persistence.finalizer = f"{GROUP}/finalizer"
@@ -610,30 +643,34 @@ async def _refresh_loop(
     # pod's termination message arriving after its Job's last event, a missed trigger.
     # Each pass logs one line with the number of API writes made meanwhile (the idle
     # resync figure that tests and benchmarks/reconcile.py read).
+    # A schedule whose refresh found it Ready and wrote nothing is skipped by the next
+    # passes while everything its refresh reads is the same (the very index values, and
+    # the minute, which nextRuns depends on): idle passes then decode nothing (py-spy:
+    # decoding the index values was ~20% of the operator's CPU while 1,000 converged).
+    quiet: dict[Key, _Inputs] = {}
     passes = 0
     while True:
         await asyncio.sleep(interval)
         started = time.monotonic()
         writes_before = service.kube.total_writes
         keys = list(ix.schedule_bodies.keys())
-        for namespace, schedule_name in keys:
-            schedule = ix.schedule(namespace, schedule_name)
-            if schedule is None:
-                continue
-            job_name = str((schedule.get("spec") or {}).get("jobRef", {}).get("name", ""))
-            try:
-                await asyncio.to_thread(
-                    functools.partial(_refresh_one, metrics=metrics),
-                    service,
-                    schedule,
-                    ix.asset_job(namespace, job_name),
-                    ix.observed(namespace, schedule_name),
-                    functools.partial(ix.asset_job_names, namespace),
-                )
-            except Exception:
-                _log.exception(
-                    "status refresh failed", extra={"schedule": f"{namespace}/{schedule_name}"}
-                )
+        minute = int(time.time() // 60)
+        still_quiet: dict[Key, _Inputs] = {}
+        for start in range(0, len(keys), _REFRESH_CHUNK):
+            chunk: list[_RefreshItem] = []
+            for key in keys[start : start + _REFRESH_CHUNK]:
+                raw = _raw_first(ix.schedule_bodies, key)
+                if raw is None:
+                    continue
+                inputs = _inputs(ix, key, raw, quiet.get(key), minute)
+                if inputs == quiet.get(key):
+                    still_quiet[key] = inputs
+                    continue
+                chunk.append((key, inputs, functools.partial(ix.asset_job_names, key[0])))
+            if chunk:
+                for key, inputs in await asyncio.to_thread(_refresh_chunk, service, chunk, metrics):
+                    still_quiet[key] = inputs
+        quiet = still_quiet
         for namespace, job_name in list(ix.asset_jobs.keys()):
             job = ix.asset_job(namespace, job_name)
             if job is None:
@@ -656,6 +693,97 @@ async def _refresh_loop(
                 "seconds": round(time.monotonic() - started, 3),
             },
         )
+
+
+#: Schedules refreshed per thread hop: one ``asyncio.to_thread`` per schedule cost about
+#: as much CPU as an idle schedule's refresh itself.
+_REFRESH_CHUNK = 64
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything one schedule's refresh reads: the packed index values themselves
+    (compared, never decoded, to tell whether anything changed) and the minute."""
+
+    schedule: str
+    job_name: str
+    job: str | None
+    cronjob: str | None
+    jobs: tuple[str, ...]
+    job_names: tuple[str, ...]
+    pods: tuple[str, ...]
+    minute: int
+
+
+def _raw_first(index: kopf.Index[Key, str], key: Key) -> str | None:
+    try:
+        store = index[key]
+    except KeyError:
+        return None
+    for value in store:
+        return value
+    return None
+
+
+def _raw_all(index: kopf.Index[Key, str], key: Key) -> tuple[str, ...]:
+    try:
+        return tuple(index[key])
+    except KeyError:
+        return ()
+
+
+def _inputs(ix: Indexes, key: Key, raw: str, previous: _Inputs | None, minute: int) -> _Inputs:
+    # What the refresh of schedule `key` (packed `raw`) would read now. Decodes only what
+    # changed since `previous`: the schedule for its jobRef, the Jobs for their names.
+    namespace, name = key
+    if previous is not None and previous.schedule == raw:
+        job_name = previous.job_name
+    else:
+        spec = json.loads(raw).get("spec") or {}
+        job_name = str((spec.get("jobRef") or {}).get("name", ""))
+    cj_name = naming.cronjob_name(name)
+    jobs = _raw_all(ix.run_jobs, (namespace, cj_name))
+    if previous is not None and previous.jobs == jobs:
+        job_names = previous.job_names
+    else:
+        job_names = tuple(str(json.loads(j)["metadata"]["name"]) for j in jobs)
+    return _Inputs(
+        schedule=raw,
+        job_name=job_name,
+        job=_raw_first(ix.asset_jobs, (namespace, job_name)),
+        cronjob=_raw_first(ix.cronjobs, (namespace, cj_name)),
+        jobs=jobs,
+        job_names=job_names,
+        pods=tuple(p for j in job_names for p in _raw_all(ix.run_pods, (namespace, j))),
+        minute=minute,
+    )
+
+
+_RefreshItem = tuple[Key, _Inputs, Callable[[], list[str]]]
+
+
+def _refresh_chunk(
+    service: ScheduleService,
+    chunk: list[_RefreshItem],
+    metrics: metrics_mod.OperatorMetrics | None = None,
+) -> list[tuple[Key, _Inputs]]:
+    # Refresh each schedule from its packed inputs; return those found Ready with nothing
+    # to write. One failing schedule (an API error) is logged and does not stop the others.
+    quiet = []
+    for key, inputs, job_names in chunk:
+        try:
+            observed = Observed(
+                cronjob=None if inputs.cronjob is None else json.loads(inputs.cronjob),
+                jobs=[json.loads(j) for j in inputs.jobs],
+                pods=[json.loads(p) for p in inputs.pods],
+            )
+            job = None if inputs.job is None else json.loads(inputs.job)
+            schedule = json.loads(inputs.schedule)
+            if _refresh_one(service, schedule, job, observed, job_names, metrics=metrics):
+                quiet.append((key, inputs))
+        except Exception:
+            _log.exception("status refresh failed", extra={"schedule": f"{key[0]}/{key[1]}"})
+    return quiet
 
 
 def _refresh_job(
@@ -684,9 +812,11 @@ def _refresh_one(
     job_names: Callable[[], list[str]] | None = None,
     *,
     metrics: metrics_mod.OperatorMetrics | None = None,
-) -> None:
+) -> bool:
+    # Returns True when the schedule is Ready, nothing was written and no backfill or
+    # catch-up needs it: the next passes may skip it while its inputs stay the same.
     with metrics.reconciling("assetschedule") if metrics else contextlib.nullcontext():
-        _refresh_one_now(service, schedule, job, observed, job_names)
+        return _refresh_one_now(service, schedule, job, observed, job_names)
 
 
 def _refresh_one_now(
@@ -695,7 +825,7 @@ def _refresh_one_now(
     job: Mapping[str, Any] | None,
     observed: Observed,
     job_names: Callable[[], list[str]] | None = None,
-) -> None:
+) -> bool:
     meta = schedule["metadata"]
     logger = logging.LoggerAdapter(_log, {"schedule": f"{meta['namespace']}/{meta['name']}"})
     outcome = service.reconcile_schedule(
@@ -717,4 +847,10 @@ def _refresh_one_now(
         cronjob=outcome.cronjob,
         ready=outcome.ready == "True",
         logger=logger,
+    )
+    return (
+        outcome.ready == "True"
+        and not outcome.applied
+        and not changes
+        and not BackfillService.wanted(schedule)
     )

@@ -193,6 +193,10 @@ class ScheduleService:
         self._applied_lock = threading.Lock()
         #: Backfills and catchUp All (:mod:`assetcron_operator.backfill_service`).
         self.backfills = BackfillService(kube, clock=self.clock)
+        # (namespace, schedule name) -> the inputs (see _inputs_version) with which the
+        # live CronJob was last found valid and up to date: the same inputs again need no
+        # validation, render or comparison. Plain dict operations (atomic under the GIL).
+        self._verified: dict[tuple[str, str], tuple[str, ...]] = {}
 
     #: Seconds during which an apply we made is trusted over an index that has not yet
     #: seen its watch event (the index lags the write by one event round trip).
@@ -218,6 +222,14 @@ class ScheduleService:
                 ]
                 for k in stale:
                     del self._applied[k]
+
+    #: Most entries kept in the verified-inputs memo before it starts afresh.
+    VERIFIED_LIMIT = 100_000
+
+    def _remember_verified(self, key: tuple[str, str], version: tuple[str, ...]) -> None:
+        if len(self._verified) >= self.VERIFIED_LIMIT:
+            self._verified.clear()  # deleted schedules' entries; the live ones re-verify once
+        self._verified[key] = version
 
     # ------------------------------------------------------------------ schedules
     def reconcile_schedule(
@@ -253,11 +265,19 @@ class ScheduleService:
         meta = schedule.get("metadata") or {}
         namespace = str(meta.get("namespace", "default"))
         spec = schedule.get("spec") or {}
-        current = schedule.get("status") or {}
         job_ref = str((spec.get("jobRef") or {}).get("name", ""))
 
         if job is None and job_ref and not job_missing:
             job = self.kube.get_assetjob(namespace, job_ref)
+
+        # The idle case (every refresh pass, for every schedule): nothing that the CronJob
+        # is rendered from, nor the CronJob, changed since it was last found up to date.
+        # Validating, rendering, hashing and comparing again cost ~0.6 ms per schedule
+        # (cProfile of a refresh pass of 1,000 schedules), most of an idle pass.
+        version = None if job_missing else _inputs_version(schedule, job, observed.cronjob)
+        verified_key = (namespace, str(meta.get("name", "")))
+        if version is not None and self._verified.get(verified_key) == version:
+            return self._up_to_date(schedule, observed, applied=False)
 
         problem = check_specs(
             _canonical(spec), None if job is None else _canonical(job.get("spec") or {})
@@ -280,7 +300,10 @@ class ScheduleService:
         cronjob: Mapping[str, Any] | None = observed.cronjob
         applied = False
         key = (namespace, desired["metadata"]["name"])
-        if desired_differs(desired, cronjob) and not self._just_applied(key, desired):
+        differs = desired_differs(desired, cronjob)
+        if not differs and version is not None:
+            self._remember_verified(verified_key, version)
+        if differs and not self._just_applied(key, desired):
             try:
                 cronjob = self.kube.apply_cronjob(desired)
             except RefusedError as exc:
@@ -301,16 +324,36 @@ class ScheduleService:
                     "uid": (cronjob.get("metadata") or {}).get("uid"),
                 },
             )
+        return self._up_to_date(
+            schedule,
+            Observed(cronjob=cronjob, jobs=observed.jobs, pods=observed.pods),
+            applied=applied,
+            cronjob_name=desired["metadata"]["name"],
+        )
+
+    def _up_to_date(
+        self,
+        schedule: Mapping[str, Any],
+        observed: Observed,
+        *,
+        applied: bool,
+        cronjob_name: str | None = None,
+    ) -> Outcome:
+        # Ready: the status for a CronJob that is (now) as rendered. Without a name, the
+        # live CronJob's is used (the verified case: it was rendered with that name).
+        cronjob = observed.cronjob
+        if cronjob_name is None:
+            cronjob_name = str((cronjob or {}).get("metadata", {}).get("name", ""))
         desired_status = self._status(
             schedule,
-            cronjob_name=desired["metadata"]["name"],
-            observed=Observed(cronjob=cronjob, jobs=observed.jobs, pods=observed.pods),
+            cronjob_name=cronjob_name,
+            observed=observed,
             ready="True",
             reason=REASON_RECONCILED,
-            message=f"CronJob {desired['metadata']['name']} is up to date",
+            message=f"CronJob {cronjob_name} is up to date",
         )
         return Outcome(
-            status=status_changes(current, desired_status),
+            status=status_changes(schedule.get("status") or {}, desired_status),
             ready="True",
             reason=REASON_RECONCILED,
             message="",
@@ -527,6 +570,23 @@ class ScheduleService:
             "schedules": schedule_count,
         }
         return status_changes(current, desired)
+
+
+def _inputs_version(
+    schedule: Mapping[str, Any], job: Mapping[str, Any] | None, cronjob: Mapping[str, Any] | None
+) -> tuple[str, ...] | None:
+    """What identifies one state of a reconcile's inputs: the uid and resourceVersion of
+    the schedule, its AssetJob and its live CronJob (any change to any of them, a status
+    write included, gives a new resourceVersion). ``None`` when one of them is missing
+    or carries no resourceVersion (nothing to compare then)."""
+    out: list[str] = []
+    for body in (schedule, job, cronjob):
+        meta = (body or {}).get("metadata") or {}
+        uid, version = meta.get("uid"), meta.get("resourceVersion")
+        if not uid or not version:
+            return None
+        out += (str(uid), str(version))
+    return tuple(out)
 
 
 def _canonical(value: Any) -> str:

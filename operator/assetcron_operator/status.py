@@ -21,9 +21,10 @@ Sources of the rules:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,7 @@ __all__ = [
     "job_phase",
     "manual_runs_to_prune",
     "next_ticks",
+    "next_ticks_cached",
     "parse_summary",
     "replaced_run",
     "rfc3339",
@@ -108,6 +110,33 @@ def next_ticks(cron: str, tz: str, after: datetime, count: int = 3) -> list[str]
         raise ValueError(msg)
     zone = ZoneInfo(tz)
     return [rfc3339(tick) for tick in cron_next_ticks(cron, zone, after, count)]
+
+
+def next_ticks_cached(cron: str, tz: str, after: datetime, count: int = 3) -> list[str]:
+    """:func:`next_ticks`, memoized per minute: every status refresh of every schedule asks
+    for its next ticks, and schedules share a few cron strings.
+
+    Exact: a cron tick is a whole minute of the zone's wall clock (robfig's ``Next``
+    rounds ``after`` up to the second and only matches second 0), so when the zone's
+    offset at ``after`` is a whole number of minutes (every zone since 1972), the ticks
+    strictly after ``after`` are those strictly after the start of its minute. Otherwise
+    nothing is cached. Same arguments, returns and errors as :func:`next_ticks`.
+    """
+    if after.tzinfo is None:
+        return next_ticks(cron, tz, after, count)
+    try:
+        offset = after.astimezone(ZoneInfo(tz)).utcoffset() or timedelta(0)
+    except (KeyError, ValueError):
+        return next_ticks(cron, tz, after, count)  # raises as next_ticks does
+    if offset.total_seconds() % 60:
+        return next_ticks(cron, tz, after, count)
+    minute = int(after.timestamp() // 60) * 60
+    return list(_next_ticks_at(cron, tz, minute, count))
+
+
+@functools.lru_cache(maxsize=4096)
+def _next_ticks_at(cron: str, tz: str, minute: int, count: int) -> tuple[str, ...]:
+    return tuple(next_ticks(cron, tz, datetime.fromtimestamp(minute, UTC), count))
 
 
 def upsert_condition(
@@ -535,7 +564,7 @@ def derive_status(
     next_runs: list[str] = []
     if cron and ready == "True" and not suspended:
         try:
-            next_runs = next_ticks(cron, time_zone, now, next_count)
+            next_runs = next_ticks_cached(cron, time_zone, now, next_count)
         except (ValueError, KeyError):
             next_runs = []
     runs = derive_runs(jobs, pods, limit=limit)

@@ -139,6 +139,34 @@ def test_next_ticks_errors() -> None:
         status.next_ticks("not a cron", "UTC", NOW, count=1)
 
 
+@pytest.mark.parametrize(
+    ("cron", "tz", "after"),
+    [
+        ("* * * * *", "UTC", datetime(2026, 3, 28, 12, 59, 59, 999999, tzinfo=UTC)),
+        ("* * * * *", "UTC", datetime(2026, 3, 28, 13, 0, tzinfo=UTC)),
+        ("*/5 * * * *", "Asia/Kathmandu", datetime(2026, 3, 28, 13, 4, 30, tzinfo=UTC)),
+        ("30 2 * * *", "America/New_York", datetime(2026, 3, 8, 6, 59, 59, tzinfo=UTC)),
+        ("30 1 * * *", "America/New_York", datetime(2026, 11, 1, 5, 30, 0, 1, tzinfo=UTC)),
+        ("0 0 * * *", "Australia/Lord_Howe", datetime(2026, 4, 4, 13, 29, 1, tzinfo=UTC)),
+        ("0 0 30 2 *", "UTC", NOW),
+        # Monrovia's offset was -0:44:30 until 1972: not a whole minute, so no caching.
+        ("* * * * *", "Africa/Monrovia", datetime(1960, 1, 1, 0, 0, 20, tzinfo=UTC)),
+    ],
+)
+def test_cached_next_ticks_are_the_ticks_of_that_very_moment(
+    cron: str, tz: str, after: datetime
+) -> None:
+    # Every second of the minute gives what next_ticks gives for that second.
+    for second in range(0, 60, 7):
+        moment = after.replace(second=second)
+        assert status.next_ticks_cached(cron, tz, moment, 3) == status.next_ticks(
+            cron, tz, moment, 3
+        )
+    assert status.next_ticks_cached(cron, tz, after, 3) == status.next_ticks(cron, tz, after, 3)
+    with pytest.raises(KeyError):
+        status.next_ticks_cached(cron, "Mars/Olympus", after, 1)
+
+
 def test_upsert_condition_keeps_transition_time_unless_status_changes() -> None:
     first = status.upsert_condition(
         [{"type": "Other", "status": "True", "lastTransitionTime": "x", "reason": "R"}],
