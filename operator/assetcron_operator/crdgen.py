@@ -172,6 +172,8 @@ KINDS: tuple[CrdKind, ...] = (
             {"name": "Next Run", "type": "string", "jsonPath": ".status.nextRuns[0]"},
             {"name": "Last Run", "type": "date", "jsonPath": ".status.lastRunTime"},
             {"name": "Last Result", "type": "string", "jsonPath": ".status.lastResult"},
+            {"name": "Last Success", "type": "date", "jsonPath": ".status.lastSuccessfulTime"},
+            {"name": "Active", "type": "integer", "jsonPath": ".status.activeCount"},
             _READY,
             _AGE,
         ],
