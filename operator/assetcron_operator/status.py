@@ -549,9 +549,9 @@ def derive_status(
     # and backfill runs too), minus those seen finished (the CronJob's list lags).
     done = {r["name"] for r in finished}
     active = sorted(
-        {str(a["name"]) for a in cj_status.get("active") or [] if "name" in a}
-        .union(r["name"] for r in runs if r["phase"] in ("Pending", "Running"))
-        .difference(done)
+        {str(a["name"]) for a in cj_status.get("active") or [] if "name" in a}.union(
+            r["name"] for r in runs if r["phase"] in ("Pending", "Running")
+        ).difference(done)
     )
     last_schedule = _normalize(cj_status.get("lastScheduleTime"))
     if last_schedule is None:

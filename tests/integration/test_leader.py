@@ -16,8 +16,12 @@ Two replicas of the chart, with the operator process killed, are in test_chart.p
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from typing import Any
 
@@ -35,6 +39,12 @@ from tests.conftest import PlaneHandle, poll
 pytestmark = pytest.mark.controlplane
 
 LEASE, RENEW, RETRY = 3.0, 2.0, 0.5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -137,8 +147,13 @@ def test_leadership_waits_renews_and_reports_a_lost_lease(
     entered = threading.Event()
     leave = threading.Event()
 
+    port = _free_port()
+    health = f"http://127.0.0.1:{port}/healthz"
+
     def run() -> None:
-        with leadership(cfg, api_client=control_plane.api_client(), on_lost=lost.set):
+        with leadership(
+            cfg, api_client=control_plane.api_client(), on_lost=lost.set, liveness_endpoint=health
+        ):
             entered.set()
             leave.wait(60)
 
@@ -149,8 +164,15 @@ def test_leadership_waits_renews_and_reports_a_lost_lease(
         assert other.try_acquire_or_renew()
         time.sleep(RETRY)
     assert not entered.is_set()
+    # A standby answers the liveness probe itself (kopf is not running yet).
+    with urllib.request.urlopen(health, timeout=5) as answer:
+        assert answer.status == 200
+        assert json.loads(answer.read()) == {"leader": False}
     # `other` stops: we lead after the lease duration, and keep renewing.
     assert entered.wait(LEASE + 5)
+    # Leading, the port is free for kopf's own endpoint.
+    with pytest.raises(urllib.error.URLError, match="Connection refused"):
+        urllib.request.urlopen(health, timeout=2).close()
     time.sleep(2 * RENEW)
     assert _record(api, namespace, "ctx").holder == cfg.identity
     assert not lost.is_set()
