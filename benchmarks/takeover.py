@@ -12,7 +12,9 @@ no pod runs). Each round:
 2. ``term``: the same with SIGTERM (a rolling update, a drain, ``kubectl delete pod``),
    where the leader releases the Lease before exiting.
 
-The killed process is restarted as a standby after each round. Expect ``kill`` near
+The killed process is restarted after each round, and the next round waits until it
+stands by (a process that starts after the kill first sees the Lease then, and waits a
+whole ``leaseDuration`` from there). Expect ``kill`` near
 ``leaseDuration`` + up to two ``retryPeriod`` + the operator's start, and ``term`` near
 ``retryPeriod`` + the start.
 
@@ -104,6 +106,10 @@ class Replica:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen([str(exe)], env=env, stdout=log, stderr=log)
 
+    def standing_by(self) -> bool:
+        """True once this process has seen the Lease held by the other one."""
+        return "standing by" in self.log.read_text(errors="replace")
+
     def stop(self, sig: int) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
@@ -182,6 +188,7 @@ def main() -> None:
             for replica in replicas:
                 replica.start()
             first = wait_until(holder, "a first leader", 60)
+            wait_until(lambda: any(r.standing_by() for r in replicas), "a standby", 120)
             create_schedule("warm-up")
             wait_until(lambda: cronjob_exists("warm-up"), "the first CronJob", 60)
             results: dict[str, list[tuple[float, float]]] = {"kill": [], "term": []}
@@ -191,7 +198,7 @@ def main() -> None:
                 for _ in range(args.rounds):
                     n += 1
                     leader = next(r for r in replicas if current.startswith(f"replica-{r.index}_"))
-                    # Let the standby observe a renewal first, as in steady state.
+                    # Let the standby observe a few renewals first, as in steady state.
                     time.sleep(args.retry_period * 2)
                     t0 = time.monotonic()
                     leader.stop(sig)
@@ -213,7 +220,9 @@ def main() -> None:
                         flush=True,
                     )
                     current = new
-                    leader.start()  # back as a standby
+                    leader.log.write_text("")
+                    leader.start()  # back as a standby, before the next round
+                    wait_until(leader.standing_by, "the restarted replica standing by", 120)
         finally:
             for replica in replicas:
                 if replica.proc is not None:
