@@ -32,6 +32,15 @@ bounded by ``leaseDuration + retryPeriod`` plus kopf's start (its first listing)
 17-20 s with client-go's defaults (15 s, 10 s, 2 s); ``benchmarks/takeover.py`` prints
 it measured.
 
+Why a Lease and not kopf's peering: peering (``KopfPeering`` objects, their own CRDs)
+pauses an operator when it sees a peer of *higher priority*; equal priorities pause
+each other, and a peer that dies unannounced is forgotten only when its record expires
+(``lifetime``, 60 s by default), so a killed leader leaves the others paused for about a
+minute. It also keeps the standby's watch streams and handlers running between pauses.
+A Lease is the API server's own primitive for exactly this (the controllers of
+kube-controller-manager use it), needs no CRD, gives one holder with an optimistic
+write, and bounds the takeover by ``leaseDuration``.
+
 Settings (environment, parsed by :meth:`ElectionConfig.from_env`; the chart's
 ``leaderElection.*`` values):
 
@@ -561,7 +570,7 @@ def _wait_to_lead(elector: LeaderElector, stop: threading.Event) -> None:
     reported = None
     while not stop.is_set():
         try:
-            if elector.try_acquire_or_renew():
+            if elector.try_acquire_or_renew(timeout=cfg.renew_deadline):
                 _log.info("became the leader", extra=_lease_extra(elector))
                 return
         except Exception as exc:  # API errors of every kind: retry, as client-go does
@@ -584,9 +593,12 @@ def _renew_loop(
     last_renewed = time.monotonic()  # the acquisition counts as a renewal
     while not stopping.wait(cfg.retry_period):
         started = time.monotonic()
+        # One attempt may use all the time left before the deadline (client-go bounds
+        # the attempts by the renew deadline, not by the retry period): a slow API server
+        # answering in 3 s is no reason to give up a lease for 10.
         remaining = cfg.renew_deadline - (started - last_renewed)
         try:
-            ok = elector.try_acquire_or_renew(timeout=max(0.5, min(remaining, cfg.retry_period)))
+            ok = elector.try_acquire_or_renew(timeout=max(0.5, remaining))
         except Exception as exc:  # a failed attempt; the deadline decides
             _log.warning("leader lease renewal failed: %s", exc, extra=_lease_extra(elector))
             ok = False

@@ -688,7 +688,13 @@ def test_helm_test_passes_against_the_installed_operator(
     result = helm(
         "test", release.name, "-n", release.namespace, "--logs", "--timeout", "120s", check=False
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    if result.returncode != 0:  # show what the operator pods were doing
+        logs = control_plane.kubectl(
+            "logs", "-n", release.namespace, "-l", f"app.kubernetes.io/instance={release.name}",
+            "--prefix", "--tail=40", check=False,
+        )  # fmt: skip
+        pods = control_plane.kubectl("get", "pods", "-n", release.namespace, check=False)
+        pytest.fail(f"{result.stdout}{result.stderr}\n{pods.stdout}\n{logs.stdout}")
     assert "ok: assetcron.dev/v1alpha1 serves assetjobs, assetschedules" in result.stdout
     assert f"ok: lease {release.namespace}/{release.fullname}-leader held by" in result.stdout
 
