@@ -15,6 +15,7 @@ from assetcron_operator.leader import (
     ElectionConfig,
     LeaseRecord,
     format_micro_time,
+    is_predecessor,
     next_record,
     released_record,
 )
@@ -132,3 +133,19 @@ def test_record_round_trips_through_a_lease_spec() -> None:
     rec = LeaseRecord("a", 15, "2026-12-02T14:00:00.000000Z", "2026-12-02T14:59:00.000000Z", 2)
     assert LeaseRecord.from_lease({"spec": rec.to_spec()}) == rec
     assert LeaseRecord.from_lease({}) == LeaseRecord()
+
+
+def test_a_lease_of_an_earlier_process_of_the_same_pod_is_not_waited_out() -> None:
+    me = "op-7d9f-x2x_new"
+    assert is_predecessor("op-7d9f-x2x_old", pod_name="op-7d9f-x2x", identity=me)
+    assert not is_predecessor(me, pod_name="op-7d9f-x2x", identity=me)
+    assert not is_predecessor("op-7d9f-y3y_old", pod_name="op-7d9f-x2x", identity=me)
+    assert not is_predecessor("op-7d9f-x2x-2_old", pod_name="op-7d9f-x2x", identity=me)
+    # Without the Downward API the host name is no proof: never.
+    assert not is_predecessor("host_old", pod_name="", identity="host_new")
+
+
+def test_pod_name_is_kept_only_when_given() -> None:
+    on = {"ASSETCRON_LEADER_ELECTION": "true", "POD_NAMESPACE": "ops"}
+    assert ElectionConfig.from_env({**on, "POD_NAME": "op-1"}).pod_name == "op-1"
+    assert ElectionConfig.from_env(on).pod_name == ""
