@@ -8,7 +8,7 @@ GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 ROBFIG_GOLDEN := tests/unit/golden/robfig
 
 .DEFAULT_GOAL := help
-.PHONY: help install k8s images test test-unit lint chart-test crds robfig-table demo bench dev-up dev-down clean
+.PHONY: help install k8s images test test-unit lint chart-test chart-docs crds robfig-table demo bench dev-up dev-down clean
 
 help: ## List the targets with what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,7 +45,10 @@ lint: k8s ## ruff, mypy --strict, import contracts, hadolint (Dockerfile), helm 
 	  "$$helm" lint --strict charts/assetcron --set rbac.scope=namespaced --set 'watchNamespaces={team-a}'
 
 chart-test: images ## The Helm chart and image checks only (unit + control-plane tests)
-	$(BIN)/pytest tests/unit/test_chart_values.py tests/unit/test_chart_image.py tests/integration/test_chart.py
+	$(BIN)/pytest tests/unit/test_chart_values.py tests/unit/test_chart_docs.py tests/unit/test_chart_image.py tests/integration/test_chart.py
+
+chart-docs: install ## Regenerate docs/chart-values.md (the chart's values reference) from values.yaml and its schema
+	$(PY) -m assetcron_dev.chartdocs
 
 crds: install ## Regenerate crds/ (and the chart's CRD templates) from the operator's models
 	$(PY) -m assetcron_operator.crdgen

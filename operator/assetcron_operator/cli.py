@@ -3,7 +3,10 @@
 * ``assetcron-operator`` (:func:`run_operator`): runs kopf with our handlers and the
   settings from the environment: ``kopf run -m assetcron_operator --standalone`` plus
   ``--namespace`` per watched namespace (or ``--all-namespaces``), the liveness endpoint
-  and the log format. Exit code 2 with one line on stderr for a bad setting.
+  and the log format; with ``ASSETCRON_LEADER_ELECTION=true`` kopf starts only once this
+  process holds the leader Lease (:mod:`assetcron_operator.leader`) and the process exits
+  (status 1) the moment it loses it. Exit code 2 with one line on stderr for a bad
+  setting.
 * ``assetcron schedule COMMAND`` (:func:`register`, through the ``assetcron.cli``
   entry-point group of the runner's CLI) and ``kubectl assetcron COMMAND``
   (:mod:`assetcron_operator.plugin`): the same commands, :func:`add_schedule_commands`:
@@ -65,15 +68,19 @@ def run_operator(argv: Sequence[str] | None = None) -> None:
         prog="assetcron-operator",
         description="Reconcile AssetJob/AssetSchedule resources into CronJobs (kopf).",
         epilog="Settings: ASSETCRON_WATCH_NAMESPACES, ASSETCRON_RUN_HISTORY_LIMIT, "
-        "ASSETCRON_LOG_FORMAT, ASSETCRON_LIVENESS_ENDPOINT, ASSETCRON_STATUS_INTERVAL.",
+        "ASSETCRON_LOG_FORMAT, ASSETCRON_LIVENESS_ENDPOINT, ASSETCRON_STATUS_INTERVAL, "
+        "ASSETCRON_LEADER_ELECTION[_NAMESPACE|_ID|_LEASE_DURATION|_RENEW_DEADLINE|"
+        "_RETRY_PERIOD].",
     )
     parser.add_argument("--verbose", action="store_true", help="log at DEBUG level")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 
+    from assetcron_operator.leader import ElectionConfig
     from assetcron_operator.settings import Settings, SettingsError
 
     try:
         settings = Settings.from_env()
+        election = ElectionConfig.from_env()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_INPUT) from None
@@ -87,12 +94,59 @@ def run_operator(argv: Sequence[str] | None = None) -> None:
     _limit_malloc_arenas()
     _allow_deep_objects()
     configure_logging(settings.log_format, verbose=args.verbose)
-    kopf.run(
-        standalone=True,
-        clusterwide=settings.clusterwide,
-        namespaces=list(settings.namespaces),
+    from assetcron_operator.kube import make_api_client
+    from assetcron_operator.leader import leadership
+
+    # With leader election on, kopf starts only once this replica holds the Lease: a
+    # standby runs no handler, index or refresh loop (assetcron_operator.leader).
+    if election.enabled:
+        _warm_up()
+    with leadership(
+        election,
+        api_client=make_api_client(pool_size=2) if election.enabled else None,
+        on_lost=_exit_on_lost_lease,
         liveness_endpoint=settings.liveness_endpoint,
-    )
+    ):
+        kopf.run(
+            standalone=True,
+            clusterwide=settings.clusterwide,
+            namespaces=list(settings.namespaces),
+            liveness_endpoint=settings.liveness_endpoint,
+        )
+
+
+def _warm_up() -> None:
+    """Pay the Kubernetes client's lazy imports while standing by, not at takeover.
+
+    The official client imports each API group's module (and its models) on first use:
+    ``BatchV1Api`` and ``CoreV1Api`` took 2-4 s here, which a new leader would add to
+    the takeover in its startup handler (measured with ``benchmarks/takeover.py``).
+    """
+    import kubernetes
+
+    client = kubernetes.client.ApiClient(kubernetes.client.Configuration())
+    for api in ("CustomObjectsApi", "BatchV1Api", "CoreV1Api", "CoordinationV1Api"):
+        getattr(kubernetes.client, api)(client)
+
+
+#: Exit status of an operator that lost its leader lease (the kubelet restarts it).
+EXIT_LEASE_LOST = 1
+
+
+def _exit_on_lost_lease() -> None:
+    """Stop acting at once: the lease may be another replica's any moment now.
+
+    client-go's convention (``OnStoppedLeading`` ends the process): no graceful kopf
+    shutdown, which would let running handlers write on; the restarted container
+    stands by as a new candidate.
+    """
+    import logging
+    import os
+
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_LEASE_LOST)
 
 
 #: Python recursion limit for the operator: above the 10,000 levels of nesting the API

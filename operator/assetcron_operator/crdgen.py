@@ -173,6 +173,8 @@ KINDS: tuple[CrdKind, ...] = (
             {"name": "Last Run", "type": "date", "jsonPath": ".status.lastRunTime"},
             {"name": "Last Result", "type": "string", "jsonPath": ".status.lastResult"},
             {"name": "Backfill", "type": "string", "jsonPath": ".status.backfill.progress"},
+            {"name": "Last Success", "type": "date", "jsonPath": ".status.lastSuccessfulTime"},
+            {"name": "Active", "type": "integer", "jsonPath": ".status.activeCount"},
             _READY,
             _AGE,
         ],

@@ -289,7 +289,8 @@ async def start(
 
     * kopf's bookkeeping annotations go under ``assetcron.dev/`` (progress and the
       last-handled configuration), never into our status;
-    * standalone: no peering objects (one replica; the chart uses ``Recreate``);
+    * standalone: no kopf peering objects; replicas are kept apart by the Lease of
+      :mod:`assetcron_operator.leader` (kopf only starts once it is held);
     * no namespace/CRD scanning when the namespaces are given (least privilege);
     * only warnings and errors become Kubernetes Events (each is an API write);
     * sync handlers run in a thread pool sized for bursts of creations;

@@ -768,7 +768,13 @@ class AssetScheduleStatus(_StatusModel):
         default=None,
         description="Phase of the finished run that started most recently (backfills too).",
     )
-    active: list[str] = Field(default_factory=list, description="Names of running Jobs.")
+    active: list[str] = Field(
+        default_factory=list,
+        description="Names of the running Jobs: scheduled, manual and backfill runs.",
+    )
+    active_count: int = Field(
+        default=0, ge=0, description="How many runs are active (the length of active)."
+    )
     recent_runs: list[RecentRun] = Field(
         default_factory=list, description="Most recent runs, newest first (bounded)."
     )

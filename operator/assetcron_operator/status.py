@@ -556,7 +556,9 @@ def derive_status(
     ``nextRuns`` is empty when suspended, not Ready or the cron is unusable;
     ``lastScheduleTime`` / ``lastSuccessfulTime`` / ``active`` come from the live
     CronJob's status, completed by the runs (a manual run counts as a schedule time when
-    the CronJob has none; the newest successful completion wins); ``lastRunTime`` is
+    the CronJob has none; the newest successful completion wins; ``active`` also lists
+    unfinished manual and backfill runs and drops runs seen finished, and
+    ``activeCount`` is its length, the ACTIVE column); ``lastRunTime`` is
     when the most recently started run started and ``lastResult`` the phase of the
     finished run that started last (so neither depends on scheduled times, which a
     backfill sets in the past).
@@ -573,6 +575,14 @@ def derive_status(
     successes = [r["completionTime"] for r in runs if r["phase"] == "Succeeded"]
     last_success = max(
         filter(None, [_normalize(cj_status.get("lastSuccessfulTime")), *successes]), default=None
+    )
+    # Running Jobs: the CronJob's (scheduled runs) and the unfinished runs seen (manual
+    # and backfill runs too), minus those seen finished (the CronJob's list lags).
+    done = {r["name"] for r in finished}
+    active = sorted(
+        {str(a["name"]) for a in cj_status.get("active") or [] if "name" in a}.union(
+            r["name"] for r in runs if r["phase"] in ("Pending", "Running")
+        ).difference(done)
     )
     last_schedule = _normalize(cj_status.get("lastScheduleTime"))
     if last_schedule is None:
@@ -594,6 +604,7 @@ def derive_status(
         "lastSuccessfulTime": last_success,
         "lastRunTime": max(filter(None, (r["startTime"] for r in runs)), default=None),
         "lastResult": finished[0]["phase"] if finished else None,
-        "active": sorted(str(a["name"]) for a in cj_status.get("active") or [] if "name" in a),
+        "active": active,
+        "activeCount": len(active),
         "recentRuns": runs,
     }

@@ -384,9 +384,30 @@ def test_derive_status_assembles_everything() -> None:
     assert out["lastSuccessfulTime"] == "2026-03-27T06:01:00Z"
     assert out["lastResult"] == "Succeeded"
     assert out["active"] == [f"{CJ}-1"]
+    assert out["activeCount"] == 1
     assert out["conditions"][0]["reason"] == "Reconciled"
     assert status.derive_status(suspended=True, **common)["nextRuns"] == []
     assert status.derive_status(**{**common, "ready": "False"}, suspended=False)["nextRuns"] == []
+
+
+def test_active_counts_manual_runs_and_drops_runs_seen_finished() -> None:
+    # The ACTIVE column: the CronJob's own list misses manual runs, and lags behind a
+    # Job that has just finished.
+    t1 = "2026-03-28T06:00:00Z"
+    finished = _job(
+        f"{CJ}-{_minutes(t1)}",
+        conditions=[{"type": "Failed", "status": "True", "lastTransitionTime": t1}],
+        start=t1,
+    )  # fmt: skip
+    manual = _job(f"{CJ}-m0123456789", active=1, start=t1, manual_time=t1)
+    cronjob = {"status": {"active": [{"name": f"{CJ}-{_minutes(t1)}"}]}}
+    out = status.derive_status(
+        generation=1, conditions=[], ready="True", reason="Reconciled", message="ok",
+        now=NOW, cron="0 6 * * *", time_zone="UTC", suspended=False, cronjob_name=CJ,
+        cronjob=cronjob, jobs=[finished, manual], pods=[], limit=10,
+    )  # fmt: skip
+    assert out["active"] == [f"{CJ}-m0123456789"]
+    assert out["activeCount"] == 1
 
 
 @pytest.mark.parametrize(

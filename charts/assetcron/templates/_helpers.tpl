@@ -72,6 +72,11 @@ app.kubernetes.io/part-of: assetcron
 {{- end }}
 {{- end }}
 
+{{/* assetcron.leaseName: the leader-election Lease, in the release namespace. */}}
+{{- define "assetcron.leaseName" -}}
+{{- printf "%s-leader" (include "assetcron.fullname" .) }}
+{{- end }}
+
 {{/*
 assetcron.watchNamespaces: the namespaces the operator reconciles, comma-separated (the
 format of ASSETCRON_WATCH_NAMESPACES). Empty means the whole cluster, which only the
