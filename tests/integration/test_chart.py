@@ -649,7 +649,8 @@ def test_chart_options_render_as_given(
 
     (policy,) = _kinds(docs, "NetworkPolicy")
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["spec"]["ingress"] == []  # no metrics: nothing comes in
+    # Nothing comes in but scrapes of the metrics port (metrics are on by default).
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": "metrics"}]}]
     api_rule, extra = policy["spec"]["egress"]
     assert api_rule["to"] == [{"ipBlock": {"cidr": "10.96.0.1/32"}}]
     assert {p["port"] for p in api_rule["ports"]} == {443, 6443}
