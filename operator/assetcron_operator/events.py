@@ -10,6 +10,8 @@ What ``kubectl describe assetschedule NAME`` shows, newest last::
     Warning  RunFailed     assetcron-operator  Run ... failed: asset weather/daily_weather
                                                failed: ...
     Warning  InvalidSpec   assetcron-operator  spec.cronSchedule: ...
+    Normal   BackfillStarted    ...  Backfill b1 started: 7 ticks from ... to ...
+    Normal   BackfillSucceeded  ...  Backfill b1 succeeded: 7 of 7 ticks (7 run, 0 had run)
 
 Pure part: :func:`run_transitions` compares a schedule's ``status.recentRuns`` before and
 after a status computation and lists what happened to each run since (started,
@@ -51,6 +53,7 @@ __all__ = [
     "EventRecorder",
     "RunTransition",
     "SeenOnce",
+    "backfill_event",
     "event_name",
     "run_event",
     "run_transitions",
@@ -174,6 +177,68 @@ def run_event(transition: RunTransition) -> tuple[str, str, str]:
     return "Warning", "RunFailed", _cut(message)
 
 
+def backfill_event(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> tuple[tuple[str, str, str], tuple[str, ...]] | None:
+    """The Event for a backfill's phase change (``status.backfill`` ``before`` → ``after``,
+    :mod:`assetcron_operator.backfill`), with its identity for :func:`event_name`, or
+    ``None`` when the phase did not change.
+
+    Reasons: ``BackfillStarted``, ``BackfillSucceeded`` and ``BackfillCanceled``
+    (Normal); ``BackfillFailed`` (Warning, naming failed runs) and ``BackfillRejected``
+    (Warning, with why: a bad range, a schedule not Ready). Progress between them
+    (a tick done) posts nothing: ``kubectl get assetschedules`` shows it.
+    """
+    if not after:
+        return None
+    phase = str(after.get("phase") or "")
+    bid = str(after.get("id") or "")
+    if (
+        before
+        and str(before.get("id") or "") == bid
+        and before.get("phase") == phase
+        and before.get("value") == after.get("value")
+    ):
+        return None
+    ticks = int(after.get("ticks") or 0)
+    done = int(after.get("succeeded") or 0) + int(after.get("existing") or 0)
+    if phase == "Running":
+        event = (
+            "Normal",
+            "BackfillStarted",
+            f"Backfill {bid} started: {ticks} tick{'s' if ticks != 1 else ''} from"
+            f" {after.get('from')} to {after.get('to')}",
+        )
+    elif phase == "Succeeded":
+        event = (
+            "Normal",
+            "BackfillSucceeded",
+            f"Backfill {bid} succeeded: {done} of {ticks} ticks ({after.get('succeeded') or 0}"
+            f" run, {after.get('existing') or 0} had run)",
+        )
+    elif phase == "Failed":
+        failed = ", ".join(str(r) for r in after.get("failedRuns") or [])
+        event = (
+            "Warning",
+            "BackfillFailed",
+            _cut(
+                f"Backfill {bid} failed: {after.get('failed') or 0} of {ticks} ticks failed"
+                + (f" ({failed})" if failed else "")
+            ),
+        )
+    elif phase == "Canceled":
+        event = ("Normal", "BackfillCanceled", f"Backfill {bid} canceled: {done} of {ticks} done")
+    elif phase == "Rejected":
+        event = (
+            "Warning",
+            "BackfillRejected",
+            _cut(f"Backfill {after.get('value')!r} rejected: {after.get('message')}"),
+        )
+    else:
+        return None
+    return event, ("backfill", bid, phase, str(after.get("value") or ""))
+
+
 def spec_warning(reason: str, message: str) -> tuple[str, str, str]:
     """``(type, reason, message)`` of the Warning for a schedule that is not Ready: the
     Ready condition's reason (``InvalidSpec``, ``JobNotFound``, ``CronJobInvalid``) and
@@ -278,6 +343,17 @@ class EventRecorder:
         """Post the Event of each transition (once: named after run and transition)."""
         for transition in transitions:
             self._post(schedule, run_event(transition), transition.key, series=False)
+
+    def backfill(
+        self,
+        schedule: Mapping[str, Any],
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+    ) -> None:
+        """Post the Event of a backfill's phase change (:func:`backfill_event`), once."""
+        found = backfill_event(before, after)
+        if found is not None:
+            self._post(schedule, found[0], found[1], series=False)
 
     def not_ready(self, schedule: Mapping[str, Any], reason: str, message: str) -> None:
         """Post (or count again) the Warning for a schedule gone not Ready."""
