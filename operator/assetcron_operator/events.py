@@ -53,7 +53,7 @@ __all__ = [
     "EventRecorder",
     "RunTransition",
     "SeenOnce",
-    "backfill_event",
+    "backfill_events",
     "event_name",
     "run_event",
     "run_transitions",
@@ -177,66 +177,56 @@ def run_event(transition: RunTransition) -> tuple[str, str, str]:
     return "Warning", "RunFailed", _cut(message)
 
 
-def backfill_event(
+def backfill_events(
     before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
-) -> tuple[tuple[str, str, str], tuple[str, ...]] | None:
-    """The Event for a backfill's phase change (``status.backfill`` ``before`` → ``after``,
-    :mod:`assetcron_operator.backfill`), with its identity for :func:`event_name`, or
-    ``None`` when the phase did not change.
+) -> list[tuple[tuple[str, str, str], tuple[str, ...]]]:
+    """The Events for a backfill's phase change (``status.backfill`` ``before`` →
+    ``after``, :mod:`assetcron_operator.backfill`), each with its identity for
+    :func:`event_name`; empty when the phase did not change.
 
     Reasons: ``BackfillStarted``, ``BackfillSucceeded`` and ``BackfillCanceled``
     (Normal); ``BackfillFailed`` (Warning, naming failed runs) and ``BackfillRejected``
-    (Warning, with why: a bad range, a schedule not Ready). Progress between them
-    (a tick done) posts nothing: ``kubectl get assetschedules`` shows it.
+    (Warning, with why: a bad range, a schedule not Ready). A new backfill that ends in
+    the step that starts it (every tick had run) gets both its start and its end.
+    Progress between them (a tick done) posts nothing: ``kubectl get assetschedules``
+    shows it.
     """
     if not after:
-        return None
+        return []
     phase = str(after.get("phase") or "")
     bid = str(after.get("id") or "")
-    if (
-        before
-        and str(before.get("id") or "") == bid
-        and before.get("phase") == phase
-        and before.get("value") == after.get("value")
-    ):
-        return None
+    value = str(after.get("value") or "")
+    new = not before or str(before.get("id") or "") != bid or before.get("value") != value
+    if not new and before is not None and before.get("phase") == phase:
+        return []
     ticks = int(after.get("ticks") or 0)
     done = int(after.get("succeeded") or 0) + int(after.get("existing") or 0)
-    if phase == "Running":
-        event = (
-            "Normal",
-            "BackfillStarted",
+    out: list[tuple[tuple[str, str, str], tuple[str, ...]]] = []
+    if phase == "Rejected":
+        message = f"Backfill {value!r} rejected: {after.get('message')}"
+        return [(("Warning", "BackfillRejected", _cut(message)), ("backfill", bid, phase, value))]
+    if new:
+        started = (
             f"Backfill {bid} started: {ticks} tick{'s' if ticks != 1 else ''} from"
-            f" {after.get('from')} to {after.get('to')}",
+            f" {after.get('from')} to {after.get('to')}"
         )
-    elif phase == "Succeeded":
-        event = (
-            "Normal",
-            "BackfillSucceeded",
+        out.append((("Normal", "BackfillStarted", started), ("backfill", bid, "Running", value)))
+    if phase == "Succeeded":
+        message = (
             f"Backfill {bid} succeeded: {done} of {ticks} ticks ({after.get('succeeded') or 0}"
-            f" run, {after.get('existing') or 0} had run)",
+            f" run, {after.get('existing') or 0} had run)"
         )
+        out.append((("Normal", "BackfillSucceeded", message), ("backfill", bid, phase, value)))
     elif phase == "Failed":
         failed = ", ".join(str(r) for r in after.get("failedRuns") or [])
-        event = (
-            "Warning",
-            "BackfillFailed",
-            _cut(
-                f"Backfill {bid} failed: {after.get('failed') or 0} of {ticks} ticks failed"
-                + (f" ({failed})" if failed else "")
-            ),
-        )
+        message = f"Backfill {bid} failed: {after.get('failed') or 0} of {ticks} ticks failed"
+        if failed:
+            message += f" ({failed})"
+        out.append((("Warning", "BackfillFailed", _cut(message)), ("backfill", bid, phase, value)))
     elif phase == "Canceled":
-        event = ("Normal", "BackfillCanceled", f"Backfill {bid} canceled: {done} of {ticks} done")
-    elif phase == "Rejected":
-        event = (
-            "Warning",
-            "BackfillRejected",
-            _cut(f"Backfill {after.get('value')!r} rejected: {after.get('message')}"),
-        )
-    else:
-        return None
-    return event, ("backfill", bid, phase, str(after.get("value") or ""))
+        message = f"Backfill {bid} canceled: {done} of {ticks} done"
+        out.append((("Normal", "BackfillCanceled", message), ("backfill", bid, phase, value)))
+    return out
 
 
 def spec_warning(reason: str, message: str) -> tuple[str, str, str]:
@@ -350,10 +340,9 @@ class EventRecorder:
         before: Mapping[str, Any] | None,
         after: Mapping[str, Any] | None,
     ) -> None:
-        """Post the Event of a backfill's phase change (:func:`backfill_event`), once."""
-        found = backfill_event(before, after)
-        if found is not None:
-            self._post(schedule, found[0], found[1], series=False)
+        """Post the Events of a backfill's phase change (:func:`backfill_events`), once."""
+        for event, identity in backfill_events(before, after):
+            self._post(schedule, event, identity, series=False)
 
     def not_ready(self, schedule: Mapping[str, Any], reason: str, message: str) -> None:
         """Post (or count again) the Warning for a schedule gone not Ready."""
