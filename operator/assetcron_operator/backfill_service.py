@@ -23,6 +23,7 @@ from typing import Any
 
 from assetcron_operator import backfill as bf
 from assetcron_operator import naming, render
+from assetcron_operator.events import EventRecorder
 from assetcron_operator.kube import ConflictError, Kube
 from assetcron_operator.status import rfc3339 as _rfc3339
 
@@ -60,6 +61,8 @@ class BackfillService:
     def __init__(self, kube: Kube, *, clock: Callable[[], datetime]) -> None:
         self.kube = kube
         self.clock = clock
+        #: Posts the Backfill* Events (set by the operator; ``None``: no Events).
+        self.events: EventRecorder | None = None
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -129,6 +132,9 @@ class BackfillService:
                     )
                 except ConflictError:
                     continue
+                if self.events is not None and "backfill" in changes:
+                    before = (fresh.get("status") or {}).get("backfill")
+                    self.events.backfill(fresh, before, changes["backfill"])
                 return changes
         logger.info("backfill progress not written (the schedule kept changing); next event")
         return {}

@@ -10,6 +10,8 @@ What ``kubectl describe assetschedule NAME`` shows, newest last::
     Warning  RunFailed     assetcron-operator  Run ... failed: asset weather/daily_weather
                                                failed: ...
     Warning  InvalidSpec   assetcron-operator  spec.cronSchedule: ...
+    Normal   BackfillStarted    ...  Backfill b1 started: 7 ticks from ... to ...
+    Normal   BackfillSucceeded  ...  Backfill b1 succeeded: 7 of 7 ticks (7 run, 0 had run)
 
 Pure part: :func:`run_transitions` compares a schedule's ``status.recentRuns`` before and
 after a status computation and lists what happened to each run since (started,
@@ -51,6 +53,7 @@ __all__ = [
     "EventRecorder",
     "RunTransition",
     "SeenOnce",
+    "backfill_events",
     "event_name",
     "run_event",
     "run_transitions",
@@ -174,6 +177,58 @@ def run_event(transition: RunTransition) -> tuple[str, str, str]:
     return "Warning", "RunFailed", _cut(message)
 
 
+def backfill_events(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> list[tuple[tuple[str, str, str], tuple[str, ...]]]:
+    """The Events for a backfill's phase change (``status.backfill`` ``before`` →
+    ``after``, :mod:`assetcron_operator.backfill`), each with its identity for
+    :func:`event_name`; empty when the phase did not change.
+
+    Reasons: ``BackfillStarted``, ``BackfillSucceeded`` and ``BackfillCanceled``
+    (Normal); ``BackfillFailed`` (Warning, naming failed runs) and ``BackfillRejected``
+    (Warning, with why: a bad range, a schedule not Ready). A new backfill that ends in
+    the step that starts it (every tick had run) gets both its start and its end.
+    Progress between them (a tick done) posts nothing: ``kubectl get assetschedules``
+    shows it.
+    """
+    if not after:
+        return []
+    phase = str(after.get("phase") or "")
+    bid = str(after.get("id") or "")
+    value = str(after.get("value") or "")
+    new = not before or str(before.get("id") or "") != bid or before.get("value") != value
+    if not new and before is not None and before.get("phase") == phase:
+        return []
+    ticks = int(after.get("ticks") or 0)
+    done = int(after.get("succeeded") or 0) + int(after.get("existing") or 0)
+    out: list[tuple[tuple[str, str, str], tuple[str, ...]]] = []
+    if phase == "Rejected":
+        message = f"Backfill {value!r} rejected: {after.get('message')}"
+        return [(("Warning", "BackfillRejected", _cut(message)), ("backfill", bid, phase, value))]
+    if new:
+        started = (
+            f"Backfill {bid} started: {ticks} tick{'s' if ticks != 1 else ''} from"
+            f" {after.get('from')} to {after.get('to')}"
+        )
+        out.append((("Normal", "BackfillStarted", started), ("backfill", bid, "Running", value)))
+    if phase == "Succeeded":
+        message = (
+            f"Backfill {bid} succeeded: {done} of {ticks} ticks ({after.get('succeeded') or 0}"
+            f" run, {after.get('existing') or 0} had run)"
+        )
+        out.append((("Normal", "BackfillSucceeded", message), ("backfill", bid, phase, value)))
+    elif phase == "Failed":
+        failed = ", ".join(str(r) for r in after.get("failedRuns") or [])
+        message = f"Backfill {bid} failed: {after.get('failed') or 0} of {ticks} ticks failed"
+        if failed:
+            message += f" ({failed})"
+        out.append((("Warning", "BackfillFailed", _cut(message)), ("backfill", bid, phase, value)))
+    elif phase == "Canceled":
+        message = f"Backfill {bid} canceled: {done} of {ticks} done"
+        out.append((("Normal", "BackfillCanceled", message), ("backfill", bid, phase, value)))
+    return out
+
+
 def spec_warning(reason: str, message: str) -> tuple[str, str, str]:
     """``(type, reason, message)`` of the Warning for a schedule that is not Ready: the
     Ready condition's reason (``InvalidSpec``, ``JobNotFound``, ``CronJobInvalid``) and
@@ -278,6 +333,16 @@ class EventRecorder:
         """Post the Event of each transition (once: named after run and transition)."""
         for transition in transitions:
             self._post(schedule, run_event(transition), transition.key, series=False)
+
+    def backfill(
+        self,
+        schedule: Mapping[str, Any],
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+    ) -> None:
+        """Post the Events of a backfill's phase change (:func:`backfill_events`), once."""
+        for event, identity in backfill_events(before, after):
+            self._post(schedule, event, identity, series=False)
 
     def not_ready(self, schedule: Mapping[str, Any], reason: str, message: str) -> None:
         """Post (or count again) the Warning for a schedule gone not Ready."""

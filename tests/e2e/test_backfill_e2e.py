@@ -114,6 +114,13 @@ def test_a_seven_day_backfill_runs_each_tick_once_in_order_and_again_creates_not
         expected
     )
     assert not _jobs(system, f"assetcron.dev/backfill={state['id']}")
+    # kubectl describe: each backfill started and succeeded once (Events).
+    described = system.kubectl("describe", "assetschedule", name)
+    for bid in (backfill_id, state["id"]):
+        for reason in ("BackfillStarted", "BackfillSucceeded"):
+            lines = [ln for ln in described.splitlines() if reason in ln and bid in ln]
+            assert len(lines) == 1, described
+    assert "Backfill " + state["id"] + " succeeded: 7 of 7 ticks (0 run, 7 had run)" in described
 
 
 def test_a_backfilled_tick_is_adopted_by_the_cronjob_controller_not_run_twice(

@@ -304,3 +304,33 @@ def test_watch_restarts_are_counted_from_kopfs_records() -> None:
     get = metrics.registry.get_sample_value
     assert get("assetcron_watch_restarts_total", {"reason": "gone"}) == 1
     assert get("assetcron_watch_restarts_total", {"reason": "inactive"}) == 1
+
+
+def test_backfill_phase_changes_become_one_event_each() -> None:
+    from assetcron_operator.events import backfill_events
+
+    running = {"id": "b1", "phase": "Running", "ticks": 7, "from": "A", "to": "B", "value": "v"}
+    (started,) = backfill_events(None, running)
+    assert started[0] == ("Normal", "BackfillStarted", "Backfill b1 started: 7 ticks from A to B")
+    # Progress inside the phase posts nothing.
+    assert backfill_events(running, {**running, "succeeded": 3}) == []
+    done = {**running, "phase": "Succeeded", "succeeded": 5, "existing": 2}
+    (succeeded,) = backfill_events(running, done)
+    assert succeeded[0][1] == "BackfillSucceeded"
+    assert "7 of 7 ticks (5 run, 2 had run)" in succeeded[0][2]
+    assert succeeded[1] != started[1]  # distinct Event names
+    # A backfill that ends in the step that starts it (every tick had run): both.
+    again = {**done, "id": "b2", "value": "w", "succeeded": 0, "existing": 7}
+    assert [e[0][1] for e in backfill_events(done, again)] == [
+        "BackfillStarted",
+        "BackfillSucceeded",
+    ]
+    failed = {**running, "phase": "Failed", "failed": 1, "failedRuns": ["w-29000000"]}
+    (failure,) = backfill_events(running, failed)
+    assert failure[0][:2] == ("Warning", "BackfillFailed")
+    assert "w-29000000" in failure[0][2]
+    rejected = {"id": "rejected", "phase": "Rejected", "value": "x/y#z", "message": "bad range"}
+    (refusal,) = backfill_events(None, rejected)
+    assert refusal[0][:2] == ("Warning", "BackfillRejected")
+    assert "bad range" in refusal[0][2]
+    assert backfill_events(running, None) == []
