@@ -11,7 +11,7 @@ What ``kubectl describe assetschedule NAME`` shows, newest last::
                                                failed: ...
     Warning  InvalidSpec   assetcron-operator  spec.cronSchedule: ...
     Normal   BackfillStarted    ...  Backfill b1 started: 7 ticks from ... to ...
-    Normal   BackfillSucceeded  ...  Backfill b1 succeeded: 7 of 7 ticks (7 run, 0 had run)
+    Normal   BackfillSucceeded  ...  Backfill b1 succeeded: 7 of 7 ticks (7 run by it, 0 had run)
 
 Pure part: :func:`run_transitions` compares a schedule's ``status.recentRuns`` before and
 after a status computation and lists what happened to each run since (started,
@@ -200,7 +200,8 @@ def backfill_events(
     if not new and before is not None and before.get("phase") == phase:
         return []
     ticks = int(after.get("ticks") or 0)
-    done = int(after.get("succeeded") or 0) + int(after.get("existing") or 0)
+    # succeeded/failed count every tick's outcome; created/existing say who ran it.
+    done = int(after.get("succeeded") or 0) + int(after.get("failed") or 0)
     out: list[tuple[tuple[str, str, str], tuple[str, ...]]] = []
     if phase == "Rejected":
         message = f"Backfill {value!r} rejected: {after.get('message')}"
@@ -213,8 +214,8 @@ def backfill_events(
         out.append((("Normal", "BackfillStarted", started), ("backfill", bid, "Running", value)))
     if phase == "Succeeded":
         message = (
-            f"Backfill {bid} succeeded: {done} of {ticks} ticks ({after.get('succeeded') or 0}"
-            f" run, {after.get('existing') or 0} had run)"
+            f"Backfill {bid} succeeded: {after.get('succeeded') or 0} of {ticks} ticks"
+            f" ({after.get('created') or 0} run by it, {after.get('existing') or 0} had run)"
         )
         out.append((("Normal", "BackfillSucceeded", message), ("backfill", bid, phase, value)))
     elif phase == "Failed":

@@ -115,12 +115,18 @@ def test_a_seven_day_backfill_runs_each_tick_once_in_order_and_again_creates_not
     )
     assert not _jobs(system, f"assetcron.dev/backfill={state['id']}")
     # kubectl describe: each backfill started and succeeded once (Events).
-    described = system.kubectl("describe", "assetschedule", name)
+    # (posted right after the status write the CLI waited for: allow it a moment)
+    last = f"Backfill {state['id']} succeeded: 7 of 7 ticks (0 run by it, 7 had run)"
+
+    def described_with_last() -> str | None:
+        text = system.kubectl("describe", "assetschedule", name)
+        return text if last in text else None
+
+    described: str = poll(described_with_last, 30, "the backfill events")
     for bid in (backfill_id, state["id"]):
         for reason in ("BackfillStarted", "BackfillSucceeded"):
             lines = [ln for ln in described.splitlines() if reason in ln and bid in ln]
             assert len(lines) == 1, described
-    assert "Backfill " + state["id"] + " succeeded: 7 of 7 ticks (0 run, 7 had run)" in described
 
 
 def test_a_backfilled_tick_is_adopted_by_the_cronjob_controller_not_run_twice(

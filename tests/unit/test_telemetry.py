@@ -314,13 +314,13 @@ def test_backfill_phase_changes_become_one_event_each() -> None:
     assert started[0] == ("Normal", "BackfillStarted", "Backfill b1 started: 7 ticks from A to B")
     # Progress inside the phase posts nothing.
     assert backfill_events(running, {**running, "succeeded": 3}) == []
-    done = {**running, "phase": "Succeeded", "succeeded": 5, "existing": 2}
+    done = {**running, "phase": "Succeeded", "succeeded": 7, "created": 5, "existing": 2}
     (succeeded,) = backfill_events(running, done)
     assert succeeded[0][1] == "BackfillSucceeded"
-    assert "7 of 7 ticks (5 run, 2 had run)" in succeeded[0][2]
+    assert "7 of 7 ticks (5 run by it, 2 had run)" in succeeded[0][2]
     assert succeeded[1] != started[1]  # distinct Event names
     # A backfill that ends in the step that starts it (every tick had run): both.
-    again = {**done, "id": "b2", "value": "w", "succeeded": 0, "existing": 7}
+    again = {**done, "id": "b2", "value": "w", "created": 0, "existing": 7}
     assert [e[0][1] for e in backfill_events(done, again)] == [
         "BackfillStarted",
         "BackfillSucceeded",
