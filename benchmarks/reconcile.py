@@ -79,12 +79,15 @@ def control_plane() -> Iterator[tuple[Path, Path]]:
             plane.down()
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float) -> None:
+def wait_until(check: Callable[[], Any], what: str, timeout: float) -> Any:
+    """Poll ``check`` every 0.1 s until it returns something truthy, and return that;
+    exit with a message after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
     msg = f"timed out after {timeout:g}s waiting for {what}"
     raise SystemExit(msg)
 

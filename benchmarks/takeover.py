@@ -26,20 +26,16 @@ as the chart).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -47,44 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "examples" / "weather" / "manifests"
 LEASE = "assetcron-bench-leader"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def control_plane() -> Iterator[tuple[Path, Path]]:
-    """Yield (kubeconfig, kubectl): ``$KUBECONFIG`` if set, else a plane of our own."""
-    from assetcron_dev.binaries import ensure_binaries
-
-    binaries = ensure_binaries()
-    if os.environ.get("KUBECONFIG"):
-        yield Path(os.environ["KUBECONFIG"]), binaries.kubectl
-        return
-    from assetcron_dev.plane import ControlPlane, PlaneConfig, free_port_pair
-
-    with tempfile.TemporaryDirectory(prefix="assetcron-bench-") as state:
-        plane = ControlPlane(
-            PlaneConfig(state_dir=Path(state), etcd_port=free_port_pair(), node=False), binaries
-        )
-        plane.up(timeout=180)
-        try:
-            yield plane.kubeconfig, binaries.kubectl
-        finally:
-            plane.down()
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float) -> Any:
-    """Poll ``check`` every 0.1 s until it returns something truthy; exit on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise SystemExit(f"timed out after {timeout:g}s waiting for {what}")
+# The plane and the polling are reconcile.py's (this directory is on sys.path when a
+# benchmark runs as a script).
+from reconcile import _free_port, control_plane, wait_until  # noqa: E402
 
 
 class Replica:
