@@ -22,12 +22,11 @@ import contextlib
 import gc
 import heapq
 import operator
-from collections import deque
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, compress, islice, repeat
+from itertools import compress
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from assetcron._errors import (
     DependencyCycleError,
@@ -45,7 +44,7 @@ KEY_DELIMITER = "/"
 _PATH = operator.attrgetter("path")
 
 
-class AssetKey(tuple[str, ...]):
+class AssetKey:
     """The unique name of an asset: a non-empty tuple of non-empty string parts.
 
     ``AssetKey("a")`` has path ``("a",)``; ``AssetKey(["a", "b"])`` has path
@@ -55,35 +54,24 @@ class AssetKey(tuple[str, ...]):
     Keys are immutable, hashable, and totally ordered by their path (lexicographic by
     part, so ``a < a/b < b``). Raises :class:`InvalidDefinitionError` for an empty path,
     an empty part or a part that is not a string.
-
-    A key is a ``tuple`` subclass (of its parts) so that hashing one is done in C: sets
-    and dicts of 100,000 keys, which resolving and planning a selection build, are
-    about four times faster than with a hash method written in Python
-    (benchmarks/selection.py). It is still never equal to a plain tuple: compare
-    ``key.path`` for that.
     """
 
-    __slots__ = ()
+    __slots__ = ("_hash", "path")
 
-    if TYPE_CHECKING:
+    path: tuple[str, ...]
+    _hash: int
 
-        @property
-        def path(self) -> tuple[str, ...]:
-            """The parts, as a plain tuple."""
-            return tuple(self)
-
-    else:
-        path = property(operator.itemgetter(slice(None)), doc="The parts, as a plain tuple.")
-
-    def __new__(cls, path: str | Sequence[str]) -> AssetKey:
+    def __init__(self, path: str | Sequence[str]) -> None:
         if type(path) is str and path:  # the usual one-part key, checked at once
-            return tuple.__new__(cls, (path,))
-        parts = (path,) if isinstance(path, str) else tuple(path)
-        if not parts or not all(isinstance(p, str) and p for p in parts):
-            raise InvalidDefinitionError(
-                f"invalid asset key {path!r}: a key is one or more non-empty strings"
-            )
-        return tuple.__new__(cls, parts)
+            parts: tuple[str, ...] = (path,)
+        else:
+            parts = (path,) if isinstance(path, str) else tuple(path)
+            if not parts or not all(isinstance(p, str) and p for p in parts):
+                raise InvalidDefinitionError(
+                    f"invalid asset key {path!r}: a key is one or more non-empty strings"
+                )
+        _set_path(self, parts)
+        _set_hash(self, hash(parts))
 
     @classmethod
     def from_user_string(cls, text: str) -> AssetKey:
@@ -91,11 +79,16 @@ class AssetKey(tuple[str, ...]):
         ``AssetKey.from_user_string``). Raises :class:`InvalidDefinitionError` for an
         empty string or an empty part (``"a//b"``)."""
         if type(text) is str and text and KEY_DELIMITER not in text:
-            return tuple.__new__(cls, (text,))  # the caller's str itself (often interned)
-        parts = text.split(KEY_DELIMITER)
-        if "" in parts:
-            return cls(parts)  # raises, naming the parts
-        return tuple.__new__(cls, parts)  # non-empty strs: a valid key
+            path: tuple[str, ...] = (text,)  # the caller's str itself (often interned)
+        else:
+            parts = text.split(KEY_DELIMITER)
+            if "" in parts:
+                return cls(parts)  # raises, naming the parts
+            path = tuple(parts)
+        key = object.__new__(cls)  # non-empty strs: a valid key
+        _set_path(key, path)
+        _set_hash(key, hash(path))
+        return key
 
     @classmethod
     def from_coercible(cls, value: CoercibleToAssetKey) -> AssetKey:
@@ -112,7 +105,7 @@ class AssetKey(tuple[str, ...]):
 
     def to_user_string(self) -> str:
         """The parts joined by ``/``: ``"a/b"``."""
-        return KEY_DELIMITER.join(self)
+        return KEY_DELIMITER.join(self.path)
 
     def with_prefix(self, prefix: str | Sequence[str]) -> AssetKey:
         """A new key with ``prefix`` (one part or several) in front of this key's path."""
@@ -130,52 +123,44 @@ class AssetKey(tuple[str, ...]):
         raise AttributeError(f"AssetKey is immutable; cannot delete {name!r}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (AssetKey, (list(self),))
+        return (AssetKey, (list(self.path),))
 
-    # tuple's own hash, in C (defining __eq__ would otherwise remove it).
-    __hash__ = tuple.__hash__
+    def __hash__(self) -> int:
+        return self._hash
 
-    # Comparisons: with another key as tuples; never equal to a plain tuple (whose
-    # reflected comparison would otherwise say equal), and not ordered against one.
     def __eq__(self, other: object) -> bool:
         if isinstance(other, AssetKey):
-            return _TUPLE_EQ(self, other)
-        return False if isinstance(other, tuple) else NotImplemented
+            return self.path == other.path
+        return NotImplemented
 
-    def __ne__(self, other: object) -> bool:
+    def __lt__(self, other: AssetKey) -> bool:
         if isinstance(other, AssetKey):
-            return _TUPLE_NE(self, other)
-        return True if isinstance(other, tuple) else NotImplemented
+            return self.path < other.path
+        return NotImplemented
 
-    def __lt__(self, other: object) -> bool:
-        return _TUPLE_LT(self, _other_key(other, "<"))
+    def __le__(self, other: AssetKey) -> bool:
+        if isinstance(other, AssetKey):
+            return self.path <= other.path
+        return NotImplemented
 
-    def __le__(self, other: object) -> bool:
-        return _TUPLE_LE(self, _other_key(other, "<="))
+    def __gt__(self, other: AssetKey) -> bool:
+        if isinstance(other, AssetKey):
+            return self.path > other.path
+        return NotImplemented
 
-    def __gt__(self, other: object) -> bool:
-        return _TUPLE_GT(self, _other_key(other, ">"))
-
-    def __ge__(self, other: object) -> bool:
-        return _TUPLE_GE(self, _other_key(other, ">="))
+    def __ge__(self, other: AssetKey) -> bool:
+        if isinstance(other, AssetKey):
+            return self.path >= other.path
+        return NotImplemented
 
     def __repr__(self) -> str:
-        return f"AssetKey({list(self)!r})"
-
-    __str__ = __repr__
+        return f"AssetKey({list(self.path)!r})"
 
 
-_TUPLE_EQ, _TUPLE_NE = tuple.__eq__, tuple.__ne__
-_TUPLE_LT, _TUPLE_LE, _TUPLE_GT, _TUPLE_GE = tuple.__lt__, tuple.__le__, tuple.__gt__, tuple.__ge__
-
-
-def _other_key(other: object, op: str) -> AssetKey:
-    if isinstance(other, AssetKey):
-        return other
-    raise TypeError(
-        f"'{op}' not supported between instances of 'AssetKey' and {type(other).__name__!r}"
-    )
-
+# The slots' own setters: AssetKey.__setattr__ refuses, and these skip the generic
+# object.__setattr__ look-up (a key is made per asset and per dependency).
+_set_path = AssetKey.__dict__["path"].__set__
+_set_hash = AssetKey.__dict__["_hash"].__set__
 
 #: Anything :meth:`AssetKey.from_coercible` accepts.
 CoercibleToAssetKey: TypeAlias = AssetKey | str | Sequence[str]
@@ -209,7 +194,7 @@ class AssetNode:
         deps = self.deps
         if type(deps) is not tuple or not set(map(type, deps)) <= _ONLY_KEYS:
             deps = tuple(AssetKey.from_coercible(d) for d in deps)
-        if len(deps) > 1 and len(set(deps)) < len(deps):
+        if len(deps) > 1 and len(set(map(_PATH, deps))) < len(deps):
             deps = tuple(dict.fromkeys(deps))
         if deps is not self.deps:
             object.__setattr__(self, "deps", deps)
@@ -247,7 +232,7 @@ class AssetNode:
             and type(owners) is tuple
             and type(kinds) is frozenset
             and (not deps or set(map(type, deps)) <= _ONLY_KEYS)
-            and (len(deps) < 2 or len(set(deps)) == len(deps))
+            and (len(deps) < 2 or len(set(map(_PATH, deps))) == len(deps))
         ):
             node = object.__new__(cls)
             _NODE_SETTERS[0](node, key)
@@ -279,15 +264,18 @@ class AssetGraph:
     __slots__ = (
         "_by_user_string",
         "_children",
-        "_columns",
         "_global_order",
+        "_groups",
         "_index",
         "_keys",
         "_keyset",
+        "_kinds",
         "_nodes",
+        "_owners",
         "_parents",
         "_rank",
         "_slashed",
+        "_tags",
         "_user_strings",
     )
 
@@ -303,17 +291,21 @@ class AssetGraph:
         each key's path to its position (plain tuples hash and compare in C, which
         makes the 300,000 look-ups of a 100,000-asset build several times faster)."""
         self._nodes = nodes
-        self._keys: list[AssetKey] = list(map(_KEY, nodes))
+        self._keys = [n.key for n in nodes]
         self._index = index
         self._parents = parents
         self._children = children
         self._global_order = global_order
         rank = [0] * len(nodes)
-        _consume(map(rank.__setitem__, global_order, range(len(nodes))))
+        for position, i in enumerate(global_order):
+            rank[i] = position
         self._rank = rank
         self._keyset: frozenset[AssetKey] | None = None
         self._user_strings: list[str] | None = None
-        self._columns: dict[str, list[Any]] = {}
+        self._groups: dict[str, list[int]] | None = None
+        self._tags: tuple[dict[tuple[str, str], list[int]], dict[str, list[int]]] | None = None
+        self._owners: dict[str, list[int]] | None = None
+        self._kinds: tuple[dict[str, list[int]], list[int]] | None = None
         self._slashed: bool | None = None
         self._by_user_string: dict[str, list[int]] | None = None
 
@@ -336,7 +328,7 @@ class AssetGraph:
                     f"AssetGraph.build expects AssetNode objects, got {bad!r}"
                 ) from None
             n = len(ordered)
-            index = dict(zip(map(tuple, map(_KEY, ordered)), range(n), strict=True))
+            index = {node.key.path: i for i, node in enumerate(ordered)}
             if len(index) < n:
                 seen: set[AssetKey] = set()
                 for node in ordered:
@@ -345,19 +337,15 @@ class AssetGraph:
                             f"asset key {node.key.to_user_string()!r} is defined more than once"
                         )
                     seen.add(node.key)
-            # Every step below is one pass of C-level iterators over all the edges:
-            # at 100,000 assets, Python loops doing the same took most of the build.
-            deps = list(map(_DEPS, ordered))
-            widths = list(map(len, deps))
-            try:  # every edge's parent index, child by child
-                flat = list(map(index.__getitem__, map(tuple, chain.from_iterable(deps))))
+            try:
+                lookup = index.__getitem__
+                parents = [list(map(lookup, map(_PATH, node.deps))) for node in ordered]
             except KeyError:
                 raise _missing_dependency(ordered, index) from None
-            edges = iter(flat)
-            parents: list[list[int]] = list(map(list, map(islice, repeat(edges), widths)))
-            children: list[list[int]] = list(map(list, repeat((), n)))
-            owners = chain.from_iterable(map(repeat, range(n), widths))  # each edge's child
-            _consume(map(list.append, map(children.__getitem__, flat), owners))
+            children: list[list[int]] = [[] for _ in range(n)]
+            for i, row in enumerate(parents):
+                for j in row:
+                    children[j].append(i)
             order = _kahn_all(parents, children)
         if len(order) < n:
             raise DependencyCycleError(
@@ -426,7 +414,8 @@ class AssetGraph:
     def _user_key_strings(self) -> list[str]:
         """``to_user_string()`` of every key, indexed like the nodes (cached)."""
         if self._user_strings is None:
-            self._user_strings = list(map(KEY_DELIMITER.join, self._keys))
+            join = KEY_DELIMITER.join
+            self._user_strings = [join(k.path) for k in self._keys]
         return self._user_strings
 
     def _user_string_index(self) -> dict[str, list[int]]:
@@ -439,27 +428,53 @@ class AssetGraph:
             self._by_user_string = index
         return self._by_user_string
 
-    # Attribute selections scan one column of node attributes with C-level iterators
-    # (itertools.compress over map of a C callable): at 100,000 assets a scan costs a
-    # few milliseconds, less than building a per-value index in Python did, and a run
-    # resolves its selection once.
-    def _column(self, attribute: str) -> list[Any]:
-        """``getattr(node, attribute)`` of every node, indexed like the nodes (cached)."""
-        column = self._columns.get(attribute)
-        if column is None:
-            column = self._columns[attribute] = list(
-                map(operator.attrgetter(attribute), self._nodes)
-            )
-        return column
+    # Attribute indexes: built on first use, each in one pass over the nodes, so an
+    # attribute selection afterwards costs O(matches) instead of a scan of every node.
+    def _group_index(self) -> dict[str, list[int]]:
+        """Group name to the indices of its assets (cached)."""
+        if self._groups is None:
+            groups: dict[str, list[int]] = {}
+            for i, node in enumerate(self._nodes):
+                groups.setdefault(node.group_name, []).append(i)
+            self._groups = groups
+        return self._groups
 
-    def _matching(self, attribute: str, *tests: Callable[[Any], object]) -> set[int]:
-        """Indices of the nodes whose ``attribute``, passed through each of ``tests`` in
-        turn, ends truthy: ``_matching("tags", methodcaller("get", "tier"),
-        partial(eq, "gold"))`` is the assets tagged ``tier=gold``."""
-        column: Iterable[Any] = self._column(attribute)
-        for test in tests:
-            column = map(test, column)
-        return set(compress(range(len(self._nodes)), column))
+    def _tag_index(self) -> tuple[dict[tuple[str, str], list[int]], dict[str, list[int]]]:
+        """``(key, value)`` and ``key`` to the indices of the assets so tagged (cached)."""
+        if self._tags is None:
+            pairs: dict[tuple[str, str], list[int]] = {}
+            names: dict[str, list[int]] = {}
+            for i, node in enumerate(self._nodes):
+                if node.tags:
+                    for item in node.tags.items():
+                        pairs.setdefault(item, []).append(i)
+                        names.setdefault(item[0], []).append(i)
+            self._tags = (pairs, names)
+        return self._tags
+
+    def _owner_index(self) -> dict[str, list[int]]:
+        """Owner to the indices of the assets listing it (cached)."""
+        if self._owners is None:
+            owners: dict[str, list[int]] = {}
+            for i, node in enumerate(self._nodes):
+                for owner in node.owners:
+                    owners.setdefault(owner, []).append(i)
+            self._owners = owners
+        return self._owners
+
+    def _kind_index(self) -> tuple[dict[str, list[int]], list[int]]:
+        """Kind to the indices of its assets, and the assets without a kind (cached)."""
+        if self._kinds is None:
+            kinds: dict[str, list[int]] = {}
+            kindless: list[int] = []
+            for i, node in enumerate(self._nodes):
+                if node.kinds:
+                    for kind in node.kinds:
+                        kinds.setdefault(kind, []).append(i)
+                else:
+                    kindless.append(i)
+            self._kinds = (kinds, kindless)
+        return self._kinds
 
     def _has_slashed_parts(self) -> bool:
         """Whether some key has a part containing ``/``, so that two keys can share a
@@ -562,13 +577,6 @@ class AssetGraph:
 
 
 _KEY_PATH = operator.attrgetter("key.path")
-_KEY = operator.attrgetter("key")
-_DEPS = operator.attrgetter("deps")
-
-
-def _consume(iterator: Iterator[Any]) -> None:
-    """Run ``iterator`` to its end in C (the itertools recipe), discarding its items."""
-    deque(iterator, maxlen=0)
 
 
 @contextlib.contextmanager

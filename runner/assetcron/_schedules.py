@@ -145,9 +145,7 @@ def coerce_selection(selection: CoercibleToAssetSelection | None, where: str) ->
         except AssetcronError as exc:
             raise InvalidDefinitionError(f"{where}: {exc}") from exc
     keys: list[AssetKey] = []
-    # A key is a tuple of its parts: one key is one item, not an iterable of parts.
-    single = isinstance(selection, AssetKey) or not isinstance(selection, Iterable)
-    items: Iterable[Any] = [selection] if single else selection
+    items: Iterable[Any] = selection if isinstance(selection, Iterable) else [selection]
     for item in items:
         if isinstance(item, str):
             keys.append(AssetKey.from_user_string(item))

@@ -36,7 +36,7 @@ from datetime import datetime
 from inspect import CO_VARARGS, CO_VARKEYWORDS
 from pathlib import Path
 from types import FunctionType, MappingProxyType, SimpleNamespace
-from typing import Any, Literal, TypeAlias, TypeVar, cast, overload
+from typing import Any, Literal, TypeAlias, TypeVar, overload
 
 from assetcron._errors import InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetGraph, AssetKey, AssetNode, CoercibleToAssetKey
@@ -1055,7 +1055,6 @@ def multi_asset(
 _NODE = operator.attrgetter("_node")  # AssetsDefinition.node(), without a call per asset
 _KEY = operator.attrgetter("key")
 _REQUIRES_RESOURCES = operator.attrgetter("required_resource_keys")
-_PARTITION_MAPPINGS = operator.attrgetter("partition_mappings")
 
 
 class Definitions:
@@ -1118,10 +1117,7 @@ class Definitions:
         self.code_location_version: str | None = None
         listed: list[AssetsDefinition] = []
         checks = list(asset_checks or ())
-        items = list(assets or ())
-        if set(map(type, items)) == {AssetsDefinition}:  # the usual case, checked in C
-            listed, items = cast("list[AssetsDefinition]", items), []
-        for item in items:
+        for item in assets or ():
             if isinstance(item, AssetsDefinition):
                 listed.append(item)
             elif isinstance(item, MultiAssetsDefinition):
@@ -1150,7 +1146,7 @@ class Definitions:
         self.assets: Mapping[AssetKey, AssetsDefinition] = MappingProxyType(
             dict(zip(map(_KEY, bound), bound, strict=True))
         )
-        for a in filter(_PARTITION_MAPPINGS, self.assets.values()):
+        for a in self.assets.values():
             for up, mapping in a.partition_mappings.items():
                 check_partition_mapping(
                     mapping,

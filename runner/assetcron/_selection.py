@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial, reduce
-from itertools import compress
-from operator import eq, methodcaller, not_
+from functools import reduce
 
 from assetcron._errors import EmptySelectionError, UnknownAssetKeyError
 from assetcron._graph import AssetGraph, AssetKey, CoercibleToAssetKey
@@ -277,13 +275,8 @@ class KeyPatternSelection(AssetSelection):
             if found is None:
                 raise UnknownAssetKeyError(self.pattern, graph._user_key_strings())
             return set(found)
-        test: Callable[[str], object]
-        if self.pattern.endswith("*") and "*" not in self.pattern[:-1]:  # "prefix*"
-            test = methodcaller("startswith", self.pattern[:-1])
-        else:
-            test = wildcard_regex(self.pattern).match
-        strings = graph._user_key_strings()
-        return set(compress(range(len(strings)), map(test, strings)))
+        match = wildcard_regex(self.pattern).match
+        return {i for i, s in enumerate(graph._user_key_strings()) if match(s)}
 
     def __str__(self) -> str:
         return f"key:{_quote(self.pattern)}"
@@ -298,8 +291,8 @@ class KeyPrefixesSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         out: set[int] = set()
         for prefix in self.prefixes:
-            head = map(methodcaller("__getitem__", slice(len(prefix))), graph._keys)
-            out |= set(compress(range(len(graph)), map(partial(eq, prefix), head)))
+            n = len(prefix)
+            out.update(i for i, k in enumerate(graph._keys) if k.path[:n] == prefix)
         return out
 
     def __str__(self) -> str:
@@ -318,12 +311,8 @@ class KeySubstringSelection(AssetSelection):
     substring: str
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        strings = graph._user_key_strings()
-        return set(
-            compress(
-                range(len(strings)), map(methodcaller("__contains__", self.substring), strings)
-            )
-        )
+        sub = self.substring
+        return {i for i, s in enumerate(graph._user_key_strings()) if sub in s}
 
     def __str__(self) -> str:
         return f"key:{_quote('*' + self.substring + '*')}"
@@ -336,7 +325,8 @@ class GroupsSelection(AssetSelection):
     names: tuple[str, ...]
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        return graph._matching("group_name", frozenset(self.names).__contains__)
+        index = graph._group_index()
+        return {i for name in self.names for i in index.get(name, ())}
 
     def __str__(self) -> str:
         if not self.names:
@@ -355,8 +345,7 @@ class GroupPatternSelection(AssetSelection):
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
         match = wildcard_regex(self.pattern).match
-        names = frozenset(filter(match, set(graph._column("group_name"))))
-        return graph._matching("group_name", names.__contains__)
+        return {i for g, idx in graph._group_index().items() if match(g) for i in idx}
 
     def __str__(self) -> str:
         return f"group:{_quote(self.pattern)}"
@@ -372,7 +361,7 @@ class TagSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         if self.key is None:
             return set()
-        return graph._matching("tags", methodcaller("get", self.key), partial(eq, self.value))
+        return set(graph._tag_index()[0].get((self.key, self.value), ()))
 
     def __str__(self) -> str:
         base = f"tag:{_quote(self.key)}"
@@ -386,7 +375,7 @@ class TagKeySelection(AssetSelection):
     key: str
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        return graph._matching("tags", methodcaller("__contains__", self.key))
+        return set(graph._tag_index()[1].get(self.key, ()))
 
     def __str__(self) -> str:
         return f"AssetSelection.tag_key({self.key!r})"
@@ -401,7 +390,7 @@ class OwnerSelection(AssetSelection):
     def _resolve(self, graph: AssetGraph) -> set[int]:
         if self.selected_owner is None:
             return set()
-        return graph._matching("owners", methodcaller("__contains__", self.selected_owner))
+        return set(graph._owner_index().get(self.selected_owner, ()))
 
     def __str__(self) -> str:
         return f"owner:{_quote(self.selected_owner)}"
@@ -414,9 +403,10 @@ class KindSelection(AssetSelection):
     kind_str: str | None
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
+        kinds, kindless = graph._kind_index()
         if self.kind_str is None:
-            return graph._matching("kinds", not_)
-        return graph._matching("kinds", methodcaller("__contains__", self.kind_str))
+            return set(kindless)
+        return set(kinds.get(self.kind_str, ()))
 
     def __str__(self) -> str:
         return f"kind:{_quote(self.kind_str)}"
