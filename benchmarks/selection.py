@@ -443,13 +443,18 @@ def whole_process(n: int, seed: int, dagster_python: str | None, repeat: int) ->
     select = whole_process_selection(n)
     sides = {"assetcron": [sys.executable, "-m", "assetcron.cli"]}
     if dagster_python:
+        # Absolute (the commands run in a temporary directory), symlinks kept (a venv).
+        dagster_python = str(Path.cwd() / dagster_python)
         sides["dagster"] = [str(Path(dagster_python).parent / "dagster")]
     with tempfile.TemporaryDirectory() as tmp:
         runs: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
         outputs: dict[str, set[str]] = {}
         commands = {}
         for side, prefix in sides.items():
-            folder = Path(tmp) / side
+            # Not named after the package: the commands run in `tmp`, whose folder
+            # "assetcron" would be imported as a namespace package ahead of the
+            # installed one (an editable install's finder comes after sys.path's).
+            folder = Path(tmp) / f"{side}_location"
             folder.mkdir()
             path = folder / f"location_{side}.py"
             path.write_text(location_source(n, seed, side))
