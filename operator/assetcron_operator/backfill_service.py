@@ -56,13 +56,19 @@ class BackfillService:
     Args:
         kube: the storage layer.
         clock: returns the current time (aware, UTC).
+        events: posts the Backfill* Events (``None``: no Events).
     """
 
-    def __init__(self, kube: Kube, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        *,
+        clock: Callable[[], datetime],
+        events: EventRecorder | None = None,
+    ) -> None:
         self.kube = kube
         self.clock = clock
-        #: Posts the Backfill* Events (set by the operator; ``None``: no Events).
-        self.events: EventRecorder | None = None
+        self.events = events
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
 

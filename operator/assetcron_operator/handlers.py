@@ -325,7 +325,6 @@ async def start(
         run_history_limit=ours.run_history_limit,
         telemetry=Telemetry(events=EventRecorder(kube, clock=_utcnow), metrics=metrics),
     )
-    service.backfills.events = service.telemetry.events if service.telemetry else None
     memo["service"] = service
     memo["metrics"] = metrics
     memo["refresher"] = asyncio.create_task(

@@ -192,7 +192,9 @@ class ScheduleService:
         self._applied: dict[tuple[str, str], tuple[str, float]] = {}
         self._applied_lock = threading.Lock()
         #: Backfills and catchUp All (:mod:`assetcron_operator.backfill_service`).
-        self.backfills = BackfillService(kube, clock=self.clock)
+        self.backfills = BackfillService(
+            kube, clock=self.clock, events=telemetry.events if telemetry else None
+        )
         # (namespace, schedule name) -> the inputs (see _inputs_version) with which the
         # live CronJob was last found valid and up to date: the same inputs again need no
         # validation, render or comparison. Plain dict operations (atomic under the GIL).
