@@ -79,6 +79,29 @@ def control_plane() -> Iterator[tuple[Path, Path]]:
             plane.down()
 
 
+def install_crds(k: Callable[..., Any]) -> None:
+    """Apply ``crds/`` server-side with ``k`` (``k(*kubectl_args)``) and wait until both
+    CRDs are Established. The plane of :func:`control_plane` has them already; a
+    ``$KUBECONFIG`` cluster may not."""
+    k("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
+    for crd in ("assetjobs.assetcron.dev", "assetschedules.assetcron.dev"):
+        k("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+
+
+def direct_cronjob(
+    schedule_doc: dict[str, Any], job_body: dict[str, Any], name: str, namespace: str
+) -> dict[str, Any]:
+    """The operator's own rendering of the CronJob for schedule ``name`` in ``namespace``
+    (the example's spec), minus the ownerReference: created directly, with no owner for
+    the garbage collector to follow."""
+    from assetcron_operator import render
+
+    meta = {"name": name, "namespace": namespace, "uid": "x"}
+    manifest = render.render_cronjob({**schedule_doc, "metadata": meta}, job_body)
+    del manifest["metadata"]["ownerReferences"]
+    return manifest
+
+
 def wait_until(check: Callable[[], Any], what: str, timeout: float) -> Any:
     """Poll ``check`` every 0.1 s until it returns something truthy, and return that;
     exit with a message after ``timeout`` seconds."""
@@ -177,8 +200,6 @@ def main() -> None:
 
     from kubernetes import client, config
 
-    from assetcron_operator import render
-
     job_doc = yaml.safe_load((MANIFESTS / "assetjob.yaml").read_text())
     schedule_doc = yaml.safe_load((MANIFESTS / "assetschedule.yaml").read_text())
 
@@ -190,9 +211,7 @@ def main() -> None:
                 [str(kubectl), *a], env=env, check=True, capture_output=True, text=True
             ).stdout
 
-        k("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-        for crd in ("assetjobs.assetcron.dev", "assetschedules.assetcron.dev"):
-            k("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+        install_crds(k)
         suffix = uuid.uuid4().hex[:6]
         ns_direct, ns_op = f"bench-direct-{suffix}", f"bench-op-{suffix}"
         k("create", "namespace", ns_direct)
@@ -207,15 +226,9 @@ def main() -> None:
 
         # ---------------------------------------------------------------- direct
         job_body = {**job_doc, "metadata": {"name": "weather", "namespace": ns_direct}}
-        manifests = []
-        for i in range(n):
-            sched = {
-                **schedule_doc,
-                "metadata": {"name": f"s-{i:04d}", "namespace": ns_direct, "uid": "x"},
-            }
-            cj = render.render_cronjob(sched, job_body)
-            del cj["metadata"]["ownerReferences"]  # no owner: the GC would delete it
-            manifests.append(cj)
+        manifests = [
+            direct_cronjob(schedule_doc, job_body, f"s-{i:04d}", ns_direct) for i in range(n)
+        ]
         counted = requests()
         plane_before = plane_cpu(kubeconfig.parent)
         t0 = time.monotonic()

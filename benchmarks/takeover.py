@@ -45,7 +45,7 @@ LEASE = "assetcron-bench-leader"
 
 # The plane and the polling are reconcile.py's (this directory is on sys.path when a
 # benchmark runs as a script).
-from reconcile import _free_port, control_plane, wait_until  # noqa: E402
+from reconcile import _free_port, control_plane, install_crds, wait_until  # noqa: E402
 
 
 class Replica:
@@ -99,9 +99,7 @@ def main() -> None:
                 [str(kubectl), *a], env=env, check=True, capture_output=True, text=True
             ).stdout
 
-        k("apply", "--server-side", "--force-conflicts", "-f", str(ROOT / "crds"))
-        for crd in ("assetjobs.assetcron.dev", "assetschedules.assetcron.dev"):
-            k("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+        install_crds(k)
         ns = f"bench-ha-{uuid.uuid4().hex[:6]}"
         k("create", "namespace", ns)
         api = config.new_client_from_config(config_file=str(kubeconfig))
