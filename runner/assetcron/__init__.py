@@ -5,119 +5,219 @@ underscore-private modules. This package is the SDK users import in their code l
 and the runner every CronJob pod executes; it never imports kopf, the Kubernetes client
 or ``assetcron_operator``.
 
-Importing it stays cheap: Jinja2, pydantic, obstore and YAML are imported only by the
-functions that need them; ``Config`` and ``ConfigurableResource`` (pydantic models) are
-loaded on first use (:func:`__getattr__`).
+Importing it stays cheap: every name is loaded from its module on first use
+(:func:`__getattr__`, PEP 562), so ``from assetcron import Definitions, asset`` in a code
+location loads the SDK and not the test helpers, templates or storage; Jinja2, pydantic,
+obstore and YAML are imported only by the functions that need them. Each run of the
+runner is a new pod, so this is paid per run (``benchmarks/startup.py``).
 """
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from assetcron._config import EnvVar, RunConfig
-from assetcron._cron import CronError, CronSchedule
-from assetcron._cron import next_ticks as cron_next_ticks
-from assetcron._cron import parse as parse_cron
-from assetcron._errors import (
-    AssetcronError,
-    DependencyCycleError,
-    EmptySelectionError,
-    InvalidDefinitionError,
-    RunConfigError,
-    ScheduledTimeError,
-    SelectionSyntaxError,
-    TemplateError,
-    UnknownAssetKeyError,
-)
-from assetcron._graph import AssetGraph, AssetKey, AssetNode
-from assetcron._loader import CodeLocationError, load_definitions
-from assetcron._materialize import Failure
-from assetcron._partition_mappings import (
-    AllPartitionMapping,
-    IdentityPartitionMapping,
-    LastPartitionMapping,
-    PartitionMapping,
-    TimeWindowPartitionMapping,
-)
-from assetcron._partitions import (
-    DailyPartitionsDefinition,
-    HourlyPartitionsDefinition,
-    MonthlyPartitionsDefinition,
-    PartitionKeyError,
-    PartitionsDefinition,
-    StaticPartitionsDefinition,
-    TimeWindow,
-    TimeWindowPartitionsDefinition,
-    WeeklyPartitionsDefinition,
-)
-from assetcron._policy import Backoff, Jitter, RetryPolicy
-from assetcron._results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
-from assetcron._schedules import (
-    DefaultScheduleStatus,
-    RunRequest,
-    ScheduleDefinition,
-    ScheduleEvaluationContext,
-    ScheduleExecutionData,
-    SkipReason,
-    UnresolvedAssetJobDefinition,
-    build_schedule_context,
-    build_schedule_from_partitioned_job,
-    define_asset_job,
-    schedule,
-)
-from assetcron._sdk import (
-    AssetCheckExecutionContext,
-    AssetCheckKey,
-    AssetChecksDefinition,
-    AssetDep,
-    AssetExecutionContext,
-    AssetIn,
-    AssetsDefinition,
-    AssetSpec,
-    Definitions,
-    MultiAssetsDefinition,
-    asset,
-    asset_check,
-    multi_asset,
-)
-from assetcron._selection import AssetSelection, parse_selection, plan
-from assetcron._storage import ObjectStorage, Storage, StorageError, open_storage
-from assetcron._summary import build_summary, encode_summary
-from assetcron._templates import (
-    RenderLimits,
-    check_template,
-    render_run_config,
-    template_context,
-)
-from assetcron._testing import (
-    ExecuteInProcessResult,
-    build_asset_context,
-    materialize,
-    materialize_to_memory,
-)
-from assetcron._timing import resolve_scheduled_time, scheduled_time_from_job_name
-from assetcron._unsupported import unsupported
-
 if TYPE_CHECKING:
+    from assetcron._config import EnvVar, RunConfig
     from assetcron._configurable import Config, ConfigurableResource
+    from assetcron._cron import CronError, CronSchedule
+    from assetcron._cron import next_ticks as cron_next_ticks
+    from assetcron._cron import parse as parse_cron
+    from assetcron._errors import (
+        AssetcronError,
+        DependencyCycleError,
+        EmptySelectionError,
+        InvalidDefinitionError,
+        RunConfigError,
+        ScheduledTimeError,
+        SelectionSyntaxError,
+        TemplateError,
+        UnknownAssetKeyError,
+    )
+    from assetcron._graph import AssetGraph, AssetKey, AssetNode
+    from assetcron._loader import CodeLocationError, load_definitions
+    from assetcron._materialize import Failure
+    from assetcron._partition_mappings import (
+        AllPartitionMapping,
+        IdentityPartitionMapping,
+        LastPartitionMapping,
+        PartitionMapping,
+        TimeWindowPartitionMapping,
+    )
+    from assetcron._partitions import (
+        DailyPartitionsDefinition,
+        HourlyPartitionsDefinition,
+        MonthlyPartitionsDefinition,
+        PartitionKeyError,
+        PartitionsDefinition,
+        StaticPartitionsDefinition,
+        TimeWindow,
+        TimeWindowPartitionsDefinition,
+        WeeklyPartitionsDefinition,
+    )
+    from assetcron._policy import Backoff, Jitter, RetryPolicy
+    from assetcron._results import AssetCheckResult, AssetCheckSeverity, MaterializeResult, Output
+    from assetcron._schedules import (
+        DefaultScheduleStatus,
+        RunRequest,
+        ScheduleDefinition,
+        ScheduleEvaluationContext,
+        ScheduleExecutionData,
+        SkipReason,
+        UnresolvedAssetJobDefinition,
+        build_schedule_context,
+        build_schedule_from_partitioned_job,
+        define_asset_job,
+        schedule,
+    )
+    from assetcron._sdk import (
+        AssetCheckExecutionContext,
+        AssetCheckKey,
+        AssetChecksDefinition,
+        AssetDep,
+        AssetExecutionContext,
+        AssetIn,
+        AssetsDefinition,
+        AssetSpec,
+        Definitions,
+        MultiAssetsDefinition,
+        asset,
+        asset_check,
+        multi_asset,
+    )
+    from assetcron._selection import AssetSelection, parse_selection, plan
+    from assetcron._storage import ObjectStorage, Storage, StorageError, open_storage
+    from assetcron._summary import build_summary, encode_summary
+    from assetcron._templates import (
+        RenderLimits,
+        check_template,
+        render_run_config,
+        template_context,
+    )
+    from assetcron._testing import (
+        ExecuteInProcessResult,
+        build_asset_context,
+        materialize,
+        materialize_to_memory,
+    )
+    from assetcron._timing import resolve_scheduled_time, scheduled_time_from_job_name
 
-#: Names exported from modules that import pydantic, loaded when first used.
-_LAZY = {"Config": "assetcron._configurable", "ConfigurableResource": "assetcron._configurable"}
+#: Every public name: the module that defines it and its name there. The imports above
+#: (for type checkers) name the same (tests/unit/test_sdk.py checks that they agree).
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "AllPartitionMapping": ("assetcron._partition_mappings", "AllPartitionMapping"),
+    "AssetCheckExecutionContext": ("assetcron._sdk", "AssetCheckExecutionContext"),
+    "AssetCheckKey": ("assetcron._sdk", "AssetCheckKey"),
+    "AssetCheckResult": ("assetcron._results", "AssetCheckResult"),
+    "AssetCheckSeverity": ("assetcron._results", "AssetCheckSeverity"),
+    "AssetChecksDefinition": ("assetcron._sdk", "AssetChecksDefinition"),
+    "AssetDep": ("assetcron._sdk", "AssetDep"),
+    "AssetExecutionContext": ("assetcron._sdk", "AssetExecutionContext"),
+    "AssetGraph": ("assetcron._graph", "AssetGraph"),
+    "AssetIn": ("assetcron._sdk", "AssetIn"),
+    "AssetKey": ("assetcron._graph", "AssetKey"),
+    "AssetNode": ("assetcron._graph", "AssetNode"),
+    "AssetSelection": ("assetcron._selection", "AssetSelection"),
+    "AssetSpec": ("assetcron._sdk", "AssetSpec"),
+    "AssetcronError": ("assetcron._errors", "AssetcronError"),
+    "AssetsDefinition": ("assetcron._sdk", "AssetsDefinition"),
+    "Backoff": ("assetcron._policy", "Backoff"),
+    "CodeLocationError": ("assetcron._loader", "CodeLocationError"),
+    "Config": ("assetcron._configurable", "Config"),
+    "ConfigurableResource": ("assetcron._configurable", "ConfigurableResource"),
+    "CronError": ("assetcron._cron", "CronError"),
+    "CronSchedule": ("assetcron._cron", "CronSchedule"),
+    "DailyPartitionsDefinition": ("assetcron._partitions", "DailyPartitionsDefinition"),
+    "DefaultScheduleStatus": ("assetcron._schedules", "DefaultScheduleStatus"),
+    "Definitions": ("assetcron._sdk", "Definitions"),
+    "DependencyCycleError": ("assetcron._errors", "DependencyCycleError"),
+    "EmptySelectionError": ("assetcron._errors", "EmptySelectionError"),
+    "EnvVar": ("assetcron._config", "EnvVar"),
+    "ExecuteInProcessResult": ("assetcron._testing", "ExecuteInProcessResult"),
+    "Failure": ("assetcron._materialize", "Failure"),
+    "HourlyPartitionsDefinition": ("assetcron._partitions", "HourlyPartitionsDefinition"),
+    "IdentityPartitionMapping": ("assetcron._partition_mappings", "IdentityPartitionMapping"),
+    "InvalidDefinitionError": ("assetcron._errors", "InvalidDefinitionError"),
+    "Jitter": ("assetcron._policy", "Jitter"),
+    "LastPartitionMapping": ("assetcron._partition_mappings", "LastPartitionMapping"),
+    "MaterializeResult": ("assetcron._results", "MaterializeResult"),
+    "MonthlyPartitionsDefinition": ("assetcron._partitions", "MonthlyPartitionsDefinition"),
+    "MultiAssetsDefinition": ("assetcron._sdk", "MultiAssetsDefinition"),
+    "ObjectStorage": ("assetcron._storage", "ObjectStorage"),
+    "Output": ("assetcron._results", "Output"),
+    "PartitionKeyError": ("assetcron._partitions", "PartitionKeyError"),
+    "PartitionMapping": ("assetcron._partition_mappings", "PartitionMapping"),
+    "PartitionsDefinition": ("assetcron._partitions", "PartitionsDefinition"),
+    "RenderLimits": ("assetcron._templates", "RenderLimits"),
+    "RetryPolicy": ("assetcron._policy", "RetryPolicy"),
+    "RunConfig": ("assetcron._config", "RunConfig"),
+    "RunConfigError": ("assetcron._errors", "RunConfigError"),
+    "RunRequest": ("assetcron._schedules", "RunRequest"),
+    "ScheduleDefinition": ("assetcron._schedules", "ScheduleDefinition"),
+    "ScheduleEvaluationContext": ("assetcron._schedules", "ScheduleEvaluationContext"),
+    "ScheduleExecutionData": ("assetcron._schedules", "ScheduleExecutionData"),
+    "ScheduledTimeError": ("assetcron._errors", "ScheduledTimeError"),
+    "SelectionSyntaxError": ("assetcron._errors", "SelectionSyntaxError"),
+    "SkipReason": ("assetcron._schedules", "SkipReason"),
+    "StaticPartitionsDefinition": ("assetcron._partitions", "StaticPartitionsDefinition"),
+    "Storage": ("assetcron._storage", "Storage"),
+    "StorageError": ("assetcron._storage", "StorageError"),
+    "TemplateError": ("assetcron._errors", "TemplateError"),
+    "TimeWindow": ("assetcron._partitions", "TimeWindow"),
+    "TimeWindowPartitionMapping": ("assetcron._partition_mappings", "TimeWindowPartitionMapping"),
+    "TimeWindowPartitionsDefinition": ("assetcron._partitions", "TimeWindowPartitionsDefinition"),
+    "UnknownAssetKeyError": ("assetcron._errors", "UnknownAssetKeyError"),
+    "UnresolvedAssetJobDefinition": ("assetcron._schedules", "UnresolvedAssetJobDefinition"),
+    "WeeklyPartitionsDefinition": ("assetcron._partitions", "WeeklyPartitionsDefinition"),
+    "asset": ("assetcron._sdk", "asset"),
+    "asset_check": ("assetcron._sdk", "asset_check"),
+    "build_asset_context": ("assetcron._testing", "build_asset_context"),
+    "build_schedule_context": ("assetcron._schedules", "build_schedule_context"),
+    "build_schedule_from_partitioned_job": (
+        "assetcron._schedules",
+        "build_schedule_from_partitioned_job",
+    ),
+    "build_summary": ("assetcron._summary", "build_summary"),
+    "check_template": ("assetcron._templates", "check_template"),
+    "cron_next_ticks": ("assetcron._cron", "next_ticks"),
+    "define_asset_job": ("assetcron._schedules", "define_asset_job"),
+    "encode_summary": ("assetcron._summary", "encode_summary"),
+    "load_definitions": ("assetcron._loader", "load_definitions"),
+    "materialize": ("assetcron._testing", "materialize"),
+    "materialize_to_memory": ("assetcron._testing", "materialize_to_memory"),
+    "multi_asset": ("assetcron._sdk", "multi_asset"),
+    "open_storage": ("assetcron._storage", "open_storage"),
+    "parse_cron": ("assetcron._cron", "parse"),
+    "parse_selection": ("assetcron._selection", "parse_selection"),
+    "plan": ("assetcron._selection", "plan"),
+    "render_run_config": ("assetcron._templates", "render_run_config"),
+    "resolve_scheduled_time": ("assetcron._timing", "resolve_scheduled_time"),
+    "schedule": ("assetcron._schedules", "schedule"),
+    "scheduled_time_from_job_name": ("assetcron._timing", "scheduled_time_from_job_name"),
+    "template_context": ("assetcron._templates", "template_context"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Load the lazily exported names (``Config``, ``ConfigurableResource``); a Dagster
-    name assetcron does not offer (``sensor``, ``DynamicPartitionsDefinition``, ...)
-    raises :class:`~assetcron._unsupported.UnsupportedDagsterNameError` (an ``ImportError``)
-    saying why and what to use instead."""
-    module = _LAZY.get(name)
-    if module is None:
+    """Load an exported name from its module on first use (and keep it as a module
+    global, so later lookups do not come here). A Dagster name assetcron does not offer
+    (``sensor``, ``DynamicPartitionsDefinition``, ...) raises
+    :class:`~assetcron._unsupported.UnsupportedDagsterNameError` (an ``ImportError``)
+    saying why and what to use instead; any other unknown name raises
+    ``AttributeError``."""
+    where = _EXPORTS.get(name)
+    if where is None:
+        from assetcron._unsupported import unsupported
+
         refused = unsupported(name)
         if refused is not None:
             raise refused
         raise AttributeError(f"module 'assetcron' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(where[0]), where[1])
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
 
 
 __all__ = [
