@@ -331,6 +331,8 @@ def _docstring(fn: Callable[..., Any]) -> str | None:
     skipped."""
     doc = getattr(fn, "__doc__", None)
     if isinstance(doc, str):
+        if "\n" not in doc and "\t" not in doc:
+            return doc.lstrip()  # what cleandoc makes of one line without tabs
         return inspect.cleandoc(doc)
     if doc is None and type(fn) is FunctionType and "." not in fn.__qualname__:
         return None
@@ -564,7 +566,7 @@ def _bind(
         elif name in by_last_part:
             b.inputs[name] = by_last_part[name]
         else:
-            b.inputs[name] = AssetKey([*prefix, name])
+            b.inputs[name] = AssetKey([*prefix, name]) if prefix else AssetKey(name)
     return b
 
 
@@ -578,6 +580,8 @@ def _asset_key(
         if name is not None or prefix:
             raise InvalidDefinitionError("@asset: pass either key or name/key_prefix, not both")
         return AssetKey.from_coercible(key)
+    if not prefix:
+        return AssetKey(name or fn.__name__)  # one part: AssetKey's fast path
     return AssetKey([*prefix, name or fn.__name__])
 
 
@@ -641,7 +645,7 @@ def _build(
         config_schema=config_schema,
     )
     all_deps = tuple(dict.fromkeys([*explicit_deps, *b.inputs.values()]))
-    if asset_key in all_deps:
+    if asset_key.path in [dep.path for dep in all_deps]:
         raise InvalidDefinitionError(f"{where} depends on itself")
     return AssetsDefinition(
         key=asset_key,
@@ -792,22 +796,37 @@ def asset(
         "code_version": code_version,
     }
     # Refused unless left at their defaults (see _REFUSED); only those given are passed.
-    refused = {
-        "resource_defs": resource_defs,
-        "hooks": hooks,
-        "io_manager_def": io_manager_def,
-        "io_manager_key": None if io_manager_key == "io_manager" else io_manager_key,
-        "dagster_type": dagster_type,
-        "op_tags": op_tags,
-        "output_required": None if output_required else False,
-        "automation_condition": automation_condition,
-        "freshness_policy": freshness_policy,
-        "backfill_policy": backfill_policy,
-        "check_specs": check_specs,
-        "pool": pool,
-        "is_virtual": is_virtual or None,
-    }
-    options.update((k, v) for k, v in refused.items() if v is not None)
+    if not (
+        resource_defs is None
+        and hooks is None
+        and io_manager_def is None
+        and io_manager_key in (None, "io_manager")
+        and dagster_type is None
+        and op_tags is None
+        and output_required
+        and automation_condition is None
+        and freshness_policy is None
+        and backfill_policy is None
+        and check_specs is None
+        and pool is None
+        and not is_virtual
+    ):
+        refused = {
+            "resource_defs": resource_defs,
+            "hooks": hooks,
+            "io_manager_def": io_manager_def,
+            "io_manager_key": None if io_manager_key == "io_manager" else io_manager_key,
+            "dagster_type": dagster_type,
+            "op_tags": op_tags,
+            "output_required": None if output_required else False,
+            "automation_condition": automation_condition,
+            "freshness_policy": freshness_policy,
+            "backfill_policy": backfill_policy,
+            "check_specs": check_specs,
+            "pool": pool,
+            "is_virtual": is_virtual or None,
+        }
+        options.update((k, v) for k, v in refused.items() if v is not None)
     if fn is not None:
         return _build(fn, **options)
 
@@ -962,6 +981,8 @@ class AssetDep:
 
 def _dep_mappings(deps: Iterable[Any] | None) -> dict[AssetKey, PartitionMapping]:
     """The partition mappings given by ``AssetDep`` entries of ``deps``."""
+    if not deps or all(type(d) is str for d in deps):
+        return {}  # the usual deps=["a", "b"]
     return {
         d.asset_key: d.partition_mapping
         for d in deps or ()

@@ -32,6 +32,28 @@ def test_bare_decorator_uses_function_name_default_group_and_docstring() -> None
     assert orders() == 1  # direct invocation calls the function
 
 
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "One line.",
+        "   Leading blanks, trailing kept.  ",
+        "   ",
+        "",
+        "Tab\there.",
+        "Summary.\n\n    Indented body.\n    ",
+        "\n    Starts on the second line.\n",
+    ],
+)
+def test_description_is_the_docstring_as_inspect_cleandoc_makes_it(doc: str) -> None:
+    import inspect
+
+    def fn() -> int:
+        return 1
+
+    fn.__doc__ = doc
+    assert asset(fn).description == inspect.cleandoc(doc)
+
+
 def test_dagster_parameter_names() -> None:
     @asset(
         name="clean",
