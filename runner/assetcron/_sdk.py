@@ -539,7 +539,7 @@ def _bind(
             )
         if not isinstance(spec, AssetIn):
             raise InvalidDefinitionError(f"{where}: ins[{name!r}] must be an AssetIn")
-    hints = _annotation_hints(fn, [n for n in bindable if n not in ins_map and n != _CONTEXT_PARAM])
+    hints = _annotation_hints(fn, (n for n in bindable if n not in ins_map and n != _CONTEXT_PARAM))
     for name in bindable:
         annotation = hints.get(name)
         if name in ins_map:
@@ -553,9 +553,9 @@ def _bind(
                 b.allow_missing.add(b.inputs[name])
         elif name == _CONTEXT_PARAM:
             b.context_param = name
-        elif _is_resource_class(annotation) or name in resource_keys:
+        elif name in resource_keys or (annotation is not None and _is_resource_class(annotation)):
             b.resource_params.append(name)  # Dagster binds resources by annotation too
-        elif _is_pydantic_model(annotation):
+        elif annotation is not None and _is_pydantic_model(annotation):
             if b.config_param is not None:
                 raise InvalidDefinitionError(f"{where}: more than one config parameter")
             if config_schema is not None and annotation is not config_schema:
