@@ -45,6 +45,8 @@ from typing import Any
 
 import yaml
 
+from machine import describe
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "examples" / "weather" / "manifests"
 
@@ -307,6 +309,7 @@ def main() -> None:
                 f" (creating the schedules alone took {created:.2f} s)"
             )
             print(f"ratio:    {operator / direct:.2f}x (goal <= 1.3x)")
+            print(describe())
             print_plane_cpu("operator", plane_before, plane_cpu(kubeconfig.parent))
             print(
                 f"operator CPU: {cpu_seconds(proc.pid) - cpu_start:.2f} s while converging"

@@ -74,6 +74,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from machine import describe
+
 GROUPS = 8
 DEPS = 3
 
@@ -357,7 +359,8 @@ def report(n: int, ours: dict[str, Any], other: dict[str, Any] | None) -> None:
             )
         print(f"  {i + 1}. {row['selection'][:72]:<72} {row['count']:>7} keys{same}")
     verdict = "under" if total(ours) < 1.0 else "OVER"
-    print(f"\nassetcron total {total(ours):.3f} s ({verdict} the 1 s goal)", end="")
+    print(f"\n{describe()}")
+    print(f"assetcron total {total(ours):.3f} s ({verdict} the 1 s goal)", end="")
     if other is not None and complete(o, rows):
         print(f"; dagster {total(o):.3f} s; ratio {total(o) / total(ours):.1f}x", end="")
     elif other is not None:
@@ -475,7 +478,8 @@ def whole_process(n: int, seed: int, dagster_python: str | None, repeat: int) ->
                 runs[side].append((wall, cpu))
                 outputs.setdefault(side, set(out.split()))
     print(f"\n=== whole process: {n:,} @asset functions, asset list --select {select!r} ===")
-    print(f"{repeat} runs per side, alternating; load average {os.getloadavg()[0]:.1f}")
+    print(f"{repeat} runs per side, alternating")
+    print(describe())
     medians: dict[str, tuple[float, float]] = {}
     for side, values in runs.items():
         walls, cpus = [v[0] for v in values], [v[1] for v in values]

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import describe
+
 GOAL_MS = 150.0
 
 LOCATION = """\
@@ -96,12 +98,9 @@ def main() -> None:
             f"(min {min(values) * 1000:6.1f}, max {max(values) * 1000:6.1f})"
         )
 
-    load = os.getloadavg()[0]
     where = args.storage or "a local directory"
-    print(
-        f"{args.repeat} runs each, alternating, storage {where}; "
-        f"load average {load:.1f} on {os.cpu_count()} CPUs"
-    )
+    print(f"{args.repeat} runs each, alternating, storage {where}")
+    print(describe())
     for what, idx in (("wall", 0), ("cpu ", 1)):
         bare_t = [r[idx] for r in bare_runs]
         run_t = [r[idx] for r in runner_runs]

@@ -44,6 +44,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from machine import describe
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -234,7 +236,7 @@ def main() -> None:
                 f"  operator (status done - pod done) median {statistics.median(share):.2f}"
                 f"  min {min(share):.2f}  max {max(share):.2f}"
             )
-            print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(describe())
         finally:
             stop.set()
             with contextlib.suppress(Exception):
