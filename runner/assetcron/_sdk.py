@@ -331,8 +331,8 @@ def _docstring(fn: Callable[..., Any]) -> str | None:
     skipped."""
     doc = getattr(fn, "__doc__", None)
     if isinstance(doc, str):
-        if "\n" not in doc and "\t" not in doc:
-            return doc.lstrip()  # what cleandoc makes of one line without tabs
+        if "\n" not in doc and "\t" not in doc and not doc[:1].isspace():
+            return doc  # what cleandoc makes of one line without tabs or leading blanks
         return inspect.cleandoc(doc)
     if doc is None and type(fn) is FunctionType and "." not in fn.__qualname__:
         return None
@@ -580,9 +580,10 @@ def _asset_key(
         if name is not None or prefix:
             raise InvalidDefinitionError("@asset: pass either key or name/key_prefix, not both")
         return AssetKey.from_coercible(key)
-    if not prefix:
-        return AssetKey(name or fn.__name__)  # one part: AssetKey's fast path
-    return AssetKey([*prefix, name or fn.__name__])
+    part = name or fn.__name__
+    if not prefix and type(part) is str:
+        return AssetKey(part)  # one part: AssetKey's fast path
+    return AssetKey([*prefix, part])
 
 
 def _check_common(

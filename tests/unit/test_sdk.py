@@ -39,6 +39,8 @@ def test_bare_decorator_uses_function_name_default_group_and_docstring() -> None
         "   Leading blanks, trailing kept.  ",
         "   ",
         "",
+        "\xa0Non-breaking space first.",
+        "\x0cForm feed first.",
         "Tab\there.",
         "Summary.\n\n    Indented body.\n    ",
         "\n    Starts on the second line.\n",
@@ -188,6 +190,12 @@ def test_duplicate_keys_and_self_dependency_are_rejected() -> None:
         asset(name="a", deps=["a"])(lambda: 0)
     with pytest.raises(InvalidDefinitionError):
         Definitions(assets=[lambda: 0])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("name", [["a", "b"], ("a",), 123])
+def test_a_name_that_is_not_a_string_is_an_invalid_definition(name: Any) -> None:
+    with pytest.raises(InvalidDefinitionError):
+        asset(name=name)(lambda: 0)
 
 
 def test_partitions_def_is_kept() -> None:
