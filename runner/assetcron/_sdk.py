@@ -781,7 +781,8 @@ def asset(
         "key": key,
         "key_prefix": key_prefix,
         "ins": ins,
-        "deps": deps,
+        # Read twice (keys, then AssetDep partition mappings), and per decorated function.
+        "deps": _reiterable(deps),
         "metadata": metadata,
         "group_name": group_name,
         "tags": tags,
@@ -980,6 +981,14 @@ class AssetDep:
         object.__setattr__(self, "partition_mapping", partition_mapping)
 
 
+def _reiterable(deps: Iterable[Any] | None) -> Sequence[Any] | None:
+    """``deps`` as a list or tuple, so that a generator is not used up by its first
+    reading (the keys) and its ``AssetDep`` partition mappings lost by the second."""
+    if deps is None or isinstance(deps, list | tuple):
+        return deps
+    return list(deps)
+
+
 def _dep_mappings(deps: Iterable[Any] | None) -> dict[AssetKey, PartitionMapping]:
     """The partition mappings given by ``AssetDep`` entries of ``deps``."""
     if not deps or all(type(d) is str for d in deps):
@@ -1063,6 +1072,7 @@ def multi_asset(
             "pool": pool,
         },
     )
+    deps = _reiterable(deps)
     listed = list(specs or ())
     if not listed:
         raise InvalidDefinitionError(f"{where}: give specs=[AssetSpec(key, ...), ...]")

@@ -287,6 +287,14 @@ def test_asset_dep_carries_a_checked_mapping() -> None:
     assert defs.assets[cleaned.key].deps == (raw.key,)
     assert defs.assets[cleaned.key].partition_mappings == {raw.key: last2}
 
+    # deps given as a generator: read for the keys and again for the mappings.
+    @asset(partitions_def=DAILY, deps=(d for d in [AssetDep(raw, partition_mapping=last2)]))
+    def from_generator() -> int:
+        return 2
+
+    assert from_generator.deps == (raw.key,)
+    assert from_generator.partition_mappings == {raw.key: last2}
+
     regions = StaticPartitionsDefinition(["eu"])
 
     @asset(partitions_def=regions, deps=[AssetDep("raw", partition_mapping=last2)])
