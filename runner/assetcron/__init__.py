@@ -101,7 +101,8 @@ if TYPE_CHECKING:
     from assetcron._timing import resolve_scheduled_time, scheduled_time_from_job_name
 
 #: Every public name: the module that defines it and its name there. The imports above
-#: (for type checkers) name the same (tests/unit/test_sdk.py checks that they agree).
+#: (for type checkers) and the literal ``__all__`` below (which mypy's strict no-implicit-
+#: re-export needs) name the same; tests/unit/test_package_exports.py checks they agree.
 _EXPORTS: dict[str, tuple[str, str]] = {
     "AllPartitionMapping": ("assetcron._partition_mappings", "AllPartitionMapping"),
     "AssetCheckExecutionContext": ("assetcron._sdk", "AssetCheckExecutionContext"),
@@ -217,6 +218,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
+    """The module's names, the exports not yet loaded included (sorted)."""
     return sorted({*globals(), *_EXPORTS})
 
 
