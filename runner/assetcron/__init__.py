@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         DependencyCycleError,
         EmptySelectionError,
         InvalidDefinitionError,
+        PartitionKeyError,
         RunConfigError,
         ScheduledTimeError,
         SelectionSyntaxError,
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
         DailyPartitionsDefinition,
         HourlyPartitionsDefinition,
         MonthlyPartitionsDefinition,
-        PartitionKeyError,
         PartitionsDefinition,
         StaticPartitionsDefinition,
         TimeWindow,
@@ -144,7 +144,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "MultiAssetsDefinition": ("assetcron._sdk", "MultiAssetsDefinition"),
     "ObjectStorage": ("assetcron._storage", "ObjectStorage"),
     "Output": ("assetcron._results", "Output"),
-    "PartitionKeyError": ("assetcron._partitions", "PartitionKeyError"),
+    "PartitionKeyError": ("assetcron._errors", "PartitionKeyError"),
     "PartitionMapping": ("assetcron._partition_mappings", "PartitionMapping"),
     "PartitionsDefinition": ("assetcron._partitions", "PartitionsDefinition"),
     "RenderLimits": ("assetcron._templates", "RenderLimits"),
@@ -203,9 +203,13 @@ def __getattr__(name: str) -> Any:
     (``sensor``, ``DynamicPartitionsDefinition``, ...) raises
     :class:`~assetcron._unsupported.UnsupportedDagsterNameError` (an ``ImportError``)
     saying why and what to use instead; any other unknown name raises
-    ``AttributeError``."""
+    ``AttributeError``. A private name goes straight to ``AttributeError``: ``from
+    assetcron import _runlog`` asks for it before importing the submodule, and no
+    Dagster name starts with ``_``."""
     where = _EXPORTS.get(name)
     if where is None:
+        if name.startswith("_"):
+            raise AttributeError(f"module 'assetcron' has no attribute {name!r}")
         from assetcron._unsupported import unsupported
 
         refused = unsupported(name)

@@ -11,7 +11,6 @@ import it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
@@ -20,6 +19,7 @@ __all__ = [
     "DependencyCycleError",
     "EmptySelectionError",
     "InvalidDefinitionError",
+    "PartitionKeyError",
     "RunConfigError",
     "ScheduledTimeError",
     "SelectionSyntaxError",
@@ -40,6 +40,8 @@ def did_you_mean(word: str, candidates: Iterable[str], *, limit: int = 3) -> lis
     Uses :func:`difflib.get_close_matches` (ratio cutoff 0.6), the same helper Python's
     own "did you mean" hints are modelled on.
     """
+    import difflib  # only for an error message: not loaded by runs that raise none
+
     return difflib.get_close_matches(word, list(candidates), n=limit, cutoff=0.6)
 
 
@@ -135,3 +137,12 @@ class TemplateError(AssetcronError):
 
 class ScheduledTimeError(AssetcronError):
     """The run's scheduled time is missing or cannot be derived."""
+
+
+class PartitionKeyError(AssetcronError):
+    """A partition key is malformed or outside the partitions definition, or a tick has
+    no partition to materialize.
+
+    Defined here rather than in :mod:`assetcron._partitions` (which re-exports it) so
+    that a run can catch it without loading the partitions module.
+    """

@@ -38,19 +38,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assetcron._errors import AssetcronError, InvalidDefinitionError, RunConfigError, did_you_mean
+from assetcron._errors import (
+    AssetcronError,
+    InvalidDefinitionError,
+    PartitionKeyError,
+    RunConfigError,
+    did_you_mean,
+)
 from assetcron._graph import AssetKey
 from assetcron._identity import config_fingerprint, provenance_key
 from assetcron._locks import PartitionLocks
-from assetcron._partition_mappings import upstream_partition_keys
-from assetcron._partitions import (
-    PartitionKeyError,
-    PartitionsDefinition,
-    TimeWindowPartitionsDefinition,
-)
-from assetcron._policy import RetryPolicy
 from assetcron._records import CurrentVersion, RecordStore
 from assetcron._results import AssetCheckResult, MaterializeResult, Output, normalize_metadata
 from assetcron._runlog import asset_scope
@@ -64,6 +63,13 @@ from assetcron._sdk import (
 )
 from assetcron._storage import MissingValueError, ObjectStorage, StorageError
 from assetcron._summary import AssetOutcome, CheckOutcome
+
+if TYPE_CHECKING:
+    # Imported where used (partitioned assets only): a run of unpartitioned assets does
+    # not load partitions at its start (benchmarks/startup.py).
+    from assetcron._partition_mappings import PartitionMapping
+    from assetcron._partitions import PartitionsDefinition
+    from assetcron._policy import RetryPolicy
 
 __all__ = [
     "Failure",
@@ -161,6 +167,8 @@ def run_partition_window(
     run-config templates), or None for static or no partitions."""
     if partition_key is None:
         return None
+    from assetcron._partitions import TimeWindowPartitionsDefinition
+
     for key in plan:
         pd = defs.assets[key].partitions_def
         if isinstance(pd, TimeWindowPartitionsDefinition):
@@ -628,7 +636,7 @@ class _Runner:
             kwargs = self._values(
                 check.inputs,
                 {
-                    up: upstream_partition_keys(
+                    up: _upstream_partition_keys(
                         None,
                         _part_of(self.defs, check.asset_key, self.partition_key),
                         asset.partitions_def,
@@ -712,7 +720,7 @@ class _Runner:
     def _mapped(self, a: AssetsDefinition, up: AssetKey) -> list[str] | None:
         """The partitions of ``up`` that ``a``'s run partition reads (None: ``up`` is
         unpartitioned); see :mod:`assetcron._partition_mappings`."""
-        return upstream_partition_keys(
+        return _upstream_partition_keys(
             a.partition_mappings.get(up),
             self.parts[a.key],
             a.partitions_def,
@@ -991,6 +999,8 @@ def _mapping_time(
     given explicitly may not have ended at the tick; its run reads as if it had)."""
     if partition_key is None:
         return tick
+    from assetcron._partitions import TimeWindowPartitionsDefinition
+
     for key in plan:
         pd = defs.assets[key].partitions_def
         if isinstance(pd, TimeWindowPartitionsDefinition):
@@ -1000,6 +1010,23 @@ def _mapping_time(
                 return tick
             return max(tick, end)
     return tick
+
+
+def _upstream_partition_keys(
+    mapping: PartitionMapping | None,
+    downstream_key: str | None,
+    downstream: PartitionsDefinition | None,
+    upstream: PartitionsDefinition | None,
+    current_time: datetime,
+) -> list[str] | None:
+    """:func:`assetcron._partition_mappings.upstream_partition_keys`, which is imported
+    only when partitions or a mapping are involved: an unpartitioned upstream read
+    without a mapping is ``None`` (its one value), as that function says too."""
+    if upstream is None and mapping is None:
+        return None
+    from assetcron._partition_mappings import upstream_partition_keys
+
+    return upstream_partition_keys(mapping, downstream_key, downstream, upstream, current_time)
 
 
 def _part_of(defs: Definitions, key: AssetKey, run_partition_key: str | None) -> str | None:

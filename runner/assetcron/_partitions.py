@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from assetcron._cron import _STAR_BIT, CronError, CronSchedule
 from assetcron._cron import parse as parse_cron
-from assetcron._errors import AssetcronError, InvalidDefinitionError
+from assetcron._errors import InvalidDefinitionError, PartitionKeyError
 
 __all__ = [
     "DailyPartitionsDefinition",
@@ -68,11 +68,6 @@ _INVALID_SUBSTRINGS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0", "/
 #: (daylight saving moves it by at most 2 hours; zones that jumped a whole day, such as
 #: Pacific/Apia in 2011, are not iterated across that jump correctly).
 _SLACK = timedelta(hours=3)
-
-
-class PartitionKeyError(AssetcronError):
-    """A partition key is malformed or outside the partitions definition, or a tick has
-    no partition to materialize."""
 
 
 class TimeWindow(NamedTuple):

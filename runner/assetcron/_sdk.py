@@ -36,14 +36,19 @@ from datetime import datetime
 from inspect import CO_VARARGS, CO_VARKEYWORDS
 from pathlib import Path
 from types import FunctionType, MappingProxyType, SimpleNamespace
-from typing import Any, Literal, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, overload
 
 from assetcron._errors import InvalidDefinitionError, RunConfigError, did_you_mean
 from assetcron._graph import AssetGraph, AssetKey, AssetNode, CoercibleToAssetKey
-from assetcron._partition_mappings import PartitionMapping, check_partition_mapping
-from assetcron._partitions import PartitionsDefinition
-from assetcron._policy import RetryPolicy
-from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinition
+
+if TYPE_CHECKING:
+    # Imported where used: a definition without partitions, retries or schedules (the
+    # usual one) does not pay for loading them at each run's start
+    # (benchmarks/startup.py). A value of one of these types means its module is loaded.
+    from assetcron._partition_mappings import PartitionMapping
+    from assetcron._partitions import PartitionsDefinition
+    from assetcron._policy import RetryPolicy
+    from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinition
 
 __all__ = [
     "AssetCheckExecutionContext",
@@ -428,7 +433,7 @@ class AssetIn:
                 "AssetIn(input_manager_key=...) is not supported: inputs are read from the"
                 " run's storage (--storage / ASSETCRON_STORAGE)"
             )
-        if partition_mapping is not None and not isinstance(partition_mapping, PartitionMapping):
+        if partition_mapping is not None and not _is_partition_mapping(partition_mapping):
             raise InvalidDefinitionError(
                 "AssetIn(partition_mapping=...) must be an assetcron PartitionMapping"
                 " (IdentityPartitionMapping, TimeWindowPartitionMapping, AllPartitionMapping,"
@@ -595,14 +600,28 @@ def _check_common(
 ) -> None:
     if output_format not in ("pickle", "json"):
         raise InvalidDefinitionError(f"{where}: output_format must be 'pickle' or 'json'")
-    if partitions_def is not None and not isinstance(partitions_def, PartitionsDefinition):
-        raise InvalidDefinitionError(
-            f"{where}: partitions_def must be an assetcron partitions definition (Hourly,"
-            " Daily, Weekly, Monthly, TimeWindow or Static; dynamic and multi partitions are"
-            f" not supported), got {type(partitions_def).__name__}"
-        )
-    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-        raise InvalidDefinitionError(f"{where}: retry_policy must be a RetryPolicy")
+    if partitions_def is not None:
+        from assetcron._partitions import PartitionsDefinition
+
+        if not isinstance(partitions_def, PartitionsDefinition):
+            raise InvalidDefinitionError(
+                f"{where}: partitions_def must be an assetcron partitions definition (Hourly,"
+                " Daily, Weekly, Monthly, TimeWindow or Static; dynamic and multi partitions"
+                f" are not supported), got {type(partitions_def).__name__}"
+            )
+    if retry_policy is not None:
+        from assetcron._policy import RetryPolicy
+
+        if not isinstance(retry_policy, RetryPolicy):
+            raise InvalidDefinitionError(f"{where}: retry_policy must be a RetryPolicy")
+
+
+def _is_partition_mapping(value: object) -> bool:
+    """Whether ``value`` is an assetcron :class:`PartitionMapping` (imported here, not
+    at module level: see the ``TYPE_CHECKING`` imports)."""
+    from assetcron._partition_mappings import PartitionMapping
+
+    return isinstance(value, PartitionMapping)
 
 
 def _build(
@@ -960,7 +979,7 @@ class AssetDep:
             raise InvalidDefinitionError(
                 f"AssetDep({asset!r}): give one asset (this definition has {len(keys)})"
             )
-        if partition_mapping is not None and not isinstance(partition_mapping, PartitionMapping):
+        if partition_mapping is not None and not _is_partition_mapping(partition_mapping):
             raise InvalidDefinitionError(
                 "AssetDep(partition_mapping=...) must be an assetcron PartitionMapping, got"
                 f" {type(partition_mapping).__name__}"
@@ -1228,6 +1247,8 @@ class Definitions:
         )
         for a in self.assets.values():
             for up, mapping in a.partition_mappings.items():
+                from assetcron._partition_mappings import check_partition_mapping
+
                 check_partition_mapping(
                     mapping,
                     a.partitions_def,
@@ -1286,6 +1307,8 @@ class Definitions:
     def _add_jobs_and_schedules(
         self, jobs: list[UnresolvedAssetJobDefinition], schedules: list[ScheduleDefinition]
     ) -> None:
+        from assetcron._schedules import ScheduleDefinition, UnresolvedAssetJobDefinition
+
         by_name: dict[str, UnresolvedAssetJobDefinition] = {}
         for job in jobs:
             if not isinstance(job, UnresolvedAssetJobDefinition):

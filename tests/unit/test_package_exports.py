@@ -70,6 +70,55 @@ def test_a_code_location_import_loads_the_sdk_but_not_the_test_helpers_or_templa
         assert lazy not in loaded
 
 
+_UNPARTITIONED_LOCATION = """\
+from assetcron import AssetIn, Definitions, asset
+
+
+@asset(group_name="g")
+def raw() -> int:
+    return 1
+
+
+@asset(ins={"raw": AssetIn("raw")}, deps=["raw"])
+def total(raw: int) -> int:
+    return raw + 1
+
+
+defs = Definitions(assets=[raw, total])
+"""
+
+
+def test_a_run_of_unpartitioned_assets_does_not_load_partitions_schedules_or_retries(
+    tmp_path: Path,
+) -> None:
+    """Start-up cost (benchmarks/startup.py): these modules are imported where a
+    definition uses them, so the usual run never pays for them."""
+    (tmp_path / "location.py").write_text(_UNPARTITIONED_LOCATION)
+    code = (
+        "import sys\n"
+        "from assetcron.cli import main\n"
+        "rc = main(['asset', 'materialize', '-f', 'location.py', '--select', '*',"
+        " '--scheduled-time', '2015-06-02T06:00:00Z', '--storage', 'store'])\n"
+        "print(rc, sorted(m for m in sys.modules if m.startswith('assetcron')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout
+    rc, loaded = out.splitlines()[-1].split(" ", 1)
+    assert rc == "0", out
+    loaded_modules = ast.literal_eval(loaded)
+    assert "assetcron._materialize" in loaded_modules
+    for lazy in (
+        "assetcron._partitions",
+        "assetcron._partition_mappings",
+        "assetcron._cron",
+        "assetcron._schedules",
+        "assetcron._policy",
+        "assetcron._unsupported",
+    ):
+        assert lazy not in loaded_modules
+
+
 def test_assets_definition_init_takes_every_field_with_its_declared_default() -> None:
     params = inspect.signature(AssetsDefinition.__init__).parameters
     fields = dataclasses.fields(AssetsDefinition)
