@@ -7,6 +7,8 @@ a scratch dagster install; see benchmarks/selection.py for the large-graph compa
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from assetcron._errors import (
@@ -146,6 +148,29 @@ def test_python_api_mirrors_the_string_syntax() -> None:
     assert resolve(S.groups("g1") & S.assets("b", "c")) == ["b"]
     assert resolve(S.all() - S.groups("g1")) == ["c", "d", "e", "x/y"]
     assert S.from_string("key:a") == parse_selection("key:a")
+
+
+def test_selection_equality_hash_and_repr_are_those_of_a_dataclass() -> None:
+    """The node classes share AssetSelection's __eq__/__hash__/__repr__ (cheaper to
+    create than generated ones); they must behave like the generated ones."""
+    up = AssetSelection.assets("a").upstream(2)
+    assert up == AssetSelection.assets("a").upstream(2)
+    assert up != AssetSelection.assets("a").upstream(3)
+    assert up != AssetSelection.assets("a").upstream(2, include_self=False)
+    # Same fields, another class: not equal (a dataclass compares classes first).
+    assert up != AssetSelection.assets("a").downstream(2)
+    assert AssetSelection.groups("g1") != AssetSelection.tag_key("g1")
+    assert up != (AssetSelection.assets("a"), 2, True)
+    assert up.__eq__(object()) is NotImplemented
+    assert len({up, AssetSelection.assets("a").upstream(2), AssetSelection.all()}) == 2
+    assert repr(up) == (
+        "UpstreamSelection(child=KeysSelection(selected_keys=(AssetKey(['a']),)),"
+        " depth=2, include_self=True)"
+    )
+    assert repr(AssetSelection.all()) == "AllSelection()"
+    with pytest.raises(AttributeError):
+        up.depth = 3  # type: ignore[misc]
+    assert dataclasses.replace(up, depth=3) == AssetSelection.assets("a").upstream(3)
 
 
 def test_selections_are_immutable_values_with_dagster_strings() -> None:
