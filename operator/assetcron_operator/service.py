@@ -198,7 +198,7 @@ class ScheduleService:
         # (namespace, schedule name) -> the inputs (see _inputs_version) with which the
         # live CronJob was last found valid and up to date: the same inputs again need no
         # validation, render or comparison. Plain dict operations (atomic under the GIL).
-        self._verified: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._verified: dict[tuple[str, str], tuple[object, ...]] = {}
 
     #: Seconds during which an apply we made is trusted over an index that has not yet
     #: seen its watch event (the index lags the write by one event round trip).
@@ -230,7 +230,7 @@ class ScheduleService:
     #: Most entries kept in the verified-inputs memo before it starts afresh.
     VERIFIED_LIMIT = 100_000
 
-    def _remember_verified(self, key: tuple[str, str], version: tuple[str, ...]) -> None:
+    def _remember_verified(self, key: tuple[str, str], version: tuple[object, ...]) -> None:
         if len(self._verified) >= self.VERIFIED_LIMIT:
             self._verified.clear()  # deleted schedules' entries; the live ones re-verify once
         self._verified[key] = version
@@ -321,6 +321,11 @@ class ScheduleService:
                 )
             applied = True
             self._remember_applied(key, desired)
+            # The CronJob as applied is up to date at the resourceVersion the API server
+            # returned: the watch event that brings it to the index needs no new check.
+            after = None if job_missing else _inputs_version(schedule, job, cronjob)
+            if after is not None:
+                self._remember_verified(verified_key, after)
             logger.info(
                 "CronJob applied",
                 extra={
@@ -578,18 +583,30 @@ class ScheduleService:
 
 def _inputs_version(
     schedule: Mapping[str, Any], job: Mapping[str, Any] | None, cronjob: Mapping[str, Any] | None
-) -> tuple[str, ...] | None:
-    """What identifies one state of a reconcile's inputs: the uid and resourceVersion of
-    the schedule, its AssetJob and its live CronJob (any change to any of them, a status
-    write included, gives a new resourceVersion). ``None`` when one of them is missing
-    or carries no resourceVersion (nothing to compare then)."""
-    out: list[str] = []
-    for body in (schedule, job, cronjob):
+) -> tuple[object, ...] | None:
+    """What identifies one state of what a CronJob is rendered from, and of the live
+    CronJob: for the schedule and its AssetJob, the uid, ``generation`` (which the API
+    server bumps on every spec change, and only then: both CRDs have the status
+    subresource) and labels (the only metadata the render reads besides the name,
+    namespace and uid); for the live CronJob, its uid and ``resourceVersion`` (any change).
+
+    A status write (ours on the schedule, the schedule count on the AssetJob) keeps the
+    version, so it does not send a schedule through validation, render and comparison
+    again. ``None`` when one of the three is missing or lacks these fields.
+    """
+    out: list[object] = []
+    for body, changed in (
+        (schedule, "generation"),
+        (job, "generation"),
+        (cronjob, "resourceVersion"),
+    ):
         meta = (body or {}).get("metadata") or {}
-        uid, version = meta.get("uid"), meta.get("resourceVersion")
-        if not uid or not version:
+        uid, version = meta.get("uid"), meta.get(changed)
+        if not uid or version is None:
             return None
-        out += (str(uid), str(version))
+        out += (uid, version)
+        if changed == "generation":
+            out.append(tuple(sorted((meta.get("labels") or {}).items())))
     return tuple(out)
 
 

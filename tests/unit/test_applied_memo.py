@@ -1,10 +1,11 @@
-"""The service's memo of its own recent CronJob applies (pure logic; no cluster)."""
+"""The service's memos of its own recent CronJob applies and of verified inputs (pure
+logic; no cluster)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from assetcron_operator.service import SPEC_HASH_ANNOTATION, ScheduleService
+from assetcron_operator.service import SPEC_HASH_ANNOTATION, ScheduleService, _inputs_version
 
 
 def _desired(spec_hash: str) -> dict[str, Any]:
@@ -34,3 +35,36 @@ def test_recent_applies_are_trusted_and_old_ones_forgotten_in_order() -> None:
     now[0] += trust  # everything but the newest entry is stale
     service._remember_applied(("ns", "new"), _desired("n"))
     assert list(service._applied) == [("ns", "new")]
+
+
+def _body(uid: str, **meta: Any) -> dict[str, Any]:
+    return {"metadata": {"uid": uid, **meta}, "spec": {}, "status": {}}
+
+
+def test_the_verified_inputs_version_ignores_status_writes_only() -> None:
+    """A status write (new resourceVersion, same generation) keeps the version of a
+    schedule or AssetJob; a spec change (generation), a label change, or any change of
+    the live CronJob gives a new one."""
+    schedule = _body("s", generation=1, resourceVersion="10", labels={"team": "a"})
+    job = _body("j", generation=3, resourceVersion="20")
+    cronjob = _body("c", resourceVersion="30")
+    base = _inputs_version(schedule, job, cronjob)
+    assert base is not None
+
+    def with_meta(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        return {**body, "metadata": {**body["metadata"], **changes}}
+
+    assert _inputs_version(with_meta(schedule, resourceVersion="11"), job, cronjob) == base
+    assert _inputs_version(schedule, with_meta(job, resourceVersion="21"), cronjob) == base
+    for changed in (
+        (with_meta(schedule, generation=2), job, cronjob),
+        (with_meta(schedule, labels={"team": "b"}), job, cronjob),
+        (with_meta(schedule, uid="s2"), job, cronjob),
+        (schedule, with_meta(job, generation=4), cronjob),
+        (schedule, with_meta(job, labels={"x": "y"}), cronjob),
+        (schedule, job, with_meta(cronjob, resourceVersion="31")),
+    ):
+        assert _inputs_version(*changed) != base
+    assert _inputs_version(schedule, None, cronjob) is None
+    assert _inputs_version(schedule, job, None) is None
+    assert _inputs_version(with_meta(schedule, generation=None), job, cronjob) is None
