@@ -676,7 +676,7 @@ async def _refresh_loop(
                 chunk.append((key, inputs, functools.partial(ix.asset_job_names, key[0])))
             if chunk:
                 refreshed = await asyncio.to_thread(
-                    _refresh_chunk, service, chunk, metrics, deferred
+                    _refresh_chunk, service, chunk, deferred, metrics
                 )
                 for key, inputs in refreshed:
                     still_quiet[key] = inputs
@@ -777,8 +777,8 @@ _RefreshItem = tuple[Key, _Inputs, Callable[[], list[str]]]
 def _refresh_chunk(
     service: ScheduleService,
     chunk: list[_RefreshItem],
+    deferred: dict[Key, str],
     metrics: metrics_mod.OperatorMetrics | None = None,
-    deferred: dict[Key, str] | None = None,
 ) -> list[tuple[Key, _Inputs]]:
     # Refresh each schedule from its packed inputs; return those found Ready with nothing
     # to write. One failing schedule (an API error) is logged and does not stop the others.
@@ -788,11 +788,10 @@ def _refresh_chunk(
     for key, inputs, job_names in chunk:
         try:
             schedule = json.loads(inputs.schedule)
-            if deferred is not None:
-                if deferred.get(key) != inputs.schedule and _has_news(schedule):
-                    deferred[key] = inputs.schedule
-                    continue
-                deferred.pop(key, None)
+            if deferred.get(key) != inputs.schedule and _has_news(schedule):
+                deferred[key] = inputs.schedule
+                continue
+            deferred.pop(key, None)
             observed = Observed(
                 cronjob=None if inputs.cronjob is None else json.loads(inputs.cronjob),
                 jobs=[json.loads(j) for j in inputs.jobs],

@@ -595,19 +595,15 @@ def _inputs_version(
     again. ``None`` when one of the three is missing or lacks these fields.
     """
     out: list[object] = []
-    for body, changed in (
-        (schedule, "generation"),
-        (job, "generation"),
-        (cronjob, "resourceVersion"),
-    ):
+    for body in (schedule, job):
         meta = (body or {}).get("metadata") or {}
-        uid, version = meta.get("uid"), meta.get(changed)
-        if not uid or version is None:
+        if not meta.get("uid") or meta.get("generation") is None:
             return None
-        out += (uid, version)
-        if changed == "generation":
-            out.append(tuple(sorted((meta.get("labels") or {}).items())))
-    return tuple(out)
+        out += (meta["uid"], meta["generation"], tuple(sorted((meta.get("labels") or {}).items())))
+    live = (cronjob or {}).get("metadata") or {}
+    if not live.get("uid") or not live.get("resourceVersion"):
+        return None
+    return (*out, live["uid"], live["resourceVersion"])
 
 
 def _canonical(value: Any) -> str:

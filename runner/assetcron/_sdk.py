@@ -833,9 +833,7 @@ def asset(
         "pool": pool,
         "is_virtual": is_virtual or None,
     }
-    given = {k: v for k, v in refused.items() if v is not None}
-    if given:
-        options.update(given)
+    options.update({k: v for k, v in refused.items() if v is not None})
     if fn is not None:
         return _build(fn, **options)
 

@@ -52,11 +52,11 @@ def test_a_schedule_with_news_waits_one_pass_then_is_refreshed(refreshed: list[s
     deferred: dict[tuple[str, str], str] = {}
     news = _inputs({"observedGeneration": 1})  # generation 2 not yet observed
     item = (KEY, news, list)
-    assert _refresh_chunk(None, [item], None, deferred) == []  # type: ignore[arg-type]
+    assert _refresh_chunk(None, [item], deferred) == []  # type: ignore[arg-type]
     assert refreshed == []
     assert deferred == {KEY: news.schedule}
     # The same packed value a pass later: the event handler did not act; refresh it.
-    assert _refresh_chunk(None, [item], None, deferred) == [(KEY, news)]  # type: ignore[arg-type]
+    assert _refresh_chunk(None, [item], deferred) == [(KEY, news)]  # type: ignore[arg-type]
     assert refreshed == ["daily"]
     assert deferred == {}
 
@@ -67,7 +67,7 @@ def test_a_schedule_without_news_is_refreshed_at_once(
     deferred: dict[tuple[str, str], str] = {KEY: "an older packed value"}
     current = _inputs({"observedGeneration": 2})
     with caplog.at_level(logging.ERROR):
-        result = _refresh_chunk(None, [(KEY, current, list)], None, deferred)  # type: ignore[arg-type]
+        result = _refresh_chunk(None, [(KEY, current, list)], deferred)  # type: ignore[arg-type]
     assert result == [(KEY, current)]
     assert refreshed == ["daily"]
     assert deferred == {}
