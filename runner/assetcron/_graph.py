@@ -22,9 +22,10 @@ import contextlib
 import gc
 import heapq
 import operator
+from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
@@ -536,6 +537,61 @@ class AssetGraph:
             if not reached(towards[i]):
                 add(i)
         return seen
+
+    def _mark(self, members: Iterable[int]) -> bytearray:
+        """One byte per asset, 1 for each of ``members``."""
+        mark = bytearray(len(self._nodes))
+        deque(map(mark.__setitem__, members, repeat(1)), maxlen=0)  # a C-level loop
+        return mark
+
+    def _roots(self, base: set[int]) -> set[int]:
+        """The members of ``base`` with no ancestor in ``base`` (Dagster's
+        ``AssetSelection.roots``)."""
+        return self._without_reached(base, downstream=True)
+
+    def _sinks(self, base: set[int]) -> set[int]:
+        """The members of ``base`` with no descendant in ``base`` (Dagster's
+        ``AssetSelection.sinks``)."""
+        return self._without_reached(base, downstream=False)
+
+    def _without_reached(self, base: set[int], *, downstream: bool) -> set[int]:
+        """``base`` less its members reachable from another member: downstream of one
+        (for roots) or upstream of one (for sinks).
+
+        A small base goes the way of the definition: everything reachable from the
+        base's children (or parents), by :meth:`_reach`, taken away. A base that is a
+        large share of the assets between its first and last member in topological
+        order is decided in one sweep over just those assets instead: in that order a
+        member is reachable from another member exactly when one of its parents (or,
+        sweeping backwards, children) is a member or reachable from one. At 100,000
+        assets this takes a third of the time of the reach that it replaces
+        (benchmarks/selection.py, ``roots(...)`` and ``sinks(...)``).
+        """
+        if len(base) < 2:  # no other member to reach it from
+            return base
+        rank, order = self._rank, self._global_order
+        ranks = list(map(rank.__getitem__, base))
+        first, last = min(ranks), max(ranks)
+        if len(base) * 4 <= last - first:
+            adjacency = self._children if downstream else self._parents
+            start = set().union(*map(adjacency.__getitem__, base))
+            return base - self._reach(start, downstream=downstream)
+        if downstream:  # the first member has no member upstream of it
+            span, towards = order[first + 1 : last + 1], self._parents
+        else:  # nor the last one downstream
+            span, towards = order[last - 1 : first - 1 if first else None : -1], self._children
+        # Before the sweep reaches an asset its byte says whether it is a member; after,
+        # whether it is a member or reachable from one.
+        mark = self._mark(base)
+        reached: list[int] = []
+        for i in span:
+            for j in towards[i]:
+                if mark[j]:
+                    if mark[i]:
+                        reached.append(i)
+                    mark[i] = 1
+                    break
+        return base.difference(reached)
 
     def _toposort_indices(self, selected: Collection[int]) -> list[int]:
         """``selected`` (distinct indices) in the graph's topological order (see

@@ -553,9 +553,7 @@ class SinksSelection(AssetSelection):
     child: AssetSelection
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        base = self.child._resolve(graph)
-        parents = graph._parents
-        return base - graph._upstream(set().union(*map(parents.__getitem__, base)), None)
+        return graph._sinks(self.child._resolve(graph))
 
     def __str__(self) -> str:
         return f"sinks({self.child})"
@@ -568,9 +566,7 @@ class RootsSelection(AssetSelection):
     child: AssetSelection
 
     def _resolve(self, graph: AssetGraph) -> set[int]:
-        base = self.child._resolve(graph)
-        children = graph._children
-        return base - graph._downstream(set().union(*map(children.__getitem__, base)), None)
+        return graph._roots(self.child._resolve(graph))
 
     def __str__(self) -> str:
         return f"roots({self.child})"

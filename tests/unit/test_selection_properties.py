@@ -142,6 +142,22 @@ def test_traversals(data: tuple[Case, AssetSelection, AssetSelection]) -> None:
 
 @PROPS
 @given(case_with_two())
+def test_traversals_match_their_definitions(
+    data: tuple[Case, AssetSelection, AssetSelection],
+) -> None:
+    """Each traversal against its definition, from a plain walk of the parents."""
+    case, x, _ = data
+    g = case.graph
+    rx = res(x, g)
+    up = {k: ancestors(g, k) for k in g}
+    assert res(x.upstream(), g) == rx.union(*(up[k] for k in rx))
+    assert res(x.downstream(), g) == rx | {k for k in g if up[k] & rx}
+    assert res(x.roots(), g) == {k for k in rx if not up[k] & rx}
+    assert res(x.sinks(), g) == {k for k in rx if not any(k in up[o] for o in rx)}
+
+
+@PROPS
+@given(case_with_two())
 def test_plan_respects_every_edge(data: tuple[Case, AssetSelection, AssetSelection]) -> None:
     case, x, _ = data
     g = case.graph
