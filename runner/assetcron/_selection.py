@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from functools import reduce
+from typing import TYPE_CHECKING, TypeVar, dataclass_transform
 
 from assetcron._errors import EmptySelectionError, UnknownAssetKeyError
 from assetcron._graph import AssetGraph, AssetKey, CoercibleToAssetKey
@@ -49,6 +50,18 @@ class AssetSelection(ABC):
     """
 
     __slots__ = ()
+
+    if not TYPE_CHECKING:  # (a type checker would then allow any attribute to be set)
+        # Immutability for the node classes (see ``_node``): ``__init__`` sets each
+        # field once; a later assignment or deletion raises, as on a frozen dataclass.
+        def __setattr__(self, name: str, value: object) -> None:
+            if hasattr(self, name):
+                raise FrozenInstanceError(f"cannot assign to field {name!r}")
+            object.__setattr__(self, name, value)
+
+        def __delattr__(self, name: str) -> None:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+
     #: The node's field names in order (set on each node class by ``@dataclass``).
     __match_args__: tuple[str, ...] = ()
 
@@ -252,8 +265,26 @@ def wildcard_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(pattern).replace("\\*", ".*") + "$")
 
 
+_Node = TypeVar("_Node", bound=AssetSelection)
+
+
+@dataclass_transform(eq_default=False, frozen_default=True)
+def _node(cls: type[_Node]) -> type[_Node]:
+    """``@dataclass(slots=True, eq=False, repr=False)``: a selection node class whose
+    ``__eq__``, ``__hash__``, ``__repr__`` and immutability come from
+    :class:`AssetSelection` (type checkers see a frozen dataclass).
+
+    A frozen dataclass generates ``__setattr__`` and ``__delattr__`` for each class,
+    with ``exec``. The 18 node classes are created at every run's start; sharing the
+    base class's methods makes this module's code run in 5 ms instead of 13, and a
+    run of ``asset materialize`` take 7.5 ms less CPU (median of 30 pairs against the
+    frozen classes, the run of benchmarks/startup.py).
+    """
+    return dataclass(slots=True, eq=False, repr=False)(cls)
+
+
 # ---------------------------------------------------------------- leaf selections
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class AllSelection(AssetSelection):
     """Every asset."""
 
@@ -264,7 +295,7 @@ class AllSelection(AssetSelection):
         return "*"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class KeysSelection(AssetSelection):
     """Exact keys; unknown ones raise :class:`UnknownAssetKeyError`."""
 
@@ -280,7 +311,7 @@ class KeysSelection(AssetSelection):
         return f"({self})" if len(self.selected_keys) > 1 else str(self)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class KeyPatternSelection(AssetSelection):
     """``key:pattern``: see :meth:`AssetSelection.key_pattern`."""
 
@@ -305,7 +336,7 @@ class KeyPatternSelection(AssetSelection):
         return f"key:{_quote(self.pattern)}"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class KeyPrefixesSelection(AssetSelection):
     """Keys starting with any of the prefixes, part by part."""
 
@@ -327,7 +358,7 @@ class KeyPrefixesSelection(AssetSelection):
         return f"({self})" if len(self.prefixes) > 1 else str(self)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class KeySubstringSelection(AssetSelection):
     """Keys whose user string contains a substring."""
 
@@ -341,7 +372,7 @@ class KeySubstringSelection(AssetSelection):
         return f"key:{_quote('*' + self.substring + '*')}"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class GroupsSelection(AssetSelection):
     """Assets in any of the named groups."""
 
@@ -360,7 +391,7 @@ class GroupsSelection(AssetSelection):
         return f"({self})" if len(self.names) > 1 else str(self)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class GroupPatternSelection(AssetSelection):
     """Assets whose group name matches a ``*`` pattern."""
 
@@ -374,7 +405,7 @@ class GroupPatternSelection(AssetSelection):
         return f"group:{_quote(self.pattern)}"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class TagSelection(AssetSelection):
     """Assets whose tag ``key`` equals ``value`` (``None`` key: nothing)."""
 
@@ -391,7 +422,7 @@ class TagSelection(AssetSelection):
         return f"{base}={_quote(self.value)}" if self.value else base
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class TagKeySelection(AssetSelection):
     """Assets having tag ``key`` with any value (assetcron addition)."""
 
@@ -404,7 +435,7 @@ class TagKeySelection(AssetSelection):
         return f"AssetSelection.tag_key({self.key!r})"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class OwnerSelection(AssetSelection):
     """Assets listing the owner."""
 
@@ -419,7 +450,7 @@ class OwnerSelection(AssetSelection):
         return f"owner:{_quote(self.selected_owner)}"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class KindSelection(AssetSelection):
     """Assets of a kind; ``None``: assets without any kind."""
 
@@ -436,7 +467,7 @@ class KindSelection(AssetSelection):
 
 
 # ----------------------------------------------------------- composite selections
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class OrSelection(AssetSelection):
     """Union of the operands."""
 
@@ -452,7 +483,7 @@ class OrSelection(AssetSelection):
         return f"({self})"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class AndSelection(AssetSelection):
     """Intersection of the operands."""
 
@@ -474,7 +505,7 @@ class AndSelection(AssetSelection):
         return f"({self})"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class SubtractSelection(AssetSelection):
     """``left - right``; the string syntax's ``not x`` is ``all() - x`` (as Dagster)."""
 
@@ -496,7 +527,7 @@ class SubtractSelection(AssetSelection):
         return f"({self})"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class UpstreamSelection(AssetSelection):
     """The child plus ancestors up to ``depth`` levels (``None``: all)."""
 
@@ -513,7 +544,7 @@ class UpstreamSelection(AssetSelection):
         return _traversal_str(self.child, self.depth, self.include_self, up=True)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class DownstreamSelection(AssetSelection):
     """The child plus descendants up to ``depth`` levels (``None``: all)."""
 
@@ -546,7 +577,7 @@ def _traversal_str(
     return base if include_self else f"{base} and not {inner}"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class SinksSelection(AssetSelection):
     """Members of the child with no descendant in the child."""
 
@@ -559,7 +590,7 @@ class SinksSelection(AssetSelection):
         return f"sinks({self.child})"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@_node
 class RootsSelection(AssetSelection):
     """Members of the child with no ancestor in the child."""
 

@@ -7,7 +7,9 @@ a scratch dagster install; see benchmarks/selection.py for the large-graph compa
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 
 import pytest
 
@@ -150,9 +152,10 @@ def test_python_api_mirrors_the_string_syntax() -> None:
     assert S.from_string("key:a") == parse_selection("key:a")
 
 
-def test_selection_equality_hash_and_repr_are_those_of_a_dataclass() -> None:
-    """The node classes share AssetSelection's __eq__/__hash__/__repr__ (cheaper to
-    create than generated ones); they must behave like the generated ones."""
+def test_selection_equality_hash_repr_and_immutability_are_those_of_a_dataclass() -> None:
+    """The node classes share AssetSelection's __eq__/__hash__/__repr__ and its
+    immutability (cheaper to create than generated ones); they must behave like those
+    of a frozen dataclass."""
     up = AssetSelection.assets("a").upstream(2)
     assert up == AssetSelection.assets("a").upstream(2)
     assert up != AssetSelection.assets("a").upstream(3)
@@ -168,9 +171,15 @@ def test_selection_equality_hash_and_repr_are_those_of_a_dataclass() -> None:
         " depth=2, include_self=True)"
     )
     assert repr(AssetSelection.all()) == "AllSelection()"
-    with pytest.raises(AttributeError):
-        up.depth = 3  # type: ignore[misc]
-    assert dataclasses.replace(up, depth=3) == AssetSelection.assets("a").upstream(3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        up.depth = 3  # type: ignore[attr-defined]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del up.child  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):  # no such field
+        up.other = 1  # type: ignore[attr-defined]
+    assert dataclasses.replace(up, depth=3) == AssetSelection.assets("a").upstream(3)  # type: ignore[type-var]
+    assert copy.copy(up) == up
+    assert pickle.loads(pickle.dumps(up)) == up
 
 
 def test_selections_are_immutable_values_with_dagster_strings() -> None:
