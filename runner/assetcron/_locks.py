@@ -42,7 +42,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -351,6 +350,8 @@ class PartitionLocks:
                     f"(${ENV_LOCK_WAIT} sets the wait)",
                     info,
                 )
+            import random  # only a run that waits for a lock needs it (1.5 ms to import)
+
             self._sleep(min(left, delay * random.uniform(0.5, 1.0)))  # noqa: S311 - jitter
             delay = min(delay * 2, _MAX_POLL)
             races = 0
