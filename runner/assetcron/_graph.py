@@ -564,8 +564,8 @@ class AssetGraph:
         order is decided in one sweep over just those assets instead: in that order a
         member is reachable from another member exactly when one of its parents (or,
         sweeping backwards, children) is a member or reachable from one. At 100,000
-        assets this takes a third of the time of the reach that it replaces
-        (benchmarks/selection.py, ``roots(...)`` and ``sinks(...)``).
+        assets (benchmarks/selection.py's graph) ``roots(+key:"a98999")`` takes 166 ms
+        instead of 233, ``sinks(group:g1 or tag:tier=gold)`` 60 ms instead of 92.
         """
         if len(base) < 2:  # no other member to reach it from
             return base
