@@ -99,7 +99,17 @@ def _ts(text: str) -> float:
 
 
 def watch(api: Any, namespace: str, kind: str, seen: Seen, stop: threading.Event) -> None:
-    """Note the steps visible in ``kind`` events until ``stop`` is set."""
+    """Note the steps visible in ``kind`` events until ``stop`` is set. A stream the
+    plane cuts once ``stop`` is set (it shuts down under the open watch) ends the
+    thread quietly; before that, the error propagates."""
+    try:
+        _watch(api, namespace, kind, seen, stop)
+    except Exception:
+        if not stop.is_set():
+            raise
+
+
+def _watch(api: Any, namespace: str, kind: str, seen: Seen, stop: threading.Event) -> None:
     from kubernetes import client, watch
 
     calls = {
