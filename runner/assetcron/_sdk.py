@@ -665,9 +665,13 @@ def _build(
         resource_keys=resource_keys,
         config_schema=config_schema,
     )
-    all_deps = tuple(dict.fromkeys([*explicit_deps, *b.inputs.values()]))
-    if asset_key.path in [dep.path for dep in all_deps]:
+    joined = [*explicit_deps, *b.inputs.values()] if b.inputs else explicit_deps
+    paths = [dep.path for dep in joined]
+    if asset_key.path in paths:
         raise InvalidDefinitionError(f"{where} depends on itself")
+    # Duplicates (first kept) looked for by path: a tuple of str hashes in C, where
+    # AssetKey's __hash__ is a Python call (3 per asset, benchmarks/selection.py).
+    all_deps = tuple(joined if len(set(paths)) == len(paths) else dict.fromkeys(joined))
     return AssetsDefinition(
         key=asset_key,
         fn=fn,
@@ -684,7 +688,9 @@ def _build(
         resource_params=tuple(b.resource_params),
         required_resource_keys=resource_keys | set(b.resource_params),
         partitions_def=partitions_def,
-        partition_mappings=MappingProxyType({**_dep_mappings(deps), **b.mappings}),
+        partition_mappings=MappingProxyType(
+            {**_dep_mappings(deps), **b.mappings} if b.mappings else _dep_mappings(deps)
+        ),
         allow_missing_partitions=frozenset(b.allow_missing),
         output_format=output_format,
         code_version=code_version,
@@ -818,22 +824,28 @@ def asset(
         "code_version": code_version,
     }
     # Refused unless left at their defaults (see _REFUSED); only those given are passed.
-    refused = {
-        "resource_defs": resource_defs,
-        "hooks": hooks,
-        "io_manager_def": io_manager_def,
-        "io_manager_key": None if io_manager_key == "io_manager" else io_manager_key,
-        "dagster_type": dagster_type,
-        "op_tags": op_tags,
-        "output_required": None if output_required else False,
-        "automation_condition": automation_condition,
-        "freshness_policy": freshness_policy,
-        "backfill_policy": backfill_policy,
-        "check_specs": check_specs,
-        "pool": pool,
-        "is_virtual": is_virtual or None,
-    }
-    options.update({k: v for k, v in refused.items() if v is not None})
+    # Usually none is: one C-level count instead of a dict of 13 per asset.
+    others = (
+        resource_defs, hooks, io_manager_def, io_manager_key, dagster_type, op_tags,
+        automation_condition, freshness_policy, backfill_policy, check_specs, pool,
+    )  # fmt: skip
+    if is_virtual or not output_required or others.count(None) < len(others):
+        refused = {
+            "resource_defs": resource_defs,
+            "hooks": hooks,
+            "io_manager_def": io_manager_def,
+            "io_manager_key": None if io_manager_key == "io_manager" else io_manager_key,
+            "dagster_type": dagster_type,
+            "op_tags": op_tags,
+            "output_required": None if output_required else False,
+            "automation_condition": automation_condition,
+            "freshness_policy": freshness_policy,
+            "backfill_policy": backfill_policy,
+            "check_specs": check_specs,
+            "pool": pool,
+            "is_virtual": is_virtual or None,
+        }
+        options.update({k: v for k, v in refused.items() if v is not None})
     if fn is not None:
         return _build(fn, **options)
 
@@ -994,9 +1006,13 @@ def _reiterable(deps: Iterable[Any] | None) -> Sequence[Any] | None:
     return list(deps)
 
 
+#: ``deps`` entries that carry no partition mapping (the usual ones).
+_PLAIN_DEPS = frozenset({str, AssetKey})
+
+
 def _dep_mappings(deps: Iterable[Any] | None) -> dict[AssetKey, PartitionMapping]:
     """The partition mappings given by ``AssetDep`` entries of ``deps``."""
-    if not deps or all(type(d) is str for d in deps):
+    if not deps or set(map(type, deps)) <= _PLAIN_DEPS:
         return {}  # the usual deps=["a", "b"]
     return {
         d.asset_key: d.partition_mapping
@@ -1133,7 +1149,9 @@ def multi_asset(
                 resource_params=tuple(b.resource_params),
                 required_resource_keys=resource_keys | set(b.resource_params),
                 partitions_def=s.partitions_def or partitions_def,
-                partition_mappings=MappingProxyType({**_dep_mappings(deps), **b.mappings}),
+                partition_mappings=MappingProxyType(
+                    {**_dep_mappings(deps), **b.mappings} if b.mappings else _dep_mappings(deps)
+                ),
                 allow_missing_partitions=frozenset(b.allow_missing),
                 output_format=output_format,
                 code_version=s.code_version or code_version,

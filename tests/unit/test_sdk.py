@@ -192,6 +192,16 @@ def test_duplicate_keys_and_self_dependency_are_rejected() -> None:
         Definitions(assets=[lambda: 0])  # type: ignore[list-item]
 
 
+def test_a_dependency_given_twice_is_kept_once_where_first_given() -> None:
+    @asset(deps=["b", "a", AssetKey("b"), "c/d", ["c", "d"]])
+    def x(a: int) -> int:  # also an input: the same key again
+        return a
+
+    assert x.deps == (AssetKey("b"), AssetKey("a"), AssetKey(["c", "d"]))
+    assert dict(x.inputs) == {"a": AssetKey("a")}
+    assert asset(deps=["a"])(lambda: 0).deps == (AssetKey("a"),)
+
+
 @pytest.mark.parametrize("name", [["a", "b"], ("a",), 123])
 def test_a_name_that_is_not_a_string_is_an_invalid_definition(name: Any) -> None:
     with pytest.raises(InvalidDefinitionError):
