@@ -824,12 +824,22 @@ def asset(
         "code_version": code_version,
     }
     # Refused unless left at their defaults (see _REFUSED); only those given are passed.
-    # Usually none is: one C-level count instead of a dict of 13 per asset.
-    others = (
-        resource_defs, hooks, io_manager_def, io_manager_key, dagster_type, op_tags,
-        automation_condition, freshness_policy, backfill_policy, check_specs, pool,
-    )  # fmt: skip
-    if is_virtual or not output_required or others.count(None) < len(others):
+    # Usually none is, and these tests skip building a dict of 13 per asset.
+    if (
+        resource_defs is not None
+        or hooks is not None
+        or io_manager_def is not None
+        or io_manager_key is not None
+        or dagster_type is not None
+        or op_tags is not None
+        or not output_required
+        or automation_condition is not None
+        or freshness_policy is not None
+        or backfill_policy is not None
+        or check_specs is not None
+        or pool is not None
+        or is_virtual
+    ):
         refused = {
             "resource_defs": resource_defs,
             "hooks": hooks,

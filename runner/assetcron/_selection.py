@@ -62,6 +62,15 @@ class AssetSelection(ABC):
         def __delattr__(self, name: str) -> None:
             raise FrozenInstanceError(f"cannot delete field {name!r}")
 
+    # Pickle state as a frozen slots dataclass has it (the field values in order), so
+    # every protocol works and a pickle made before ``_node`` still loads.
+    def __getstate__(self) -> list[object]:
+        return [getattr(self, name) for name in self.__match_args__]
+
+    def __setstate__(self, state: list[object]) -> None:
+        for name, value in zip(self.__match_args__, state, strict=True):
+            object.__setattr__(self, name, value)
+
     #: The node's field names in order (set on each node class by ``@dataclass``).
     __match_args__: tuple[str, ...] = ()
 

@@ -179,7 +179,8 @@ def test_selection_equality_hash_repr_and_immutability_are_those_of_a_dataclass(
         up.other = 1  # type: ignore[attr-defined]
     assert dataclasses.replace(up, depth=3) == AssetSelection.assets("a").upstream(3)  # type: ignore[type-var]
     assert copy.copy(up) == up
-    assert pickle.loads(pickle.dumps(up)) == up
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        assert pickle.loads(pickle.dumps(up, protocol)) == up
 
 
 def test_selections_are_immutable_values_with_dagster_strings() -> None:
