@@ -688,9 +688,7 @@ def _build(
         resource_params=tuple(b.resource_params),
         required_resource_keys=resource_keys | set(b.resource_params),
         partitions_def=partitions_def,
-        partition_mappings=MappingProxyType(
-            {**_dep_mappings(deps), **b.mappings} if b.mappings else _dep_mappings(deps)
-        ),
+        partition_mappings=MappingProxyType(_partition_mappings(deps, b.mappings)),
         allow_missing_partitions=frozenset(b.allow_missing),
         output_format=output_format,
         code_version=code_version,
@@ -1020,14 +1018,21 @@ def _reiterable(deps: Iterable[Any] | None) -> Sequence[Any] | None:
 _PLAIN_DEPS = frozenset({str, AssetKey})
 
 
-def _dep_mappings(deps: Iterable[Any] | None) -> dict[AssetKey, PartitionMapping]:
-    """The partition mappings given by ``AssetDep`` entries of ``deps``."""
+def _partition_mappings(
+    deps: Iterable[Any] | None, ins: Mapping[AssetKey, PartitionMapping]
+) -> dict[AssetKey, PartitionMapping]:
+    """Upstream key to partition mapping: those of the ``AssetDep`` entries of ``deps``,
+    then those of ``ins`` (``AssetIn(partition_mapping=...)``), which win for a key
+    given both ways."""
     if not deps or set(map(type, deps)) <= _PLAIN_DEPS:
-        return {}  # the usual deps=["a", "b"]
+        return dict(ins)  # the usual deps=["a", "b"]: no AssetDep
     return {
-        d.asset_key: d.partition_mapping
-        for d in deps
-        if isinstance(d, AssetDep) and d.partition_mapping is not None
+        **{
+            d.asset_key: d.partition_mapping
+            for d in deps
+            if isinstance(d, AssetDep) and d.partition_mapping is not None
+        },
+        **ins,
     }
 
 
@@ -1159,9 +1164,7 @@ def multi_asset(
                 resource_params=tuple(b.resource_params),
                 required_resource_keys=resource_keys | set(b.resource_params),
                 partitions_def=s.partitions_def or partitions_def,
-                partition_mappings=MappingProxyType(
-                    {**_dep_mappings(deps), **b.mappings} if b.mappings else _dep_mappings(deps)
-                ),
+                partition_mappings=MappingProxyType(_partition_mappings(deps, b.mappings)),
                 allow_missing_partitions=frozenset(b.allow_missing),
                 output_format=output_format,
                 code_version=s.code_version or code_version,
